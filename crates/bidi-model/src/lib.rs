@@ -1,0 +1,15 @@
+//! Speech-to-speech model providers for bidi, each behind its own cargo feature and each an
+//! implementation of [`bidi_types::BidiModel`]:
+//!
+//! | feature | provider | transport |
+//! | --- | --- | --- |
+//! | `nova-sonic` | Amazon Nova Sonic | Bedrock `InvokeModelWithBidirectionalStream` (HTTP/2, AWS event stream) |
+//! | `openai` | OpenAI Realtime | WebSocket, JSON events |
+//! | `gemini` | Google Gemini Live | WebSocket, `BidiGenerateContent` |
+//!
+//! Inside each provider module a pure codec (our events to and from the provider's JSON) is
+//! kept apart from the connection (tasks, keep-alive, limits), so tests and the simulator can
+//! drive the codec directly.
+//!
+//! The providers land one by one; until a provider's feature exists this crate exposes
+//! nothing of it.

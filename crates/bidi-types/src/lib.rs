@@ -1,0 +1,85 @@
+//! The vocabulary of the bidi voice-agent SDK: every event that flows between a user, the
+//! agent and a speech-to-speech model, the conversation history, tool specs and results,
+//! audio settings, and the traits at the crate boundaries.
+//!
+//! - Input events ([`BidiInputEvent`]): text, audio and images for the model.
+//! - Output events ([`BidiOutputEvent`]): what a model emits: connection start and restart,
+//!   response start and end, audio, transcripts, interruptions, usage, close, errors and tool
+//!   uses. [`BidiAgentEvent`] adds the agent's own tool events; outputs receive those.
+//! - History ([`Message`], [`ContentBlock`]) and tools ([`ToolSpec`], [`ToolUse`],
+//!   [`ToolResult`]) in the Bedrock Converse shape.
+//! - Audio settings ([`AudioConfig`], [`SampleRate`], [`Channels`], [`AudioFormat`]).
+//! - Traits: [`BidiModel`] for providers, [`BidiInput`] and [`BidiOutput`] for IO, which see
+//!   the agent through [`AgentView`].
+//!
+//! # JSON
+//!
+//! Every event serialises to the same JSON as the Python original's (`strands-agents` 1.40,
+//! `strands.experimental.bidi`) dicts, key for key, so WebSocket clients can move between
+//! the two:
+//!
+//! ```
+//! use bidi_types::{BidiTranscriptStreamEvent, Role};
+//!
+//! let e = BidiTranscriptStreamEvent::new("Hel", Role::Assistant, false, Some("Hel".into()));
+//! assert_eq!(
+//!     serde_json::to_value(&e).unwrap(),
+//!     serde_json::json!({
+//!         "type": "bidi_transcript_stream",
+//!         "delta": {"text": "Hel"},
+//!         "text": "Hel",
+//!         "role": "assistant",
+//!         "is_final": false,
+//!         "current_transcript": "Hel",
+//!     })
+//! );
+//! ```
+//!
+//! # Where bidi departs from the original
+//!
+//! - Input events are validated (rates 16/24/48 kHz, 1 or 2 channels, formats
+//!   pcm/wav/opus/mp3, valid base64, no unknown keys) with a typed [`TypesError`]; the
+//!   original checks nothing.
+//! - `bidi_connection_restart` serialises: `timeout_error` is `{"message",
+//!   "restart_config"}` ([`ModelTimeout`]) instead of an exception object.
+//! - `bidi_error.code` names a [`ModelError`] kind (`ModelProtocolError`, ...) rather than a
+//!   Python class name.
+
+mod agent_event;
+mod audio;
+mod error;
+mod fields;
+mod input;
+mod io;
+mod message;
+mod model;
+mod output;
+mod tool;
+
+pub use agent_event::{
+    BidiAgentEvent, ToolCancelData, ToolCancelEvent, ToolResultEvent, ToolResultMessageEvent,
+    ToolStreamData, ToolStreamEvent,
+};
+pub use audio::{AudioConfig, AudioFormat, Channels, SampleRate};
+pub use error::TypesError;
+pub use input::{BidiAudioInputEvent, BidiImageInputEvent, BidiInputEvent, BidiTextInputEvent};
+pub use io::{AgentView, BidiInput, BidiOutput, IoError};
+pub use message::{BinarySource, ContentBlock, DocumentBlock, ImageBlock, Message, Role};
+pub use model::{
+    BidiModel, BoxError, ModelConfig, ModelError, ModelEventStream, ModelInput, ModelTimeout,
+    RestartConfig, StartParams,
+};
+pub use output::{
+    BidiAudioStreamEvent, BidiConnectionCloseEvent, BidiConnectionRestartEvent,
+    BidiConnectionStartEvent, BidiErrorEvent, BidiInterruptionEvent, BidiOutputEvent,
+    BidiResponseCompleteEvent, BidiResponseStartEvent, BidiTranscriptStreamEvent, BidiUsageEvent,
+    CloseReason, InterruptionReason, Modality, ModalityUsage, StopReason, ToolUseDelta,
+    ToolUseStreamDelta, ToolUseStreamEvent, TranscriptDelta,
+};
+pub use tool::{
+    ToolInputSchema, ToolResult, ToolResultContent, ToolResultStatus, ToolSpec, ToolUse,
+};
+
+/// The `async_trait` attribute, re-exported so implementors of [`BidiModel`],
+/// [`BidiInput`] and [`BidiOutput`] need no extra dependency.
+pub use async_trait::async_trait;

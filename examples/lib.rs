@@ -1,0 +1,2 @@
+//! Runnable examples of bidi. Each file in this folder is an example, run from the
+//! repository root with `cargo run --example NAME`; its header says what it shows.

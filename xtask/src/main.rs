@@ -1,0 +1,140 @@
+//! Project chores: `cargo xtask ci` runs every check CI runs, in order, and stops at the
+//! first failure.
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// One step of a chore: a description and a cargo command line.
+struct Step {
+    name: &'static str,
+    args: Vec<&'static str>,
+    env: Vec<(&'static str, &'static str)>,
+}
+
+impl Step {
+    fn new(name: &'static str, args: &[&'static str]) -> Self {
+        Self {
+            name,
+            args: args.to_vec(),
+            env: Vec::new(),
+        }
+    }
+
+    fn env(mut self, key: &'static str, value: &'static str) -> Self {
+        self.env.push((key, value));
+        self
+    }
+
+    /// Runs the step, printing what it runs and how long it took.
+    fn run(&self) -> Result<(), String> {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        println!("\n==> xtask: {} (cargo {})", self.name, self.args.join(" "));
+        let started = Instant::now();
+        let status = Command::new(&cargo)
+            .args(&self.args)
+            .envs(self.env.iter().copied())
+            .status()
+            .map_err(|e| format!("step=<{}> | could not run cargo: {e}", self.name))?;
+        let secs = started.elapsed().as_secs_f32();
+        if status.success() {
+            println!("==> xtask: {} ok ({secs:.1}s)", self.name);
+            Ok(())
+        } else {
+            Err(format!(
+                "step=<{}>, status=<{status}> | failed after {secs:.1}s",
+                self.name
+            ))
+        }
+    }
+}
+
+/// Whether `cargo nextest` is installed.
+fn has_nextest() -> bool {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    Command::new(cargo)
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The steps of `cargo xtask ci`.
+fn ci_steps() -> Vec<Step> {
+    let tests = if has_nextest() {
+        Step::new(
+            "tests (nextest)",
+            &[
+                "nextest",
+                "run",
+                "--workspace",
+                "--all-features",
+                "--no-fail-fast",
+            ],
+        )
+    } else {
+        Step::new(
+            "tests",
+            &[
+                "test",
+                "--workspace",
+                "--all-features",
+                "--lib",
+                "--bins",
+                "--tests",
+                "--examples",
+            ],
+        )
+    };
+    vec![
+        Step::new("format", &["fmt", "--all", "--check"]),
+        Step::new(
+            "clippy",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        tests,
+        Step::new(
+            "doc tests",
+            &["test", "--workspace", "--all-features", "--doc"],
+        ),
+        Step::new(
+            "docs",
+            &["doc", "--workspace", "--no-deps", "--all-features"],
+        )
+        .env("RUSTDOCFLAGS", "-D warnings"),
+    ]
+}
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: cargo xtask <command>\n\ncommands:\n  ci    format, clippy, tests, doc tests and docs, stopping at the first failure"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("ci") => {
+            let started = Instant::now();
+            for step in ci_steps() {
+                if let Err(e) = step.run() {
+                    eprintln!("\nxtask ci: FAILED | {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            println!(
+                "\nxtask ci: all steps passed in {:.1}s",
+                started.elapsed().as_secs_f32()
+            );
+            ExitCode::SUCCESS
+        }
+        _ => usage(),
+    }
+}
