@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::{BidiAgentEvent, BidiInputEvent, BoxError, ModelConfig};
+use crate::{BidiAgentEvent, BidiInputEvent, BoxError, ModelConfig, PlaybackTracker};
 
 /// The read-only view of the agent that inputs and outputs get at `start`.
 ///
@@ -26,6 +26,12 @@ pub trait AgentView: Send + Sync {
 
     /// The agent's id.
     fn agent_id(&self) -> &str;
+
+    /// The tracker an audio output reports playback through (see [`PlaybackTracker`]);
+    /// `None` when the agent does not track playback.
+    fn playback(&self) -> Option<PlaybackTracker> {
+        None
+    }
 }
 
 /// Why an input or output failed.

@@ -54,6 +54,7 @@ mod io;
 mod message;
 mod model;
 mod output;
+mod playback;
 mod tool;
 
 pub use agent_event::{
@@ -76,6 +77,7 @@ pub use output::{
     CloseReason, InterruptionReason, Modality, ModalityUsage, StopReason, ToolUseDelta,
     ToolUseStreamDelta, ToolUseStreamEvent, TranscriptDelta,
 };
+pub use playback::PlaybackTracker;
 pub use tool::{
     ToolInputSchema, ToolResult, ToolResultContent, ToolResultStatus, ToolSpec, ToolUse,
 };

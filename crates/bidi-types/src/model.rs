@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{AudioConfig, BidiErrorEvent, BidiInputEvent, BidiOutputEvent, Message, ToolResult};
-use crate::{ToolSpec, TypesError};
+use crate::{PlaybackTracker, ToolSpec, TypesError};
 
 /// Any error, boxed, for sources that are not ours.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -186,7 +186,7 @@ impl ModelError {
 }
 
 /// What a model connection is opened with.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct StartParams {
     /// Instructions for the model.
     pub system_prompt: Option<String>,
@@ -196,6 +196,9 @@ pub struct StartParams {
     pub messages: Vec<Message>,
     /// Settings carried over by a restart (empty on a first start).
     pub restart_config: RestartConfig,
+    /// What the audio output has played, for providers that cut an interrupted turn to what
+    /// the user heard. The agent passes the same tracker on every start.
+    pub playback: Option<PlaybackTracker>,
 }
 
 /// What the agent sends a started model.

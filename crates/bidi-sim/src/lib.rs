@@ -1,0 +1,16 @@
+//! Local simulators of the providers bidi talks to. Each server speaks its provider's real
+//! wire protocol on loopback, so the real client code is tested end to end without a cloud:
+//!
+//! - Bedrock `InvokeModelWithBidirectionalStream` (Nova Sonic): HTTP/2 or HTTP/1.1, AWS event
+//!   stream framing;
+//! - OpenAI Realtime: WebSocket, JSON events;
+//! - Gemini Live: WebSocket, `BidiGenerateContent` messages.
+//!
+//! Every server is driven by the same provider-agnostic [`Script`]: rules that match what
+//! the client sent (text, audio, a tool result, the connection itself) and the [`Action`]s
+//! to answer with, which each server renders in its own protocol. Every server records what
+//! clients sent, as JSON, for tests to inspect.
+
+pub mod script;
+
+pub use script::{Action, Rule, Script, Trigger};

@@ -1,0 +1,272 @@
+//! [`Script`]: what a simulated model answers to what, independent of the provider.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What a client did that a [`Rule`] can answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "on", rename_all = "snake_case")]
+pub enum Trigger {
+    /// The connection was opened and configured (session start / setup done).
+    Connect,
+    /// The user sent text containing `contains` (case-insensitive; empty matches any text).
+    Text {
+        /// The text to look for.
+        #[serde(default)]
+        contains: String,
+    },
+    /// The user sent at least `min_ms` milliseconds of audio since the last answer.
+    Audio {
+        /// How much audio must arrive first.
+        #[serde(default)]
+        min_ms: u64,
+    },
+    /// The client sent the result of a tool call.
+    ToolResult {
+        /// Only the result for this call id (any call when `None`).
+        #[serde(default)]
+        tool_use_id: Option<String>,
+    },
+}
+
+/// One thing the simulated model does, rendered by each server in its provider's protocol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Action {
+    /// Transcript of what the user said (as the provider's speech recognition would send it).
+    UserTranscript {
+        /// The text.
+        text: String,
+    },
+    /// The model's reply as text/transcript, streamed in pieces of at most `chunk` chars.
+    Say {
+        /// The text.
+        text: String,
+        /// Piece size for partial transcripts (0: one piece).
+        #[serde(default)]
+        chunk: usize,
+    },
+    /// The model's speech: `ms` milliseconds of a generated tone at the provider's output
+    /// rate, sent in frames of `frame_ms`.
+    Speak {
+        /// Total duration.
+        ms: u64,
+        /// Frame duration (0: the server's default).
+        #[serde(default)]
+        frame_ms: u64,
+    },
+    /// The model calls a tool; the server then waits for the result (see
+    /// [`Trigger::ToolResult`]).
+    CallTool {
+        /// The call id.
+        id: String,
+        /// The tool's name.
+        name: String,
+        /// The arguments.
+        input: Value,
+    },
+    /// The model stops because the user barged in.
+    Interrupt,
+    /// The end of the model's turn.
+    EndTurn,
+    /// Token usage.
+    Usage {
+        /// Input tokens.
+        input: u64,
+        /// Output tokens.
+        output: u64,
+    },
+    /// A provider error event/exception.
+    Error {
+        /// The provider's code or exception name.
+        code: String,
+        /// Its message.
+        message: String,
+    },
+    /// The provider's connection time limit is reached (the client must restart).
+    Timeout,
+    /// Bytes that are not a valid frame of the protocol.
+    Garbage {
+        /// What to send.
+        text: String,
+    },
+    /// A well-formed event the client does not know.
+    UnknownEvent,
+    /// Wait before the next action.
+    Sleep {
+        /// How long.
+        ms: u64,
+    },
+    /// Close the connection abruptly.
+    Close,
+}
+
+/// When the client does `when`, the model does `then`, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// What triggers the rule.
+    pub when: Trigger,
+    /// What the model does.
+    pub then: Vec<Action>,
+    /// Whether the rule fires once only (the default) or every time.
+    #[serde(default)]
+    pub repeat: bool,
+}
+
+/// A simulated model's behaviour: rules tried in order; the first unused (or repeating)
+/// rule whose trigger matches fires.
+///
+/// ```
+/// use bidi_sim::{Action, Script, Trigger};
+///
+/// let script = Script::new()
+///     .on(Trigger::Text { contains: "time".into() }, vec![
+///         Action::CallTool { id: "t-1".into(), name: "current_time".into(), input: serde_json::json!({}) },
+///     ])
+///     .on(Trigger::ToolResult { tool_use_id: None }, vec![
+///         Action::Say { text: "It is noon.".into(), chunk: 0 },
+///         Action::EndTurn,
+///     ]);
+/// assert_eq!(script.rules.len(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Script {
+    /// The rules, in priority order.
+    pub rules: Vec<Rule>,
+}
+
+impl Script {
+    /// An empty script (the model never answers).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a rule that fires once.
+    pub fn on(mut self, when: Trigger, then: Vec<Action>) -> Self {
+        self.rules.push(Rule {
+            when,
+            then,
+            repeat: false,
+        });
+        self
+    }
+
+    /// Adds a rule that fires every time.
+    pub fn always(mut self, when: Trigger, then: Vec<Action>) -> Self {
+        self.rules.push(Rule {
+            when,
+            then,
+            repeat: true,
+        });
+        self
+    }
+}
+
+/// Tracks which rules of a script have fired on one connection.
+#[derive(Debug, Clone)]
+pub struct ScriptState {
+    script: Script,
+    used: Vec<bool>,
+}
+
+impl ScriptState {
+    /// A fresh state for `script`.
+    pub fn new(script: Script) -> Self {
+        let used = vec![false; script.rules.len()];
+        Self { script, used }
+    }
+
+    /// The actions of the first rule that `matches` accepts, marking it used.
+    pub fn fire(&mut self, matches: impl Fn(&Trigger) -> bool) -> Option<Vec<Action>> {
+        let idx = self
+            .script
+            .rules
+            .iter()
+            .enumerate()
+            .position(|(i, r)| (r.repeat || !self.used[i]) && matches(&r.when))?;
+        self.used[idx] = true;
+        Some(self.script.rules[idx].then.clone())
+    }
+
+    /// The actions answering text `text`, if a rule matches.
+    pub fn on_text(&mut self, text: &str) -> Option<Vec<Action>> {
+        let lower = text.to_lowercase();
+        self.fire(
+            |t| matches!(t, Trigger::Text { contains } if lower.contains(&contains.to_lowercase())),
+        )
+    }
+
+    /// The actions answering `audio_ms` milliseconds of audio received since the last answer.
+    pub fn on_audio(&mut self, audio_ms: u64) -> Option<Vec<Action>> {
+        self.fire(|t| matches!(t, Trigger::Audio { min_ms } if audio_ms >= *min_ms))
+    }
+
+    /// The actions answering a tool result for `tool_use_id`.
+    pub fn on_tool_result(&mut self, tool_use_id: &str) -> Option<Vec<Action>> {
+        self.fire(|t| matches!(t, Trigger::ToolResult { tool_use_id: id } if id.as_deref().is_none_or(|id| id == tool_use_id)))
+    }
+
+    /// The actions answering a new connection.
+    pub fn on_connect(&mut self) -> Option<Vec<Action>> {
+        self.fire(|t| matches!(t, Trigger::Connect))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_fire_once_in_order_unless_repeating() {
+        let script = Script::new()
+            .on(
+                Trigger::Text {
+                    contains: "Hello".into(),
+                },
+                vec![Action::EndTurn],
+            )
+            .always(
+                Trigger::Text {
+                    contains: String::new(),
+                },
+                vec![Action::Interrupt],
+            );
+        let mut s = ScriptState::new(script);
+        assert_eq!(s.on_text("oh hello there"), Some(vec![Action::EndTurn]));
+        assert_eq!(s.on_text("hello again"), Some(vec![Action::Interrupt]));
+        assert_eq!(s.on_text("x"), Some(vec![Action::Interrupt]));
+        assert_eq!(s.on_audio(1000), None);
+        assert_eq!(s.on_connect(), None);
+    }
+
+    #[test]
+    fn tool_results_match_by_id() {
+        let script = Script::new().on(
+            Trigger::ToolResult {
+                tool_use_id: Some("t-2".into()),
+            },
+            vec![Action::EndTurn],
+        );
+        let mut s = ScriptState::new(script);
+        assert_eq!(s.on_tool_result("t-1"), None);
+        assert_eq!(s.on_tool_result("t-2"), Some(vec![Action::EndTurn]));
+    }
+
+    #[test]
+    fn scripts_read_from_json() {
+        let s: Script = serde_json::from_value(serde_json::json!({"rules": [
+            {"when": {"on": "audio", "min_ms": 200}, "then": [{"do": "speak", "ms": 500}, {"do": "end_turn"}]}
+        ]}))
+        .expect("script");
+        assert_eq!(
+            s.rules[0].then[0],
+            Action::Speak {
+                ms: 500,
+                frame_ms: 0
+            }
+        );
+        let mut st = ScriptState::new(s);
+        assert_eq!(st.on_audio(100), None);
+        assert!(st.on_audio(250).is_some());
+    }
+}
