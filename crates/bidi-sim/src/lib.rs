@@ -12,5 +12,6 @@
 //! clients sent, as JSON, for tests to inspect.
 
 pub mod script;
+pub mod tone;
 
 pub use script::{Action, Rule, Script, Trigger};
