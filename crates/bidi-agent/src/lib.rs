@@ -1,18 +1,183 @@
-//! bidi: real-time, bidirectional voice agents in Rust.
+//! bidi: real-time, bidirectional voice agents in Rust — the Rust port of the Python
+//! `strands.experimental.bidi` (Strands Agents 1.40).
 //!
-//! This crate is the facade: it re-exports the vocabulary of [`bidi_types`] (events,
-//! messages, audio settings and the [`BidiModel`](types::BidiModel),
-//! [`BidiInput`](types::BidiInput) and [`BidiOutput`](types::BidiOutput) traits), and will
-//! hold `BidiAgent`, its loop, tools, hooks and sessions as they land.
+//! This crate holds the agent and is the facade: it re-exports the vocabulary of
+//! [`bidi_types`] as [`types`].
+//!
+//! - [`BidiAgent`]: `start`, `send`, `receive`, `stop`, `run`, `scoped`, direct tool calls.
+//! - [`tools`]: the [`AgentTool`](tools::AgentTool) trait, the [`#[tool]`](tool) attribute,
+//!   the registry and the executors.
+//! - [`hooks`]: lifecycle events for [`HookProvider`](hooks::HookProvider)s.
+//! - [`AgentState`], [`InvocationState`], [`RequestState`].
+//! - [`session`]: sessions, such as [`FileSessionManager`](session::FileSessionManager).
+//! - [`io`]: text IO, [`BidiTextIO`](io::BidiTextIO).
+//!
+//! The reference's default model (Nova Sonic) is being written in `bidi-model`; until it is
+//! wired behind a `nova-sonic` feature, a model is required.
+//!
+//! # Example
+//!
+//! A tiny scripted model that says hello, asks for a tool, and gets the result back:
 //!
 //! ```
-//! use bidi_agent::types::{BidiInputEvent, BidiOutputEvent};
+//! use std::sync::Mutex;
+//! use bidi_agent::types::*;
+//! use bidi_agent::{BidiAgent, tool};
+//! use futures_util::StreamExt;
+//! use serde_json::json;
 //!
-//! let input = BidiInputEvent::from("What's the weather?");
-//! assert_eq!(input.event_type(), "bidi_text_input");
-//! let out = BidiOutputEvent::from_json_str(r#"{"type":"bidi_interruption","reason":"user_speech"}"#).unwrap();
-//! assert_eq!(out.event_type(), "bidi_interruption");
+//! /// Tells the time.
+//! #[tool]
+//! fn time_now() -> String {
+//!     "12:00".into()
+//! }
+//!
+//! #[derive(Default)]
+//! struct Scripted {
+//!     sent: Mutex<Vec<ModelInput>>,
+//!     live: Mutex<bool>,
+//! }
+//!
+//! #[bidi_agent::async_trait]
+//! impl BidiModel for Scripted {
+//!     fn config(&self) -> ModelConfig {
+//!         ModelConfig::new("scripted", AudioConfig::new(SampleRate::Hz16000, SampleRate::Hz16000))
+//!     }
+//!     fn connection_id(&self) -> Option<String> {
+//!         self.live.lock().unwrap().then(|| "c1".to_owned())
+//!     }
+//!     async fn start(&self, _params: StartParams) -> Result<(), ModelError> {
+//!         *self.live.lock().unwrap() = true;
+//!         Ok(())
+//!     }
+//!     async fn send(&self, input: ModelInput) -> Result<(), ModelError> {
+//!         self.sent.lock().unwrap().push(input);
+//!         Ok(())
+//!     }
+//!     fn receive(&self) -> Result<ModelEventStream, ModelError> {
+//!         let events: Vec<Result<BidiOutputEvent, ModelError>> = vec![
+//!             Ok(BidiConnectionStartEvent::new("c1", "scripted").into()),
+//!             Ok(BidiTranscriptStreamEvent::new("Hello", Role::Assistant, true, None).into()),
+//!             Ok(ToolUseStreamEvent::complete(ToolUse::new("t1", "time_now", json!({}))).into()),
+//!         ];
+//!         Ok(Box::pin(futures_util::stream::iter(events).chain(futures_util::stream::pending())))
+//!     }
+//!     async fn stop(&self) -> Result<(), ModelError> {
+//!         *self.live.lock().unwrap() = false;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), bidi_agent::AgentError> {
+//! let agent = BidiAgent::builder(Scripted::default())
+//!     .tool(time_now)
+//!     .system_prompt("You tell the time.")
+//!     .build()?;
+//! agent.start(None).await?;
+//! let mut events = agent.receive();
+//! let mut seen = Vec::new();
+//! while let Some(event) = events.next().await {
+//!     let event = event?;
+//!     seen.push(event.event_type());
+//!     if event.event_type() == "message" {
+//!         break; // the tool-result message: the tool has run
+//!     }
+//! }
+//! assert_eq!(
+//!     seen,
+//!     ["bidi_connection_start", "bidi_transcript_stream", "tool_use_stream", "tool_result", "message"]
+//! );
+//! // The history: the final transcript, then the tool use and its result, adjacent.
+//! assert_eq!(agent.messages().len(), 3);
+//! agent.stop().await?;
+//! # Ok(()) }
 //! ```
+//!
+//! # Where bidi departs from the original
+//!
+//! - `stop` is idempotent: the after-invocation hook fires once per start, never without
+//!   one, and a pending `receive` ends.
+//! - The caller's invocation state is never changed: the `request_state` shared by tools
+//!   lives in the agent, fresh at each start ([`RequestState`]).
+//! - A model error is yielded as a `bidi_error` event, then ends `receive` with the error. A
+//!   failed restart ends `receive` with its error instead of leaving it waiting forever.
+//! - The restart is eager: the model task restarts as soon as it sees the timeout (after
+//!   queueing `bidi_connection_restart`), and sends wait until it is done.
+//! - When the model's stream ends, `receive` ends once the running tools are done (the
+//!   reference waits forever).
+//! - Text input is recorded with the event's role (the reference always writes `user`; the
+//!   role is `user` unless set).
+//! - A `BidiMessageAddedEvent` callback may read the history (the reference holds its lock).
+//! - [`BidiTextIO`](io::BidiTextIO)'s input skips empty lines; its output labels roles and
+//!   updates partial transcripts in place.
+
+pub mod agent;
+mod error;
+pub mod hooks;
+mod invocation;
+pub mod io;
+pub mod session;
+mod state;
+pub mod tools;
+
+pub use agent::{
+    AgentEventStream, AgentHandle, BidiAgent, BidiAgentBuilder, DirectCallOptions, IntoAgentInput,
+};
+pub use error::{AgentError, StopFailure};
+pub use invocation::{InvocationState, RequestState};
+pub use state::{AgentState, StateError};
 
 /// Events, messages, audio settings and the boundary traits (the `bidi-types` crate).
 pub use bidi_types as types;
+
+/// The `async_trait` attribute, for implementing [`tools::AgentTool`],
+/// [`hooks::HookProvider`], [`session::SessionManager`] and the `bidi-types` traits.
+pub use async_trait::async_trait;
+
+pub use bidi_macros::tool;
+
+/// What the code generated by [`#[tool]`](tool) uses. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use schemars;
+    pub use serde;
+    pub use serde_json;
+    pub use tokio;
+
+    use crate::tools::ToolError;
+
+    /// The JSON Schema of a tool's arguments, subschemas inlined.
+    pub fn schema_of<T: schemars::JsonSchema>() -> serde_json::Value {
+        let generator = schemars::generate::SchemaSettings::draft2020_12()
+            .with(|s| s.inline_subschemas = true)
+            .into_generator();
+        serde_json::to_value(generator.into_root_schema_for::<T>()).unwrap_or_default()
+    }
+
+    /// The arguments, from the model's input (`null` read as `{}`).
+    pub fn parse_args<T: serde::de::DeserializeOwned>(
+        tool: &str,
+        input: &serde_json::Value,
+    ) -> Result<T, ToolError> {
+        let parsed = match input {
+            serde_json::Value::Null => serde_json::from_value(serde_json::json!({})),
+            other => T::deserialize(other),
+        };
+        parsed.map_err(|e| ToolError::InvalidInput {
+            tool: tool.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// A blocking tool's join error as a tool error.
+    pub fn join_error(tool: &str, e: tokio::task::JoinError) -> ToolError {
+        match e.try_into_panic() {
+            Ok(panic) => ToolError::Panicked {
+                tool: tool.to_owned(),
+                message: crate::agent::panic_text(panic.as_ref()),
+            },
+            Err(e) => ToolError::Failed(format!("tool=<{tool}> | blocking task failed: {e}")),
+        }
+    }
+}

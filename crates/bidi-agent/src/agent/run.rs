@@ -1,0 +1,190 @@
+//! `BidiAgent::run`: the agent between inputs and outputs.
+
+use std::sync::Arc;
+
+use bidi_types::{AgentView, BidiInput, BidiOutput};
+use futures_util::StreamExt;
+use futures_util::future::{join_all, try_join_all};
+
+use super::{BidiAgent, event_loop};
+use crate::AgentError;
+use crate::error::StopFailure;
+use crate::invocation::InvocationState;
+
+type Inputs = Vec<Box<dyn BidiInput>>;
+type Outputs = Vec<Box<dyn BidiOutput>>;
+
+impl BidiAgent {
+    /// Runs the agent between `inputs` and `outputs`: starts the agent, then every input and
+    /// output (with the agent as an [`AgentView`]); pumps every input into `send` and every
+    /// event of `receive` into all outputs, concurrently; and on any exit (the stop tool, the
+    /// model closing, an error, or this future being dropped) stops the inputs, the outputs
+    /// and the agent. Every stop runs; the first error is returned, else the combined stop
+    /// errors ([`AgentError::Stop`]).
+    ///
+    /// An input whose `read` returns `Ok(None)` is exhausted; the others go on.
+    ///
+    /// ```no_run
+    /// # async fn demo(agent: bidi_agent::BidiAgent) -> Result<(), bidi_agent::AgentError> {
+    /// use bidi_agent::io::BidiTextIO;
+    ///
+    /// let io = BidiTextIO::new();
+    /// agent.run(vec![Box::new(io.input())], vec![Box::new(io.output())], None).await
+    /// # }
+    /// ```
+    pub async fn run(
+        &self,
+        inputs: Inputs,
+        outputs: Outputs,
+        invocation_state: Option<InvocationState>,
+    ) -> Result<(), AgentError> {
+        self.start(invocation_state).await?;
+        let mut guard = StopGuard {
+            agent: Some(self.handle()),
+            inputs,
+            outputs,
+        };
+        let pumped = pump(self, &mut guard.inputs, &mut guard.outputs).await;
+        let stopped = guard.stop_all().await;
+        pumped?;
+        stopped
+    }
+}
+
+async fn pump(
+    agent: &BidiAgent,
+    inputs: &mut Inputs,
+    outputs: &mut Outputs,
+) -> Result<(), AgentError> {
+    let view: Arc<dyn AgentView> = Arc::new(agent.handle());
+    for (i, input) in inputs.iter_mut().enumerate() {
+        input
+            .start(Arc::clone(&view))
+            .await
+            .map_err(|source| AgentError::Io {
+                name: format!("input[{i}].start"),
+                source,
+            })?;
+    }
+    for (i, output) in outputs.iter_mut().enumerate() {
+        output
+            .start(Arc::clone(&view))
+            .await
+            .map_err(|source| AgentError::Io {
+                name: format!("output[{i}].start"),
+                source,
+            })?;
+    }
+
+    let read_all = try_join_all(inputs.iter_mut().enumerate().map(|(i, input)| async move {
+        while let Some(event) = input.read().await.map_err(|source| AgentError::Io {
+            name: format!("input[{i}]"),
+            source,
+        })? {
+            agent.send(event).await?;
+        }
+        tracing::debug!("input=<{i}> | input exhausted");
+        Ok::<(), AgentError>(())
+    }));
+    let write_all = async {
+        let mut events = agent.receive();
+        while let Some(event) = events.next().await {
+            let event = event?;
+            let writes = outputs.iter_mut().enumerate().map(|(i, output)| {
+                let event = &event;
+                async move {
+                    output.write(event).await.map_err(|source| AgentError::Io {
+                        name: format!("output[{i}]"),
+                        source,
+                    })
+                }
+            });
+            try_join_all(writes).await?;
+        }
+        Ok::<(), AgentError>(())
+    };
+    tokio::pin!(read_all, write_all);
+    tokio::select! {
+        written = &mut write_all => written,
+        read = &mut read_all => match read {
+            // Every input is exhausted: the conversation goes on until the model ends it.
+            Ok(_) => write_all.await,
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// Stops inputs, outputs and agent once, also when `run` is dropped midway.
+struct StopGuard {
+    agent: Option<super::AgentHandle>,
+    inputs: Inputs,
+    outputs: Outputs,
+}
+
+impl StopGuard {
+    async fn stop_all(&mut self) -> Result<(), AgentError> {
+        let Some(agent) = self.agent.take() else {
+            return Ok(());
+        };
+        stop_parts(
+            agent,
+            std::mem::take(&mut self.inputs),
+            std::mem::take(&mut self.outputs),
+        )
+        .await
+    }
+}
+
+async fn stop_parts(
+    agent: super::AgentHandle,
+    mut inputs: Inputs,
+    mut outputs: Outputs,
+) -> Result<(), AgentError> {
+    let mut failures = Vec::new();
+    let input_stops = join_all(inputs.iter_mut().map(|i| i.stop())).await;
+    for (i, r) in input_stops.into_iter().enumerate() {
+        if let Err(e) = r {
+            failures.push(StopFailure {
+                name: format!("input[{i}].stop"),
+                error: Box::new(e),
+            });
+        }
+    }
+    let output_stops = join_all(outputs.iter_mut().map(|o| o.stop())).await;
+    for (i, r) in output_stops.into_iter().enumerate() {
+        if let Err(e) = r {
+            failures.push(StopFailure {
+                name: format!("output[{i}].stop"),
+                error: Box::new(e),
+            });
+        }
+    }
+    if let Err(e) = event_loop::stop(&agent.0).await {
+        failures.push(StopFailure {
+            name: "agent.stop".into(),
+            error: Box::new(e),
+        });
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(AgentError::Stop(failures))
+    }
+}
+
+impl Drop for StopGuard {
+    fn drop(&mut self) {
+        let Some(agent) = self.agent.take() else {
+            return;
+        };
+        let inputs = std::mem::take(&mut self.inputs);
+        let outputs = std::mem::take(&mut self.outputs);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = stop_parts(agent, inputs, outputs).await {
+                    tracing::warn!("error=<{e}> | stopping after a cancelled run failed");
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! One tool call from start to result (the reference's executor `_stream`): the before hook,
+//! cancel, unknown tool, the tool itself (errors and panics become error results), the after
+//! hook. Also the direct calls (`agent.tool(...)`).
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use bidi_types::{
+    BidiAgentEvent, Message, Role, ToolCancelEvent, ToolResult, ToolResultEvent, ToolUse,
+};
+use futures_util::FutureExt;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use super::event_loop::LoopItem;
+use super::handle::AgentHandle;
+use crate::AgentError;
+use crate::hooks::{BidiAfterToolCallEvent, BidiBeforeToolCallEvent};
+use crate::invocation::{InvocationState, RequestState};
+use crate::tools::{AgentTool, ToolContext, ToolError, ToolRun};
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+/// The call, ready for the executor.
+pub(crate) fn prepare(
+    agent: AgentHandle,
+    tool_use: ToolUse,
+    invocation: InvocationState,
+    request: RequestState,
+    events: Option<mpsc::Sender<LoopItem>>,
+) -> ToolRun {
+    let use_for_run = tool_use.clone();
+    ToolRun::new(
+        tool_use,
+        execute(agent, use_for_run, invocation, request, events),
+    )
+}
+
+async fn emit(events: &Option<mpsc::Sender<LoopItem>>, event: BidiAgentEvent) {
+    if let Some(tx) = events {
+        let _ = tx.send(LoopItem::Event(event)).await;
+    }
+}
+
+async fn execute(
+    agent: AgentHandle,
+    tool_use: ToolUse,
+    invocation: InvocationState,
+    request: RequestState,
+    events: Option<mpsc::Sender<LoopItem>>,
+) -> Result<ToolResult, AgentError> {
+    let inner = Arc::clone(&agent.0);
+    let mut before = BidiBeforeToolCallEvent {
+        agent: agent.clone(),
+        selected_tool: inner.tools.get(&tool_use.name),
+        tool_use: tool_use.clone(),
+        invocation_state: invocation,
+        cancel: None,
+    };
+    inner.hooks.before_tool_call(&mut before).await?;
+    let BidiBeforeToolCallEvent {
+        selected_tool,
+        tool_use: run_use,
+        invocation_state,
+        cancel,
+        ..
+    } = before;
+
+    let mut after = BidiAfterToolCallEvent {
+        agent: agent.clone(),
+        selected_tool: None,
+        tool_use: run_use.clone(),
+        invocation_state: invocation_state.clone(),
+        result: ToolResult::error(&tool_use.tool_use_id, ""),
+        exception: None,
+        cancel_message: None,
+    };
+
+    if let Some(message) = cancel {
+        emit(
+            &events,
+            ToolCancelEvent::new(tool_use.clone(), message.clone()).into(),
+        )
+        .await;
+        after.result = ToolResult::error(&tool_use.tool_use_id, message.clone());
+        after.cancel_message = Some(message);
+    } else if let Some(tool) = selected_tool {
+        after.selected_tool = Some(Arc::clone(&tool));
+        let ctx = ToolContext {
+            tool_use: run_use.clone(),
+            invocation_state,
+            request_state: request,
+            agent,
+            events: events.clone(),
+        };
+        let (result, exception) = invoke(tool, ctx).await;
+        after.result = result;
+        after.exception = exception.map(Arc::new);
+    } else {
+        tracing::error!(
+            "tool_name=<{}>, available_tools=<{:?}> | tool not found in registry",
+            run_use.name,
+            inner.tools.names()
+        );
+        let error = ToolError::Unknown(run_use.name.clone());
+        after.result = ToolResult::error(&tool_use.tool_use_id, error.to_string());
+        after.exception = Some(Arc::new(error));
+    }
+
+    inner.hooks.after_tool_call(&mut after).await?;
+    let result = after.result;
+    emit(&events, ToolResultEvent::new(result.clone()).into()).await;
+    Ok(result)
+}
+
+/// Runs the tool, catching its error and its panic.
+async fn invoke(tool: Arc<dyn AgentTool>, ctx: ToolContext) -> (ToolResult, Option<ToolError>) {
+    let id = ctx.tool_use.tool_use_id.clone();
+    let name = ctx.tool_use.name.clone();
+    let outcome = AssertUnwindSafe(tool.invoke(ctx)).catch_unwind().await;
+    let error = match outcome {
+        Ok(Ok(mut result)) => {
+            result.tool_use_id = id;
+            return (result, None);
+        }
+        Ok(Err(e)) => e,
+        Err(panic) => ToolError::Panicked {
+            tool: name.clone(),
+            message: panic_message(panic.as_ref()),
+        },
+    };
+    tracing::warn!("tool_name=<{name}>, error=<{error}> | tool failed");
+    (
+        ToolResult::error(id, format!("Error: {error}")),
+        Some(error),
+    )
+}
+
+/// Options of a direct call ([`BidiAgent::tool_with`](crate::BidiAgent::tool_with)).
+///
+/// ```
+/// use bidi_agent::DirectCallOptions;
+/// let options = DirectCallOptions::default().record(false).user_message_override("from the UI");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct DirectCallOptions {
+    pub(crate) record: Option<bool>,
+    pub(crate) user_message_override: Option<String>,
+    pub(crate) invocation_state: Option<InvocationState>,
+}
+
+impl DirectCallOptions {
+    /// Whether to record the call in the history (default: the agent's
+    /// `record_direct_tool_call`).
+    pub fn record(mut self, record: bool) -> Self {
+        self.record = Some(record);
+        self
+    }
+
+    /// Text put before the recorded user message.
+    pub fn user_message_override(mut self, text: impl Into<String>) -> Self {
+        self.user_message_override = Some(text.into());
+        self
+    }
+
+    /// The invocation state the tool sees (default: the arguments, as the reference).
+    pub fn invocation_state(mut self, state: InvocationState) -> Self {
+        self.invocation_state = Some(state);
+        self
+    }
+}
+
+fn random_suffix() -> u64 {
+    let n = u64::from_le_bytes(
+        uuid::Uuid::new_v4().as_bytes()[..8]
+            .try_into()
+            .unwrap_or([0; 8]),
+    );
+    100_000_000 + n % 900_000_000
+}
+
+/// A direct call: looks the tool up, runs it through the executor and its hooks, and records
+/// the four messages when asked.
+pub(crate) async fn direct(
+    agent: AgentHandle,
+    name: &str,
+    args: Value,
+    options: DirectCallOptions,
+) -> Result<ToolResult, AgentError> {
+    let inner = Arc::clone(&agent.0);
+    let Some((normalized, _)) = inner.tools.find(name) else {
+        return Err(ToolError::Unknown(name.to_owned()).into());
+    };
+    let tool_use = ToolUse::new(
+        format!("tooluse_{name}_{}", random_suffix()),
+        normalized.clone(),
+        args.clone(),
+    );
+    let invocation = options
+        .invocation_state
+        .clone()
+        .unwrap_or_else(|| match &args {
+            Value::Object(m) => InvocationState::from(m.clone()),
+            _ => InvocationState::new(),
+        });
+    let run = prepare(
+        agent,
+        tool_use.clone(),
+        invocation,
+        RequestState::new(),
+        None,
+    );
+    let result = inner.executor.execute(run).await?;
+
+    if options.record.unwrap_or(inner.record_direct_tool_call) {
+        let filtered = filter_input(
+            &args,
+            inner.tools.spec(&normalized).map(|s| &s.input_schema.json),
+        );
+        let mut text = String::new();
+        if let Some(o) = &options.user_message_override {
+            text.push_str(o);
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "agent.tool.{normalized} direct tool call.\nInput parameters: {}\n",
+            Value::Object(filtered.clone())
+        ));
+        let batch = [
+            Message::text(Role::User, text),
+            Message::tool_use(ToolUse::new(
+                tool_use.tool_use_id.clone(),
+                normalized.clone(),
+                Value::Object(filtered),
+            )),
+            Message::tool_result(result.clone()),
+            Message::text(
+                Role::Assistant,
+                format!("agent.tool.{normalized} was called."),
+            ),
+        ];
+        inner.append(batch).await?;
+    }
+    Ok(result)
+}
+
+/// Keeps only the arguments the schema declares.
+fn filter_input(args: &Value, schema: Option<&Value>) -> Map<String, Value> {
+    let props = schema
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object);
+    match (args, props) {
+        (Value::Object(a), Some(p)) => a
+            .iter()
+            .filter(|(k, _)| p.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        _ => Map::new(),
+    }
+}

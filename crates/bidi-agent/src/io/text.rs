@@ -1,0 +1,217 @@
+//! [`BidiTextIO`]: the conversation as text in a terminal.
+
+use bidi_types::{
+    BidiAgentEvent, BidiInput, BidiInputEvent, BidiOutput, BidiOutputEvent, BidiTextInputEvent,
+    CloseReason, IoError, Role,
+};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+/// Text input and output for a terminal: [`input`](Self::input) reads lines from stdin,
+/// [`output`](Self::output) prints transcripts and events to stdout. Both also work on any
+/// reader or writer ([`TextInput::from_reader`], [`TextOutput::to_writer`]).
+///
+/// ```
+/// use bidi_agent::io::BidiTextIO;
+/// let io = BidiTextIO::new().input_prompt("> ");
+/// let (input, output) = (io.input(), io.output());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct BidiTextIO {
+    input_prompt: String,
+}
+
+impl BidiTextIO {
+    /// Text IO with no prompt.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The prompt printed before each input line (written to stdout).
+    pub fn input_prompt(mut self, prompt: impl Into<String>) -> Self {
+        self.input_prompt = prompt.into();
+        self
+    }
+
+    /// An input reading stdin.
+    pub fn input(&self) -> TextInput<BufReader<tokio::io::Stdin>> {
+        TextInput::from_reader(BufReader::new(tokio::io::stdin())).prompt(self.input_prompt.clone())
+    }
+
+    /// An output printing to stdout.
+    pub fn output(&self) -> TextOutput<tokio::io::Stdout> {
+        TextOutput::to_writer(tokio::io::stdout())
+    }
+}
+
+/// Turns lines into `bidi_text_input` events (role `user`, text trimmed), ending at end of
+/// input. Empty lines are skipped (the reference sends them as empty text).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use bidi_agent::io::TextInput;
+/// use bidi_agent::types::BidiInput;
+///
+/// let mut input = TextInput::from_reader(&b"hello\n\nbye\n"[..]);
+/// let first = input.read().await.unwrap().unwrap();
+/// assert_eq!(first.to_json()["text"], "hello");
+/// assert_eq!(input.read().await.unwrap().unwrap().to_json()["text"], "bye");
+/// assert!(input.read().await.unwrap().is_none());
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TextInput<R> {
+    reader: R,
+    prompt: String,
+    line: String,
+}
+
+impl<R: AsyncBufRead + Unpin + Send> TextInput<R> {
+    /// Reads lines from `reader`.
+    pub fn from_reader(reader: R) -> Self {
+        Self {
+            reader,
+            prompt: String::new(),
+            line: String::new(),
+        }
+    }
+
+    /// Prints `prompt` to stdout before each line.
+    pub fn prompt(mut self, prompt: impl Into<String>) -> Self {
+        self.prompt = prompt.into();
+        self
+    }
+}
+
+#[async_trait::async_trait]
+impl<R: AsyncBufRead + Unpin + Send> BidiInput for TextInput<R> {
+    async fn read(&mut self) -> Result<Option<BidiInputEvent>, IoError> {
+        loop {
+            if !self.prompt.is_empty() {
+                let mut out = tokio::io::stdout();
+                out.write_all(self.prompt.as_bytes()).await?;
+                out.flush().await?;
+            }
+            self.line.clear();
+            if self.reader.read_line(&mut self.line).await? == 0 {
+                return Ok(None);
+            }
+            let text = self.line.trim();
+            if !text.is_empty() {
+                return Ok(Some(BidiTextInputEvent::new(text).into()));
+            }
+        }
+    }
+}
+
+/// Prints the conversation: transcripts labelled by role (`assistant: ...`), partial ones
+/// updated in place with `\r` and final ones on their own line; interruptions; tool calls and
+/// results; errors; and the stop tool's close.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use bidi_agent::io::TextOutput;
+/// use bidi_agent::types::{BidiAgentEvent, BidiOutput, BidiTranscriptStreamEvent, Role};
+///
+/// let mut out = TextOutput::to_writer(Vec::new());
+/// let partial = BidiTranscriptStreamEvent::new("Hel", Role::Assistant, false, None);
+/// let done = BidiTranscriptStreamEvent::new("Hello", Role::Assistant, true, None);
+/// out.write(&BidiAgentEvent::from(partial)).await.unwrap();
+/// out.write(&BidiAgentEvent::from(done)).await.unwrap();
+/// assert_eq!(String::from_utf8(out.into_writer()).unwrap(), "\rassistant: Hel\rassistant: Hello\n");
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TextOutput<W> {
+    writer: W,
+    /// Length of the partial line on screen (to blank what a shorter update leaves).
+    partial: Option<usize>,
+}
+
+impl<W: AsyncWrite + Unpin + Send> TextOutput<W> {
+    /// Prints to `writer`.
+    pub fn to_writer(writer: W) -> Self {
+        Self {
+            writer,
+            partial: None,
+        }
+    }
+
+    /// The writer back.
+    pub fn into_writer(self) -> W {
+        self.writer
+    }
+
+    fn label(role: Role) -> &'static str {
+        role.as_str()
+    }
+
+    /// Text for a line of its own (ending a partial line first).
+    fn line(&mut self, text: &str) -> String {
+        let mut s = String::new();
+        if self.partial.take().is_some() {
+            s.push('\n');
+        }
+        s.push_str(text);
+        s.push('\n');
+        s
+    }
+
+    fn render(&mut self, event: &BidiAgentEvent) -> Option<String> {
+        match event {
+            BidiAgentEvent::Output(BidiOutputEvent::TranscriptStream(t)) => {
+                let text = format!("{}: {}", Self::label(t.role()), t.text());
+                let width = text.chars().count();
+                let mut s = String::from("\r");
+                s.push_str(&text);
+                if let Some(previous) = self.partial {
+                    s.extend(std::iter::repeat_n(' ', previous.saturating_sub(width)));
+                    if previous > width {
+                        s.push('\r');
+                        s.push_str(&text);
+                    }
+                }
+                if t.is_final() {
+                    self.partial = None;
+                    s.push('\n');
+                } else {
+                    self.partial = Some(width);
+                }
+                Some(s)
+            }
+            BidiAgentEvent::Output(BidiOutputEvent::Interruption(_)) => {
+                Some(self.line("interrupted"))
+            }
+            BidiAgentEvent::Output(BidiOutputEvent::ConnectionClose(c))
+                if c.reason() == CloseReason::UserRequest =>
+            {
+                Some(self.line("user requested connection close using the stop tool."))
+            }
+            BidiAgentEvent::Output(BidiOutputEvent::ToolUseStream(u)) => {
+                let tool_use = u.current_tool_use();
+                Some(self.line(&format!("tool call: {}({})", tool_use.name, tool_use.input)))
+            }
+            BidiAgentEvent::ToolResult(r) => {
+                let r = r.tool_result();
+                let status = if r.is_success() { "success" } else { "error" };
+                Some(self.line(&format!("tool result: {} {status}", r.tool_use_id)))
+            }
+            BidiAgentEvent::Output(BidiOutputEvent::Error(e)) => {
+                Some(self.line(&format!("error: {} | {}", e.code(), e.message())))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<W: AsyncWrite + Unpin + Send> BidiOutput for TextOutput<W> {
+    async fn write(&mut self, event: &BidiAgentEvent) -> Result<(), IoError> {
+        if let Some(text) = self.render(event) {
+            self.writer.write_all(text.as_bytes()).await?;
+            self.writer.flush().await?;
+        }
+        Ok(())
+    }
+}
