@@ -56,8 +56,8 @@ fn doc_lines(attrs: &[syn::Attribute]) -> Vec<String> {
             _ => None,
         })
         .flat_map(|s| {
-            s.lines()
-                .map(|l| l.strip_prefix(' ').unwrap_or(l).to_owned())
+            s.split('\n')
+                .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end().to_owned())
                 .collect::<Vec<_>>()
         })
         .collect()
