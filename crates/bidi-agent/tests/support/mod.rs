@@ -139,13 +139,13 @@ impl BidiModel for ScriptedModel {
         if self.0.live.lock().unwrap().is_none() {
             return Err(ModelError::NotStarted { action: "sending" });
         }
-        if let ModelInput::ToolResult(r) = &input {
-            if r.content.iter().any(|c| c.kind() == "document") {
-                return Err(ModelError::Unsupported {
-                    content: "document".into(),
-                    provider: "scripted",
-                });
-            }
+        if let ModelInput::ToolResult(r) = &input
+            && r.content.iter().any(|c| c.kind() == "document")
+        {
+            return Err(ModelError::Unsupported {
+                content: "document".into(),
+                provider: "scripted",
+            });
         }
         let count = {
             let mut sent = self.0.sent.lock().unwrap();
