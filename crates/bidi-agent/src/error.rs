@@ -90,6 +90,13 @@ pub enum AgentError {
 }
 
 /// One failed step of a stop sequence: which step and what it returned.
+///
+/// ```
+/// use bidi_agent::{AgentError, StopFailure};
+///
+/// let e = AgentError::Stop(vec![StopFailure { name: "model.stop".into(), error: "socket gone".into() }]);
+/// assert_eq!(e.to_string(), "exceptions=[{func_name: model.stop, exception: socket gone}] | failed stop sequence");
+/// ```
 #[derive(Debug)]
 pub struct StopFailure {
     /// The step (`input[0].stop`, `model.stop`, `after_invocation`, ...).

@@ -7,6 +7,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 /// Why the state refused a key or a value.
+///
+/// ```
+/// use bidi_agent::{AgentState, StateError};
+/// assert!(matches!(AgentState::new().set("", 1.into()), Err(StateError::EmptyKey)));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateError {

@@ -16,8 +16,16 @@ use crate::state::AgentState;
 use crate::tools::{AgentTool, ConcurrentToolExecutor, ToolExecutor, ToolRegistry};
 
 /// The default agent id.
+///
+/// ```
+/// assert_eq!(bidi_agent::agent::DEFAULT_AGENT_ID, "default");
+/// ```
 pub const DEFAULT_AGENT_ID: &str = "default";
 /// The default agent name.
+///
+/// ```
+/// assert_eq!(bidi_agent::agent::DEFAULT_AGENT_NAME, "Strands Agents");
+/// ```
 pub const DEFAULT_AGENT_NAME: &str = "Strands Agents";
 
 /// Builds a [`BidiAgent`] with the reference's options.

@@ -26,6 +26,17 @@ use crate::invocation::{InvocationState, RequestState};
 
 /// The stream `receive()` returns: the agent's events, ending after a `user_request` close,
 /// when the model's connection ends, at `stop`, or with an error (which is the last item).
+///
+/// ```no_run
+/// use futures_util::StreamExt;
+///
+/// # async fn demo(agent: &bidi_agent::BidiAgent) -> Result<(), bidi_agent::AgentError> {
+/// let mut events: bidi_agent::AgentEventStream = agent.receive();
+/// while let Some(event) = events.next().await {
+///     println!("{}", event?.to_json());
+/// }
+/// # Ok(()) }
+/// ```
 pub type AgentEventStream =
     Pin<Box<dyn Stream<Item = Result<BidiAgentEvent, AgentError>> + Send + 'static>>;
 

@@ -44,6 +44,22 @@ use handle::Inner;
 /// wired yet: a model is required.
 ///
 /// See the [crate docs](crate) for a complete example.
+///
+/// ```no_run
+/// # async fn demo(model: impl bidi_agent::types::BidiModel + 'static) -> Result<(), bidi_agent::AgentError> {
+/// use bidi_agent::BidiAgent;
+/// use futures_util::StreamExt;
+///
+/// let agent = BidiAgent::builder(model).system_prompt("Be brief.").build()?;
+/// agent.start(None).await?;
+/// agent.send("What's the weather?").await?;
+/// let mut events = agent.receive();
+/// while let Some(event) = events.next().await {
+///     println!("{}", event?.event_type());
+/// }
+/// agent.stop().await?;
+/// # Ok(()) }
+/// ```
 pub struct BidiAgent {
     inner: Arc<Inner>,
 }

@@ -11,6 +11,20 @@ use crate::tools::{AgentTool, ToolError};
 
 /// The agent has been built. Fired synchronously at the end of the builder: callbacks may
 /// replace the initial `messages` and `state` (a session manager restores them here).
+///
+/// ```
+/// use bidi_agent::hooks::{BidiAgentInitializedEvent, HookProvider, HookResult};
+/// use bidi_agent::types::{Message, Role};
+///
+/// /// Starts every agent with a greeting in its history.
+/// struct Greeting;
+/// impl HookProvider for Greeting {
+///     fn agent_initialized(&self, event: &mut BidiAgentInitializedEvent) -> HookResult {
+///         event.messages.insert(0, Message::text(Role::Assistant, "Hello!"));
+///         Ok(())
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 pub struct BidiAgentInitializedEvent {
     /// The agent's id.
@@ -23,7 +37,20 @@ pub struct BidiAgentInitializedEvent {
     pub state: AgentState,
 }
 
-/// `start` began: fired before the model connection opens.
+/// `start` began: fired before the model connection opens. An error here fails `start`.
+///
+/// ```
+/// use bidi_agent::hooks::{BidiBeforeInvocationEvent, HookProvider, HookResult};
+///
+/// struct Log;
+/// #[bidi_agent::async_trait]
+/// impl HookProvider for Log {
+///     async fn before_invocation(&self, event: &BidiBeforeInvocationEvent) -> HookResult {
+///         println!("agent {} starting", event.agent.agent_id());
+///         Ok(())
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct BidiBeforeInvocationEvent {
     /// The agent.
@@ -31,6 +58,19 @@ pub struct BidiBeforeInvocationEvent {
 }
 
 /// `stop` ended (callbacks run in reverse registration order). Fired once per start.
+///
+/// ```
+/// use bidi_agent::hooks::{BidiAfterInvocationEvent, HookProvider, HookResult};
+///
+/// struct Log;
+/// #[bidi_agent::async_trait]
+/// impl HookProvider for Log {
+///     async fn after_invocation(&self, event: &BidiAfterInvocationEvent) -> HookResult {
+///         println!("{} messages", event.agent.messages().len());
+///         Ok(())
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct BidiAfterInvocationEvent {
     /// The agent.
@@ -39,6 +79,21 @@ pub struct BidiAfterInvocationEvent {
 
 /// A message was appended to the history. Fired while appends are held, so the history
 /// already holds it; a callback must not append (it would wait for itself).
+///
+/// ```
+/// use bidi_agent::hooks::{BidiMessageAddedEvent, HookProvider, HookResult};
+///
+/// struct Transcript;
+/// #[bidi_agent::async_trait]
+/// impl HookProvider for Transcript {
+///     async fn message_added(&self, event: &BidiMessageAddedEvent) -> HookResult {
+///         if let Some(text) = event.message.joined_text() {
+///             println!("{}: {text}", event.message.role);
+///         }
+///         Ok(())
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct BidiMessageAddedEvent {
     /// The agent.
@@ -50,6 +105,22 @@ pub struct BidiMessageAddedEvent {
 /// A tool is about to run. Callbacks may replace the tool ([`Self::set_selected_tool`], `None`
 /// gives the unknown-tool error result), replace the tool use ([`Self::set_tool_use`]; the
 /// history still records the model's original) or cancel the call ([`Self::cancel`]).
+///
+/// ```
+/// use bidi_agent::hooks::{BidiBeforeToolCallEvent, HookProvider, HookResult};
+///
+/// /// Refuses one tool.
+/// struct Guard;
+/// #[bidi_agent::async_trait]
+/// impl HookProvider for Guard {
+///     async fn before_tool_call(&self, event: &mut BidiBeforeToolCallEvent) -> HookResult {
+///         if event.tool_use().name == "delete_everything" {
+///             event.cancel_with("not allowed");
+///         }
+///         Ok(())
+///     }
+/// }
+/// ```
 pub struct BidiBeforeToolCallEvent {
     pub(crate) agent: AgentHandle,
     pub(crate) selected_tool: Option<Arc<dyn AgentTool>>,
@@ -112,6 +183,24 @@ impl BidiBeforeToolCallEvent {
 
 /// A tool ran (or was cancelled, or was unknown). Callbacks run in reverse registration order
 /// and may rewrite the result ([`Self::set_result`]): what is yielded, recorded and sent.
+///
+/// ```
+/// use bidi_agent::hooks::{BidiAfterToolCallEvent, HookProvider, HookResult};
+/// use bidi_agent::types::ToolResult;
+///
+/// /// Hides error details from the model.
+/// struct Redact;
+/// #[bidi_agent::async_trait]
+/// impl HookProvider for Redact {
+///     async fn after_tool_call(&self, event: &mut BidiAfterToolCallEvent) -> HookResult {
+///         if event.exception().is_some() {
+///             let id = event.result().tool_use_id.clone();
+///             event.set_result(ToolResult::error(id, "the tool failed"));
+///         }
+///         Ok(())
+///     }
+/// }
+/// ```
 pub struct BidiAfterToolCallEvent {
     pub(crate) agent: AgentHandle,
     pub(crate) selected_tool: Option<Arc<dyn AgentTool>>,
@@ -170,6 +259,19 @@ impl BidiAfterToolCallEvent {
 
 /// The model was interrupted (the user spoke over it). Named `BidiInterruptionEvent` in the
 /// reference, like the output event.
+///
+/// ```
+/// use bidi_agent::hooks::{BidiInterruptionHookEvent, HookProvider, HookResult};
+///
+/// struct Count(std::sync::atomic::AtomicUsize);
+/// #[bidi_agent::async_trait]
+/// impl HookProvider for Count {
+///     async fn interruption(&self, _event: &BidiInterruptionHookEvent) -> HookResult {
+///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///         Ok(())
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct BidiInterruptionHookEvent {
     /// The agent.
@@ -181,6 +283,19 @@ pub struct BidiInterruptionHookEvent {
 }
 
 /// The agent is about to restart the model connection after a timeout.
+///
+/// ```
+/// use bidi_agent::hooks::{BidiBeforeConnectionRestartEvent, HookProvider, HookResult};
+///
+/// struct Log;
+/// #[bidi_agent::async_trait]
+/// impl HookProvider for Log {
+///     async fn before_connection_restart(&self, event: &BidiBeforeConnectionRestartEvent) -> HookResult {
+///         println!("restarting: {}", event.timeout_error);
+///         Ok(())
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct BidiBeforeConnectionRestartEvent {
     /// The agent.
@@ -190,6 +305,22 @@ pub struct BidiBeforeConnectionRestartEvent {
 }
 
 /// The agent tried to restart the model connection.
+///
+/// ```
+/// use bidi_agent::hooks::{BidiAfterConnectionRestartEvent, HookProvider, HookResult};
+///
+/// struct Log;
+/// #[bidi_agent::async_trait]
+/// impl HookProvider for Log {
+///     async fn after_connection_restart(&self, event: &BidiAfterConnectionRestartEvent) -> HookResult {
+///         match &event.exception {
+///             None => println!("restarted"),
+///             Some(e) => println!("restart failed: {e}"),
+///         }
+///         Ok(())
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 pub struct BidiAfterConnectionRestartEvent {
     /// The agent.

@@ -19,7 +19,11 @@ use bidi_types::BoxError;
 
 use crate::AgentError;
 
-/// What a hook callback returns.
+/// What a hook callback returns: any error propagates (see the module docs).
+///
+/// ```
+/// let failed: bidi_agent::hooks::HookResult = Err("quota exceeded".into());
+/// ```
 pub type HookResult = Result<(), BoxError>;
 
 /// Receives the agent's lifecycle events. Every method does nothing by default: implement the

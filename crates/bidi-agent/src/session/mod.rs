@@ -21,6 +21,12 @@ use crate::hooks::{
 };
 
 /// Why a session could not be read or written.
+///
+/// ```
+/// use bidi_agent::session::{FileSessionManager, SessionError};
+/// let err = FileSessionManager::new("../escape", "/tmp").unwrap_err();
+/// assert!(matches!(err, SessionError::InvalidSessionId(_)));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
@@ -114,6 +120,10 @@ impl HookProvider for SessionHooks {
 }
 
 /// The text of the result added for a tool use that never got one.
+///
+/// ```
+/// assert_eq!(bidi_agent::session::INTERRUPTED_TOOL_TEXT, "Tool was interrupted.");
+/// ```
 pub const INTERRUPTED_TOOL_TEXT: &str = "Tool was interrupted.";
 
 /// Repairs a restored history as the reference does: drops a leading user message holding a

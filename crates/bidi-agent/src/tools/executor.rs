@@ -11,7 +11,7 @@ use crate::AgentError;
 type RunFuture = Pin<Box<dyn Future<Output = Result<ToolResult, AgentError>> + Send>>;
 
 /// One tool call, ready to run: the hooks, the tool and its error handling. An executor
-/// decides when it runs.
+/// decides when it runs (see [`ToolExecutor`] for an example).
 pub struct ToolRun {
     tool_use: ToolUse,
     future: RunFuture,

@@ -20,6 +20,12 @@ use bidi_types::{BoxError, ToolResult, ToolSpec};
 ///
 /// A tool's own failure (`Failed`, `InvalidInput`, `Panicked`, ...) never ends the
 /// conversation: it becomes an `error` tool result whose text is `Error: <this error>`.
+///
+/// ```
+/// use bidi_agent::tools::ToolError;
+/// assert_eq!(ToolError::failed("no such city").to_string(), "no such city");
+/// assert_eq!(ToolError::Unknown("nope".into()).to_string(), "Unknown tool: nope");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ToolError {
