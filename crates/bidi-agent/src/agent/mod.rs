@@ -223,6 +223,20 @@ impl BidiAgent {
     }
 }
 
+/// IO reads the model's audio config and the playback tracker through this (as
+/// [`AgentHandle`] does).
+impl bidi_types::AgentView for BidiAgent {
+    fn model_config(&self) -> bidi_types::ModelConfig {
+        self.inner.model.config()
+    }
+    fn agent_id(&self) -> &str {
+        &self.inner.agent_id
+    }
+    fn playback(&self) -> Option<PlaybackTracker> {
+        Some(self.inner.playback.clone())
+    }
+}
+
 impl Drop for BidiAgent {
     /// Dropping a started agent cancels its tasks and closes the model connection in the
     /// background; no hook fires (call `stop` for an orderly end).
