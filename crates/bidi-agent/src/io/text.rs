@@ -4,7 +4,8 @@ use bidi_types::{
     BidiAgentEvent, BidiInput, BidiInputEvent, BidiOutput, BidiOutputEvent, BidiTextInputEvent,
     CloseReason, IoError, Role,
 };
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
 
 /// Text input and output for a terminal: [`input`](Self::input) reads lines from stdin,
 /// [`output`](Self::output) prints transcripts and events to stdout. Both also work on any
@@ -32,9 +33,10 @@ impl BidiTextIO {
         self
     }
 
-    /// An input reading stdin.
-    pub fn input(&self) -> TextInput<BufReader<tokio::io::Stdin>> {
-        TextInput::from_reader(BufReader::new(tokio::io::stdin())).prompt(self.input_prompt.clone())
+    /// An input reading stdin, from a thread of its own: unlike `tokio::io::stdin`, a pending
+    /// read never holds up the runtime's shutdown.
+    pub fn input(&self) -> TextInput {
+        TextInput::stdin().prompt(self.input_prompt.clone())
     }
 
     /// An output printing to stdout.
@@ -59,20 +61,74 @@ impl BidiTextIO {
 /// assert!(input.read().await.unwrap().is_none());
 /// # }
 /// ```
-#[derive(Debug)]
-pub struct TextInput<R> {
-    reader: R,
+pub struct TextInput {
+    source: Source,
     prompt: String,
-    line: String,
 }
 
-impl<R: AsyncBufRead + Unpin + Send> TextInput<R> {
+enum Source {
+    Reader {
+        reader: Box<dyn AsyncBufRead + Unpin + Send>,
+        line: String,
+    },
+    /// A blocking reader (stdin), read by a thread started at the first read.
+    Blocking {
+        reader: Option<Box<dyn std::io::BufRead + Send>>,
+        lines: Option<mpsc::Receiver<std::io::Result<String>>>,
+    },
+}
+
+impl std::fmt::Debug for TextInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let source = match self.source {
+            Source::Reader { .. } => "reader",
+            Source::Blocking { .. } => "blocking reader",
+        };
+        f.debug_struct("TextInput")
+            .field("source", &source)
+            .field("prompt", &self.prompt)
+            .finish()
+    }
+}
+
+impl TextInput {
     /// Reads lines from `reader`.
-    pub fn from_reader(reader: R) -> Self {
+    pub fn from_reader(reader: impl AsyncBufRead + Unpin + Send + 'static) -> Self {
         Self {
-            reader,
+            source: Source::Reader {
+                reader: Box::new(reader),
+                line: String::new(),
+            },
             prompt: String::new(),
-            line: String::new(),
+        }
+    }
+
+    /// Reads lines from stdin (see [`BidiTextIO::input`]).
+    pub fn stdin() -> Self {
+        Self::from_blocking_reader(std::io::BufReader::new(std::io::stdin()))
+    }
+
+    /// Reads lines from a blocking reader, on a detached thread started at the first read
+    /// (at most one line ahead). A pending read never holds up the runtime's shutdown.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use bidi_agent::io::TextInput;
+    /// use bidi_agent::types::BidiInput;
+    ///
+    /// let mut input = TextInput::from_blocking_reader(std::io::Cursor::new("hi\n"));
+    /// assert_eq!(input.read().await.unwrap().unwrap().to_json()["text"], "hi");
+    /// assert!(input.read().await.unwrap().is_none());
+    /// # }
+    /// ```
+    pub fn from_blocking_reader(reader: impl std::io::BufRead + Send + 'static) -> Self {
+        Self {
+            source: Source::Blocking {
+                reader: Some(Box::new(reader)),
+                lines: None,
+            },
+            prompt: String::new(),
         }
     }
 
@@ -81,10 +137,62 @@ impl<R: AsyncBufRead + Unpin + Send> TextInput<R> {
         self.prompt = prompt.into();
         self
     }
+
+    /// The next raw line, `None` at end of input.
+    async fn next_line(&mut self) -> std::io::Result<Option<String>> {
+        match &mut self.source {
+            Source::Reader { reader, line } => {
+                line.clear();
+                let n = reader.read_line(line).await?;
+                Ok((n > 0).then(|| line.clone()))
+            }
+            Source::Blocking { reader, lines } => {
+                if lines.is_none()
+                    && let Some(reader) = reader.take()
+                {
+                    *lines = Some(spawn_line_reader(reader));
+                }
+                match lines {
+                    Some(rx) => rx.recv().await.transpose(),
+                    None => Ok(None),
+                }
+            }
+        }
+    }
+}
+
+/// A detached thread reading `reader` line by line (at most one line ahead).
+fn spawn_line_reader(
+    mut reader: Box<dyn std::io::BufRead + Send>,
+) -> mpsc::Receiver<std::io::Result<String>> {
+    let (tx, rx) = mpsc::channel(1);
+    let spawned = std::thread::Builder::new()
+        .name("bidi-text-input".into())
+        .spawn(move || {
+            loop {
+                let mut line = String::new();
+                match reader.read_line(&mut line) {
+                    Ok(0) => return,
+                    Ok(_) => {
+                        if tx.blocking_send(Ok(line)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("error=<{e}> | could not start the text input thread");
+    }
+    rx
 }
 
 #[async_trait::async_trait]
-impl<R: AsyncBufRead + Unpin + Send> BidiInput for TextInput<R> {
+impl BidiInput for TextInput {
     async fn read(&mut self) -> Result<Option<BidiInputEvent>, IoError> {
         loop {
             if !self.prompt.is_empty() {
@@ -92,11 +200,10 @@ impl<R: AsyncBufRead + Unpin + Send> BidiInput for TextInput<R> {
                 out.write_all(self.prompt.as_bytes()).await?;
                 out.flush().await?;
             }
-            self.line.clear();
-            if self.reader.read_line(&mut self.line).await? == 0 {
+            let Some(line) = self.next_line().await? else {
                 return Ok(None);
-            }
-            let text = self.line.trim();
+            };
+            let text = line.trim();
             if !text.is_empty() {
                 return Ok(Some(BidiTextInputEvent::new(text).into()));
             }
