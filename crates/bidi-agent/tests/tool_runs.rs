@@ -18,7 +18,7 @@ use tokio::sync::{Barrier, Notify};
 /// Waits at a barrier with another call, then answers after the `gate` opens.
 #[bidi_agent::tool]
 async fn slow(ctx: &ToolContext, name: String) -> String {
-    let sync = ctx.invocation_state().extension::<Sync>().unwrap();
+    let sync = ctx.invocation_state().extension::<Rendezvous>().unwrap();
     sync.barrier.wait().await;
     if name == "first" {
         // The first tool finishes last.
@@ -29,7 +29,7 @@ async fn slow(ctx: &ToolContext, name: String) -> String {
     format!("{name} done")
 }
 
-struct Sync {
+struct Rendezvous {
     barrier: Barrier,
     second_done: Notify,
 }
@@ -44,7 +44,7 @@ async fn two_slow_tools_run_concurrently_and_messages_stay_paired() {
         .tool(slow)
         .build()
         .unwrap();
-    let state = InvocationState::new().with_extension(Sync {
+    let state = InvocationState::new().with_extension(Rendezvous {
         barrier: Barrier::new(2),
         second_done: Notify::new(),
     });

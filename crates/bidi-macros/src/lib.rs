@@ -194,6 +194,12 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             }
             continue;
         }
+        if matches!(&*pt.ty, Type::Reference(_)) {
+            return Err(syn::Error::new_spanned(
+                &pt.ty,
+                "#[tool] arguments must be owned (String, Vec<T>, ...): they are deserialized from the model's input",
+            ));
+        }
         let name = ident.to_string();
         let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
         let doc = arg_docs

@@ -228,7 +228,47 @@ fn message_path(agent_dir: &Path, id: u64) -> PathBuf {
 
 fn message_json(message: &Message, id: u64) -> Value {
     let now = now_iso();
-    json!({"message": message, "message_id": id, "redact_message": null, "created_at": now, "updated_at": now})
+    let mut body = serde_json::to_value(message).unwrap_or(Value::Null);
+    encode_bytes(&mut body);
+    json!({"message": body, "message_id": id, "redact_message": null, "created_at": now, "updated_at": now})
+}
+
+/// The reference stores raw bytes (image and document sources) as
+/// `{"__bytes_encoded__": true, "data": "<base64>"}`; our messages hold the base64 text.
+fn encode_bytes(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(source)) = map.get_mut("source")
+                && let Some(Value::String(b64)) = source.get("bytes")
+            {
+                let data = Value::String(b64.clone());
+                source.insert(
+                    "bytes".into(),
+                    json!({"__bytes_encoded__": true, "data": data}),
+                );
+            }
+            map.values_mut().for_each(encode_bytes);
+        }
+        Value::Array(items) => items.iter_mut().for_each(encode_bytes),
+        _ => {}
+    }
+}
+
+/// Reads the reference's byte markers back as base64 text.
+fn decode_bytes(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.get("__bytes_encoded__") == Some(&Value::Bool(true))
+                && let Some(Value::String(data)) = map.get("data")
+            {
+                *value = Value::String(data.clone());
+                return;
+            }
+            map.values_mut().for_each(decode_bytes);
+        }
+        Value::Array(items) => items.iter_mut().for_each(decode_bytes),
+        _ => {}
+    }
 }
 
 fn corrupt(path: &Path, reason: &str) -> SessionError {
@@ -272,8 +312,10 @@ fn read_messages(dir: &Path) -> Result<(Vec<Message>, Option<u64>), SessionError
                 .get("message")
                 .ok_or_else(|| corrupt(path, "no `message` key"))?,
         };
+        let mut body = body.clone();
+        decode_bytes(&mut body);
         let message: Message =
-            serde_json::from_value(body.clone()).map_err(|e| corrupt(path, &e.to_string()))?;
+            serde_json::from_value(body).map_err(|e| corrupt(path, &e.to_string()))?;
         messages.push(message);
     }
     Ok((messages, numbered.last().map(|(n, _)| *n)))
@@ -343,6 +385,25 @@ fn now_iso() -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_use_the_reference_marker_both_ways() {
+        let message: Message = serde_json::from_value(json!({"role": "user", "content": [
+            {"image": {"format": "png", "source": {"bytes": "iVBORw=="}}},
+            {"toolResult": {"toolUseId": "t", "status": "success", "content": [
+                {"document": {"format": "txt", "name": "d", "source": {"bytes": "AA=="}}}
+            ]}}
+        ]}))
+        .unwrap();
+        let stored = message_json(&message, 0);
+        assert_eq!(
+            stored["message"]["content"][0]["image"]["source"]["bytes"],
+            json!({"__bytes_encoded__": true, "data": "iVBORw=="})
+        );
+        let mut body = stored["message"].clone();
+        decode_bytes(&mut body);
+        assert_eq!(serde_json::from_value::<Message>(body).unwrap(), message);
+    }
 
     #[test]
     fn iso_timestamps_have_the_reference_shape() {
