@@ -109,8 +109,15 @@
 //! - Text input is recorded with the event's role (the reference always writes `user`; the
 //!   role is `user` unless set).
 //! - A `BidiMessageAddedEvent` callback may read the history (the reference holds its lock).
-//! - [`BidiTextIO`](io::BidiTextIO)'s input skips empty lines; its output labels roles and
-//!   updates partial transcripts in place.
+//! - [`BidiTextIO`](io::BidiTextIO)'s input skips empty lines and reads stdin on a thread of
+//!   its own; its output labels roles, updates partial transcripts in place, and also shows
+//!   tool calls, tool results and errors.
+//! - A tool whose spec has no name or description, or whose name clashes, fails `build`
+//!   ([`tools::ToolError`]) instead of being skipped with a warning.
+//! - Hook events expose read-only fields through getters and writable ones through setters:
+//!   writing a read-only field does not compile (the reference raises `AttributeError`).
+//! - [`InvocationState`] holds JSON values and typed extensions (a database pool, a client)
+//!   instead of a dict of arbitrary objects; direct tool calls are `async`.
 
 pub mod agent;
 mod error;

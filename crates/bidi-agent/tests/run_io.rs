@@ -85,6 +85,19 @@ async fn text_io_output() {
          user requested connection close using the stop tool.\n"
     );
 
+    // Another role's partial line is kept.
+    let out = Shared::default();
+    let mut output = TextOutput::to_writer(out.clone());
+    output
+        .write(&BidiTranscriptStreamEvent::new("Hel", Role::Assistant, false, None).into())
+        .await
+        .unwrap();
+    output
+        .write(&BidiTranscriptStreamEvent::new("stop", Role::User, true, None).into())
+        .await
+        .unwrap();
+    assert_eq!(out.text(), "\rassistant: Hel\n\ruser: stop\n");
+
     // A shorter partial blanks what the longer one left.
     let out = Shared::default();
     let mut output = TextOutput::to_writer(out.clone());

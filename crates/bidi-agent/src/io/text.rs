@@ -232,8 +232,9 @@ impl BidiInput for TextInput {
 #[derive(Debug)]
 pub struct TextOutput<W> {
     writer: W,
-    /// Length of the partial line on screen (to blank what a shorter update leaves).
-    partial: Option<usize>,
+    /// The role and width of the partial line on screen (to blank what a shorter update
+    /// leaves, and to keep another role's partial line).
+    partial: Option<(Role, usize)>,
 }
 
 impl<W: AsyncWrite + Unpin + Send> TextOutput<W> {
@@ -270,9 +271,18 @@ impl<W: AsyncWrite + Unpin + Send> TextOutput<W> {
             BidiAgentEvent::Output(BidiOutputEvent::TranscriptStream(t)) => {
                 let text = format!("{}: {}", Self::label(t.role()), t.text());
                 let width = text.chars().count();
-                let mut s = String::from("\r");
+                let mut s = String::new();
+                let previous = match self.partial.take() {
+                    Some((role, width)) if role == t.role() => Some(width),
+                    Some(_) => {
+                        s.push('\n');
+                        None
+                    }
+                    None => None,
+                };
+                s.push('\r');
                 s.push_str(&text);
-                if let Some(previous) = self.partial {
+                if let Some(previous) = previous {
                     s.extend(std::iter::repeat_n(' ', previous.saturating_sub(width)));
                     if previous > width {
                         s.push('\r');
@@ -283,7 +293,7 @@ impl<W: AsyncWrite + Unpin + Send> TextOutput<W> {
                     self.partial = None;
                     s.push('\n');
                 } else {
-                    self.partial = Some(width);
+                    self.partial = Some((t.role(), width));
                 }
                 Some(s)
             }

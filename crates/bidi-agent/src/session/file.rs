@@ -30,6 +30,9 @@ use crate::state::AgentState;
 /// messages (repaired, see [`repair_history`]) and state; its own initial messages are
 /// discarded, as in the reference.
 ///
+/// `new` and the agent's `build` read the session's files synchronously (they are small); the
+/// writes during the conversation run on `spawn_blocking`.
+///
 /// ```
 /// use bidi_agent::session::FileSessionManager;
 ///
