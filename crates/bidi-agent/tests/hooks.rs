@@ -376,3 +376,41 @@ async fn initialized_hook_may_replace_messages_and_state_and_hook_errors_propaga
     assert!(!agent.is_started());
     assert!(model.starts().is_empty(), "the model is not started");
 }
+
+/// Fails on every appended message.
+struct FailingAppend;
+
+#[bidi_agent::async_trait]
+impl HookProvider for FailingAppend {
+    async fn message_added(&self, _e: &BidiMessageAddedEvent) -> HookResult {
+        Err("disk full".into())
+    }
+}
+
+#[tokio::test]
+async fn a_hook_error_in_the_loop_ends_receive() {
+    let model = ScriptedModel::new(vec![vec![transcript("hello", Role::Assistant, true)]]);
+    let agent = BidiAgent::builder(model)
+        .hook(FailingAppend)
+        .build()
+        .unwrap();
+    agent.start(None).await.unwrap();
+    let mut events = agent.receive();
+    let got = collect_all(&mut events).await;
+    assert_eq!(types(&got), ["bidi_transcript_stream", "error"]);
+    let Err(err) = &got[1] else { panic!() };
+    assert!(
+        matches!(
+            err,
+            AgentError::Hook {
+                hook: "BidiMessageAddedEvent",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // A send that appends fails the same way.
+    let err = agent.send("hi").await.unwrap_err();
+    assert!(err.to_string().contains("disk full"), "{err}");
+    agent.stop().await.unwrap();
+}

@@ -60,7 +60,9 @@ impl Inner {
 }
 
 /// A handle on a running agent, given to hooks, tools and (as an [`AgentView`]) to IO: its
-/// ids, its history, its state, its tools and its model's config. Cheap to clone.
+/// ids, its history, its state, its tools and its model's config. Cheap to clone; a handle
+/// kept keeps the agent's shared core alive (the agent's tasks still end at `stop` or when
+/// the `BidiAgent` is dropped).
 ///
 /// ```no_run
 /// use bidi_agent::AgentHandle;
