@@ -13,3 +13,9 @@
 //!
 //! The providers land one by one; until a provider's feature exists this crate exposes
 //! nothing of it.
+
+#[cfg(feature = "ws")]
+pub mod ws;
+
+#[cfg(feature = "openai")]
+pub mod openai;
