@@ -171,6 +171,13 @@ impl BidiModel for BidiOpenAIRealtimeModel {
         // The channel is new and empty: this cannot fail.
         let _ = tx.try_send(Ok(start.into()));
         let stopping = Arc::new(AtomicBool::new(false));
+        if let Some(tracker) = &params.playback {
+            // Audio the tracker consumed that this model never emitted (another model, an
+            // earlier agent) counts as emitted and fully played, so it does not hide the
+            // queue of the next barge-in.
+            let consumed = u64::try_from(tracker.consumed().as_nanos()).unwrap_or(u64::MAX);
+            self.emitted_ns.fetch_max(consumed, Ordering::AcqRel);
+        }
         let emitted = Duration::from_nanos(self.emitted_ns.load(Ordering::Acquire));
         let pump = Pump {
             id: id.clone(),
