@@ -376,12 +376,14 @@ impl Decoder {
             len: delta.len(),
         })?;
         let duration = pcm_duration(base64_len(delta));
-        self.emitted_total += duration;
+        self.emitted_total = self.emitted_total.saturating_add(duration);
         let mut steps = Vec::with_capacity(2);
         let item_id = e.get("item_id").and_then(Value::as_str);
         if let Some(item_id) = item_id.filter(|id| self.interrupted_item.as_deref() != Some(*id)) {
             match &mut self.item {
-                Some(item) if item.item_id == item_id => item.received += duration,
+                Some(item) if item.item_id == item_id => {
+                    item.received = item.received.saturating_add(duration);
+                }
                 _ => {
                     self.item = Some(AudioItem {
                         item_id: item_id.to_owned(),
