@@ -298,6 +298,16 @@ fn barge_in_script(ms: u64) -> Script {
         .on(Trigger::Audio { min_ms: 20 }, vec![Action::Interrupt])
 }
 
+/// Reads events until `ms` of model audio (24 kHz PCM16) arrived.
+async fn receive_audio(events: &mut bidi_types::ModelEventStream, ms: usize) {
+    let mut received = 0;
+    while received < ms * 48 {
+        if let Some(Ok(BidiOutputEvent::AudioStream(a))) = next(events).await {
+            received += a.audio_bytes().expect("base64").len();
+        }
+    }
+}
+
 async fn send_user_audio(model: &dyn BidiModel) {
     let chunk = BidiAudioInputEvent::from_bytes(
         &[0; 960],
@@ -325,12 +335,7 @@ async fn barge_in_cancels_and_truncates_to_what_was_played() {
         .expect("start");
     let mut events = model.receive().expect("receive");
     model.send("talk to me".into()).await.expect("send");
-    let mut received = 0;
-    while received < 1000 * 48 {
-        if let Some(Ok(BidiOutputEvent::AudioStream(a))) = next(&mut events).await {
-            received += a.audio_bytes().expect("base64").len();
-        }
-    }
+    receive_audio(&mut events, 1000).await;
     // The output has played 640 ms of this item (24 kHz frames), the rest is queued.
     tracker.add_consumed(15_360, 24_000);
     send_user_audio(&model).await;
@@ -380,12 +385,7 @@ async fn barge_in_without_a_tracker_estimates_within_the_audio_received() {
     model.start(StartParams::default()).await.expect("start");
     let mut events = model.receive().expect("receive");
     model.send("talk".into()).await.expect("send");
-    let mut received = 0;
-    while received < 400 * 48 {
-        if let Some(Ok(BidiOutputEvent::AudioStream(a))) = next(&mut events).await {
-            received += a.audio_bytes().expect("base64").len();
-        }
-    }
+    receive_audio(&mut events, 400).await;
     // Wall-clock estimate: make sure at least a few ms have passed since the first audio.
     tokio::time::sleep(Duration::from_millis(20)).await;
     send_user_audio(&model).await;
@@ -415,12 +415,7 @@ async fn barge_in_before_any_audio_played_sends_no_truncate() {
         .expect("start");
     let mut events = model.receive().expect("receive");
     model.send("talk".into()).await.expect("send");
-    let mut received = 0;
-    while received < 300 * 48 {
-        if let Some(Ok(BidiOutputEvent::AudioStream(a))) = next(&mut events).await {
-            received += a.audio_bytes().expect("base64").len();
-        }
-    }
+    receive_audio(&mut events, 300).await;
     send_user_audio(&model).await;
     until(&mut events, is_complete).await;
     let conn = &sim.recorded()[0];
