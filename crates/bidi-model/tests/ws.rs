@@ -30,7 +30,8 @@ async fn echo(mut ws: ServerSocket) {
                 let _ = ws.close(Some(frame)).await;
             }
             m @ (Message::Text(_) | Message::Binary(_)) => {
-                if ws.send(m).await.is_err() {
+                let sent = ws.send(m).await;
+                if sent.is_err() {
                     return;
                 }
             }
