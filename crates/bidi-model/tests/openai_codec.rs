@@ -1,4 +1,5 @@
-//! The OpenAI Realtime decoder on hand-written frames: usage, function calls, barge-in.
+//! The OpenAI Realtime codec on hand-written frames: decoding (usage, function calls,
+//! barge-in), encoding refusals and session settings, config checks.
 #![cfg(feature = "openai")]
 
 use std::time::Duration;
@@ -175,4 +176,87 @@ fn speech_started_reports_the_item_being_played_once() {
         .decode(r#"{"type":"input_audio_buffer.speech_started"}"#)
         .expect("decodes");
     assert!(matches!(&steps[1], Step::BargeIn { item: None, .. }));
+}
+
+#[test]
+fn encoder_refuses_what_the_service_cannot_take() {
+    use bidi_model::openai::{OpenAiRealtimeConfig, encode};
+    use bidi_types::{ImageBlock, Message, ModelError, ToolResult, ToolResultContent};
+
+    let image: ImageBlock =
+        serde_json::from_value(json!({"format": "png", "source": {"bytes": "AAAA"}}))
+            .expect("image block");
+    let mut result = ToolResult::text("call_1", "ok");
+    result.content.push(ToolResultContent::Image(image));
+    let err = encode::tool_result(&result).expect_err("image in a tool result");
+    assert!(matches!(err, ModelError::Unsupported { .. }), "{err}");
+    assert!(err.to_string().contains("image"), "{err}");
+    let err = encode::history(&[Message::tool_result(result)]).expect_err("also in history");
+    assert!(matches!(err, ModelError::Unsupported { .. }));
+
+    // An empty result is the JSON of an empty array, as the reference sends it.
+    let mut empty = ToolResult::text("call_2", "");
+    empty.content.clear();
+    let events = encode::tool_result(&empty).expect("encodes");
+    assert_eq!(events[0]["item"]["output"], "[]");
+
+    // Turn detection off is an explicit null; transcription off is absent; unknown
+    // inference keys are dropped.
+    let config = OpenAiRealtimeConfig::new()
+        .turn_detection(None)
+        .transcription(None)
+        .inference("temperature", json!(0.2))
+        .inference("tool_choice", json!("auto"));
+    let session = &encode::session_update(&config, None, &[])["session"];
+    assert_eq!(session["audio"]["input"]["turn_detection"], Value::Null);
+    assert!(session["audio"]["input"].get("transcription").is_none());
+    assert!(session.get("temperature").is_none());
+    assert_eq!(session["tool_choice"], "auto");
+    assert!(
+        session["instructions"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("You are a helpful assistant"))
+    );
+}
+
+#[test]
+fn config_checks_its_settings() {
+    use bidi_model::openai::OpenAiRealtimeConfig;
+    use bidi_types::{AudioConfig, SampleRate};
+
+    let env = |k: &str| (k == "OPENAI_API_KEY").then(|| "sk-env".to_owned());
+    let too_long = OpenAiRealtimeConfig::new()
+        .session_timeout(Duration::from_secs(3001))
+        .resolve(env)
+        .expect_err("above 50 minutes");
+    assert!(
+        too_long.to_string().contains("session_timeout"),
+        "{too_long}"
+    );
+    let mut wrong_rate = OpenAiRealtimeConfig::new();
+    wrong_rate.audio = AudioConfig::new(SampleRate::Hz16000, SampleRate::Hz24000);
+    let err = wrong_rate.resolve(env).expect_err("16 kHz");
+    assert!(err.to_string().contains("input_rate=<16000>"), "{err}");
+    let err = OpenAiRealtimeConfig::new()
+        .endpoint("https://api.openai.com/v1/realtime?key=secret")
+        .resolve(env)
+        .expect_err("not a WebSocket URL");
+    assert!(!err.to_string().contains("secret"), "{err}");
+    let ok = OpenAiRealtimeConfig::new()
+        .organization("org-explicit")
+        .resolve(|k| match k {
+            "OPENAI_API_KEY" => Some("sk-env".into()),
+            "OPENAI_ORGANIZATION" => Some("org-env".into()),
+            "OPENAI_PROJECT" => Some("proj-env".into()),
+            _ => None,
+        })
+        .expect("valid");
+    assert_eq!(
+        ok.organization.as_deref(),
+        Some("org-explicit"),
+        "config wins over env"
+    );
+    assert_eq!(ok.project.as_deref(), Some("proj-env"));
+    assert_eq!(ok.audio.voice.as_deref(), Some("alloy"));
+    assert!(!format!("{ok:?}").contains("sk-env"), "the key never shows");
 }

@@ -147,9 +147,6 @@ fn result_output(result: &ToolResult) -> Result<String, ModelError> {
             provider: PROVIDER,
         });
     }
-    if result.content.is_empty() {
-        return Ok(String::new());
-    }
     serde_json::to_string(&result.content)
         .map_err(|e| ModelError::Protocol(format!("tool result not serialisable: {e}")))
 }

@@ -24,6 +24,9 @@
 //! - The session config is built per model instance (the original mutates a shared
 //!   default); the endpoint is configurable; audio must be mono PCM at 24 kHz (the only
 //!   PCM rate of the GA service) and is checked at construction.
+//! - JSON inside strings (`function_call.arguments`, `function_call_output.output`) is
+//!   compact (`{"x":1}`), where Python's `json.dumps` writes `{"x": 1}`; the service parses
+//!   both alike.
 //! - A server close ends `receive()` with [`ModelError::Closed`](bidi_types::ModelError::Closed);
 //!   the session timer ends it with `Timeout`.
 
