@@ -155,3 +155,52 @@ async fn barge_in_before_any_audio_played_sends_no_truncate() {
     model.stop().await.expect("stop");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn barge_in_on_a_finished_response_still_playing_truncates_without_cancel() {
+    let script = Script::new()
+        .on(
+            text("talk"),
+            vec![
+                Action::Speak {
+                    ms: 300,
+                    frame_ms: 20,
+                },
+                Action::EndTurn,
+            ],
+        )
+        .on(Trigger::Audio { min_ms: 20 }, vec![Action::Interrupt]);
+    let sim = OpenAiSim::start(script).await.expect("sim");
+    let model = model(&sim.url());
+    let tracker = PlaybackTracker::new();
+    tracker.attach();
+    model
+        .start(StartParams {
+            playback: Some(tracker.clone()),
+            ..Default::default()
+        })
+        .await
+        .expect("start");
+    let mut events = model.receive().expect("receive");
+    model.send("talk".into()).await.expect("send");
+    until(&mut events, is_complete).await;
+    // The response is complete, but only 100 ms of its 300 ms were played.
+    tracker.add_consumed(2_400, 24_000);
+    send_user_audio(&model).await;
+    until(&mut events, |e| {
+        matches!(e, BidiOutputEvent::Interruption(_))
+    })
+    .await;
+    let truncate = sim
+        .wait_for("conversation.item.truncate", |_| true, HANG)
+        .await
+        .expect("the client truncates");
+    assert_eq!(truncate["audio_end_ms"], 100);
+    let conn = &sim.recorded()[0];
+    assert!(
+        conn.of_type("response.cancel").is_empty(),
+        "nothing to cancel"
+    );
+    model.stop().await.expect("stop");
+    sim.shutdown().await;
+}

@@ -88,6 +88,8 @@ pub struct AudioItem {
     pub content_index: u64,
     /// How much audio of it arrived.
     pub received: Duration,
+    /// The response that streams it, when the server said.
+    pub response_id: Option<String>,
 }
 
 /// What one server frame means.
@@ -389,6 +391,10 @@ impl Decoder {
                         item_id: item_id.to_owned(),
                         content_index: e.get("content_index").and_then(Value::as_u64).unwrap_or(0),
                         received: duration,
+                        response_id: e
+                            .get("response_id")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
                     });
                     steps.push(Step::AudioItemStarted {
                         item_id: item_id.to_owned(),

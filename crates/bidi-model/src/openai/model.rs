@@ -376,7 +376,7 @@ impl Pump {
         item: Option<super::decode::AudioItem>,
         emitted_total: Duration,
     ) {
-        if let Some(response_id) = active_response {
+        if let Some(response_id) = &active_response {
             tracing::debug!("response_id=<{response_id}> | barge-in, cancelling response");
             if send_json(&self.sender, &encode::response_cancel())
                 .await
@@ -386,12 +386,15 @@ impl Pump {
             }
         }
         let Some(item) = item else { return };
+        let generating = active_response.is_some()
+            && (item.response_id.is_none() || item.response_id == active_response);
         let since_first = self
             .item_started
             .take()
             .filter(|(id, _)| *id == item.item_id)
             .map(|(_, at)| at.elapsed());
-        match truncate::audio_end_ms(&item, self.tracker.as_ref(), emitted_total, since_first) {
+        let tracker = self.tracker.as_ref();
+        match truncate::audio_end_ms(&item, tracker, emitted_total, since_first, generating) {
             Some(ms) => {
                 tracing::debug!(
                     "item_id=<{}>, audio_end_ms=<{ms}>, received_ms=<{}> | truncating interrupted item",
@@ -402,7 +405,7 @@ impl Pump {
                 let _ = send_json(&self.sender, &frame).await;
             }
             None => tracing::debug!(
-                "item_id=<{}> | barge-in before any audio was played, nothing to truncate",
+                "item_id=<{}> | nothing to truncate (none of it played, or all of it)",
                 item.item_id
             ),
         }
