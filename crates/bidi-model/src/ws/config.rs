@@ -145,12 +145,22 @@ pub fn install_crypto_provider() {
 
 /// The TLS config used for `wss://` when none is given: rustls with the aws-lc-rs provider,
 /// TLS 1.2 and 1.3, Mozilla's root certificates (`webpki-roots`), no client certificate.
+/// Built once per process.
 ///
 /// ```
 /// let tls = bidi_model::ws::default_tls_config().unwrap();
 /// assert!(tls.alpn_protocols.is_empty());
 /// ```
 pub fn default_tls_config() -> Result<Arc<rustls::ClientConfig>, WsError> {
+    static DEFAULT: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    if let Some(config) = DEFAULT.get() {
+        return Ok(Arc::clone(config));
+    }
+    let config = build_default_tls()?;
+    Ok(Arc::clone(DEFAULT.get_or_init(|| config)))
+}
+
+fn build_default_tls() -> Result<Arc<rustls::ClientConfig>, WsError> {
     let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)

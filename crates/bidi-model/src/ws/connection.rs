@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::config::redact_url;
-use super::{WsConfig, WsError, default_tls_config};
+use super::{WsConfig, WsError, default_tls_config, install_crypto_provider};
 
 type Stream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -130,6 +130,9 @@ impl Drop for WsReceiver {
 ///
 /// Must be called inside a tokio runtime.
 pub async fn connect(config: WsConfig) -> Result<(WsSender, WsReceiver), WsError> {
+    // Not needed by our own configs (explicit provider), but makes `ClientConfig::builder()`
+    // elsewhere in the process work when several rustls providers are compiled in.
+    install_crypto_provider();
     let shown_url = redact_url(&config.url);
     let request = build_request(&config, &shown_url)?;
     let connector = if config.url.starts_with("wss://") {
