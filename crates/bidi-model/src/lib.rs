@@ -7,9 +7,17 @@
 //! | `openai` | OpenAI Realtime | WebSocket, JSON events |
 //! | `gemini` | Google Gemini Live | WebSocket, `BidiGenerateContent` |
 //!
+//! The `ws` feature (enabled by the WebSocket providers) is their shared client, module `ws`.
+//!
 //! Inside each provider module a pure codec (our events to and from the provider's JSON) is
 //! kept apart from the connection (tasks, keep-alive, limits), so tests and the simulator can
 //! drive the codec directly.
 //!
 //! The providers land one by one; until a provider's feature exists this crate exposes
 //! nothing of it.
+
+#[cfg(feature = "ws")]
+pub mod ws;
+
+#[cfg(feature = "openai")]
+pub mod openai;

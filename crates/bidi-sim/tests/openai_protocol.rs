@@ -1,0 +1,142 @@
+//! The OpenAI simulator seen by a raw WebSocket client: its answers to the client events
+//! the service checks (truncate bounds, cancel without a response, bad JSON) and what it
+//! records.
+
+use std::time::Duration;
+
+use bidi_sim::openai::OpenAiSim;
+use bidi_sim::{Action, Script, Trigger};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+type Client =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const HANG: Duration = Duration::from_secs(20);
+
+async fn send(ws: &mut Client, event: Value) {
+    ws.send(Message::text(event.to_string()))
+        .await
+        .expect("send");
+}
+
+/// The next server event whose type is `kind`, skipping others.
+async fn expect(ws: &mut Client, kind: &str) -> Value {
+    let wait = async {
+        loop {
+            let frame = ws.next().await.expect("open").expect("frame");
+            let Message::Text(text) = frame else { continue };
+            let event: Value = serde_json::from_str(text.as_str()).expect("server sends JSON");
+            if event["type"] == kind {
+                return event;
+            }
+        }
+    };
+    tokio::time::timeout(HANG, wait)
+        .await
+        .expect("event in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_and_records_like_the_service() {
+    let sim = OpenAiSim::start(Script::new().on(
+        Trigger::Text {
+            contains: "talk".into(),
+        },
+        vec![Action::Speak {
+            ms: 100,
+            frame_ms: 20,
+        }],
+    ))
+    .await
+    .expect("sim");
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}?model=m1", sim.url()))
+        .await
+        .expect("connect");
+    expect(&mut ws, "session.created").await;
+    send(
+        &mut ws,
+        json!({"type": "session.update", "session": {"type": "realtime"}}),
+    )
+    .await;
+    expect(&mut ws, "session.updated").await;
+
+    send(&mut ws, json!({"type": "response.cancel"})).await;
+    let err = expect(&mut ws, "error").await;
+    assert_eq!(err["error"]["code"], "response_cancel_not_active");
+
+    send(
+        &mut ws,
+        json!({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+        "content": [{"type": "input_text", "text": "please talk"}]}}),
+    )
+    .await;
+    expect(&mut ws, "conversation.item.added").await;
+    send(&mut ws, json!({"type": "response.create"})).await;
+    let created = expect(&mut ws, "response.created").await;
+    let delta = expect(&mut ws, "response.output_audio.delta").await;
+    let item_id = delta["item_id"].as_str().expect("item id").to_owned();
+    expect(&mut ws, "response.output_audio.done").await;
+
+    for bad in [0, 101] {
+        send(
+            &mut ws,
+            json!({"type": "conversation.item.truncate", "item_id": item_id,
+            "content_index": 0, "audio_end_ms": bad}),
+        )
+        .await;
+        let err = expect(&mut ws, "error").await;
+        assert_eq!(err["error"]["code"], "invalid_value", "audio_end_ms={bad}");
+    }
+    send(
+        &mut ws,
+        json!({"type": "conversation.item.truncate", "item_id": item_id,
+        "content_index": 0, "audio_end_ms": 100}),
+    )
+    .await;
+    let truncated = expect(&mut ws, "conversation.item.truncated").await;
+    assert_eq!(truncated["audio_end_ms"], 100);
+
+    send(&mut ws, json!({"type": "response.create"})).await;
+    let err = expect(&mut ws, "error").await;
+    assert_eq!(
+        err["error"]["code"],
+        "conversation_already_has_active_response"
+    );
+    send(&mut ws, json!({"type": "response.cancel"})).await;
+    let done = expect(&mut ws, "response.done").await;
+    assert_eq!(done["response"]["id"], created["response"]["id"]);
+    assert_eq!(done["response"]["status"], "cancelled");
+
+    ws.send(Message::text("{oops")).await.expect("send");
+    let err = expect(&mut ws, "error").await;
+    assert_eq!(err["error"]["code"], "invalid_json");
+    ws.close(None).await.expect("close");
+
+    let recorded = sim.recorded();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].request.query.as_deref(), Some("model=m1"));
+    let kinds: Vec<_> = recorded[0]
+        .events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or("<invalid>").to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "session.update",
+            "response.cancel",
+            "conversation.item.create",
+            "response.create",
+            "conversation.item.truncate",
+            "conversation.item.truncate",
+            "conversation.item.truncate",
+            "response.create",
+            "response.cancel",
+            "<invalid>"
+        ]
+    );
+    assert_eq!(recorded[0].events[9], json!({"invalid_json": "{oops"}));
+    sim.shutdown().await;
+}
