@@ -14,5 +14,11 @@
 //! The providers land one by one; until a provider's feature exists this crate exposes
 //! nothing of it.
 
+#[cfg(feature = "ws")]
+pub mod ws;
+
+#[cfg(feature = "openai")]
+pub mod openai;
+
 #[cfg(feature = "gemini")]
 pub mod gemini;

@@ -11,7 +11,9 @@
 //! to answer with, which each server renders in its own protocol. Every server records what
 //! clients sent, as JSON, for tests to inspect.
 
+pub mod openai;
 pub mod script;
 pub mod tone;
+pub mod ws;
 
 pub use script::{Action, Rule, Script, Trigger};

@@ -1,0 +1,410 @@
+//! [`BidiOpenAIRealtimeModel`]: the connection. Opens the WebSocket, configures the
+//! session, replays history, runs the task that decodes server frames into events (and
+//! cancels and truncates on barge-in), and keeps the session timer.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use bidi_types::{
+    BidiConnectionStartEvent, BidiModel, BidiOutputEvent, ModelConfig, ModelError,
+    ModelEventStream, ModelInput, ModelTimeout, PlaybackTracker, StartParams,
+};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::config::OpenAiRealtimeConfig;
+use super::decode::{Decoder, Step};
+use super::{encode, truncate};
+use crate::ws::{self, WsConfig, WsIncoming, WsReceiver, WsSender};
+
+/// How long `stop` waits for the closing handshake.
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
+
+type EventResult = Result<BidiOutputEvent, ModelError>;
+
+/// OpenAI Realtime (GA protocol) as a [`BidiModel`], over a WebSocket.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), bidi_types::ModelError> {
+/// use bidi_model::openai::{BidiOpenAIRealtimeModel, OpenAiRealtimeConfig};
+/// use bidi_types::{BidiModel, StartParams};
+///
+/// // API key from OPENAI_API_KEY.
+/// let model = BidiOpenAIRealtimeModel::new(OpenAiRealtimeConfig::new().voice("marin"))?;
+/// model.start(StartParams { system_prompt: Some("Be brief.".into()), ..Default::default() }).await?;
+/// let events = model.receive()?;
+/// model.send("Hello!".into()).await?;
+/// # drop(events);
+/// model.stop().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct BidiOpenAIRealtimeModel {
+    config: OpenAiRealtimeConfig,
+    session: Mutex<Option<Session>>,
+    lifecycle: tokio::sync::Mutex<()>,
+    /// Model audio emitted across this model's connections, in ns (the playback tracker
+    /// counts from its creation, so truncation needs the same span).
+    emitted_ns: Arc<AtomicU64>,
+}
+
+#[derive(Debug)]
+struct Session {
+    id: String,
+    sender: WsSender,
+    events: Option<mpsc::Receiver<EventResult>>,
+    pump: JoinHandle<()>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl BidiOpenAIRealtimeModel {
+    /// A model with `config`; the API key (and organization, project) fall back to the
+    /// environment. Fails with [`ModelError::Config`] when no key is found or a setting is
+    /// out of range. The key is never logged.
+    pub fn new(config: OpenAiRealtimeConfig) -> Result<Self, ModelError> {
+        let config = config.resolve(|k| std::env::var(k).ok())?;
+        Ok(Self {
+            config,
+            session: Mutex::new(None),
+            lifecycle: tokio::sync::Mutex::new(()),
+            emitted_ns: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The resolved settings.
+    pub fn settings(&self) -> &OpenAiRealtimeConfig {
+        &self.config
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Session>> {
+        self.session.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn ws_config(&self) -> WsConfig {
+        let c = &self.config;
+        let mut ws = WsConfig::new(c.url()).capacity(c.channel_capacity);
+        if let Some(key) = &c.api_key {
+            ws = ws.header("Authorization", format!("Bearer {}", key.expose()));
+        }
+        if let Some(org) = &c.organization {
+            ws = ws.header("OpenAI-Organization", org);
+        }
+        if let Some(project) = &c.project {
+            ws = ws.header("OpenAI-Project", project);
+        }
+        for (name, value) in &c.extra_headers {
+            ws = ws.header(name, value);
+        }
+        if let Some(tls) = &c.tls {
+            ws = ws.tls(Arc::clone(tls));
+        }
+        ws
+    }
+}
+
+async fn send_json(sender: &WsSender, event: &Value) -> Result<(), ModelError> {
+    sender
+        .send_text(event.to_string())
+        .await
+        .map_err(|_| ModelError::Closed("cannot send | the connection is closed".to_owned()))?;
+    let kind = event
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    tracing::debug!("event_type=<{kind}> | openai event sent");
+    Ok(())
+}
+
+#[bidi_types::async_trait]
+impl BidiModel for BidiOpenAIRealtimeModel {
+    fn config(&self) -> ModelConfig {
+        let mut config = ModelConfig::new(&self.config.model_id, self.config.audio.clone());
+        config.inference = self.config.inference.clone();
+        config
+    }
+
+    fn connection_id(&self) -> Option<String> {
+        self.lock().as_ref().map(|s| s.id.clone())
+    }
+
+    async fn start(&self, params: StartParams) -> Result<(), ModelError> {
+        let _lifecycle = self.lifecycle.lock().await;
+        if self.lock().is_some() {
+            return Err(ModelError::AlreadyStarted);
+        }
+        // Everything that can fail on our side fails before connecting.
+        let mut frames = vec![encode::session_update(
+            &self.config,
+            params.system_prompt.as_deref(),
+            &params.tools,
+        )];
+        frames.extend(encode::history(&params.messages)?);
+
+        let id = uuid::Uuid::new_v4().to_string();
+        let deadline = Instant::now() + self.config.session_timeout;
+        tracing::debug!(
+            "connection_id=<{id}>, model=<{}> | openai realtime connecting",
+            self.config.model_id
+        );
+        let (sender, receiver) =
+            ws::connect(self.ws_config())
+                .await
+                .map_err(|e| ModelError::Connection {
+                    message: format!(
+                        "connection_id=<{id}> | could not connect to OpenAI Realtime: {e}"
+                    ),
+                    source: Some(Box::new(e)),
+                })?;
+        for frame in &frames {
+            send_json(&sender, frame).await?;
+        }
+        tracing::debug!(
+            "connection_id=<{id}>, history_events=<{}> | session configured",
+            frames.len() - 1
+        );
+
+        let (tx, rx) = mpsc::channel(self.config.channel_capacity);
+        let start = BidiConnectionStartEvent::new(&id, &self.config.model_id);
+        // The channel is new and empty: this cannot fail.
+        let _ = tx.try_send(Ok(start.into()));
+        let stopping = Arc::new(AtomicBool::new(false));
+        if let Some(tracker) = &params.playback {
+            // Audio the tracker consumed that this model never emitted (another model, an
+            // earlier agent) counts as emitted and fully played, so it does not hide the
+            // queue of the next barge-in.
+            let consumed = u64::try_from(tracker.consumed().as_nanos()).unwrap_or(u64::MAX);
+            self.emitted_ns.fetch_max(consumed, Ordering::AcqRel);
+        }
+        let emitted = Duration::from_nanos(self.emitted_ns.load(Ordering::Acquire));
+        let pump = Pump {
+            id: id.clone(),
+            sender: sender.clone(),
+            decoder: Decoder::new(emitted),
+            tracker: params.playback,
+            item_started: None,
+            deadline,
+            timeout: self.config.session_timeout,
+            stopping: Arc::clone(&stopping),
+            emitted_ns: Arc::clone(&self.emitted_ns),
+            events: tx,
+        };
+        let pump = tokio::spawn(pump.run(receiver));
+        *self.lock() = Some(Session {
+            id,
+            sender,
+            events: Some(rx),
+            pump,
+            stopping,
+        });
+        Ok(())
+    }
+
+    async fn send(&self, input: ModelInput) -> Result<(), ModelError> {
+        let sender = self
+            .lock()
+            .as_ref()
+            .map(|s| s.sender.clone())
+            .ok_or(ModelError::NotStarted { action: "sending" })?;
+        let frames = match &input {
+            ModelInput::Event(event) => encode::input(event)?,
+            ModelInput::ToolResult(result) => {
+                tracing::debug!("tool_use_id=<{}> | sending tool result", result.tool_use_id);
+                encode::tool_result(result)?
+            }
+        };
+        for frame in &frames {
+            send_json(&sender, frame).await?;
+        }
+        Ok(())
+    }
+
+    fn receive(&self) -> Result<ModelEventStream, ModelError> {
+        let mut guard = self.lock();
+        let session = guard.as_mut().ok_or(ModelError::NotStarted {
+            action: "receiving",
+        })?;
+        let rx = session.events.take().ok_or_else(|| {
+            ModelError::Config("receive() was already called for this connection".to_owned())
+        })?;
+        Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async {
+            rx.recv().await.map(|item| (item, rx))
+        })))
+    }
+
+    async fn stop(&self) -> Result<(), ModelError> {
+        let _lifecycle = self.lifecycle.lock().await;
+        let Some(mut session) = self.lock().take() else {
+            return Ok(());
+        };
+        session.stopping.store(true, Ordering::Release);
+        let close = session.sender.close(1000, "client stop");
+        let _ = tokio::time::timeout(CLOSE_GRACE, close).await;
+        if tokio::time::timeout(CLOSE_GRACE, &mut session.pump)
+            .await
+            .is_err()
+        {
+            tracing::debug!("connection_id=<{}> | close handshake timed out", session.id);
+            session.pump.abort();
+        }
+        tracing::debug!(
+            "connection_id=<{}> | openai realtime connection closed",
+            session.id
+        );
+        Ok(())
+    }
+}
+
+/// The task that turns server frames into events.
+struct Pump {
+    id: String,
+    sender: WsSender,
+    decoder: Decoder,
+    tracker: Option<PlaybackTracker>,
+    /// The audio item being played and when its first audio arrived.
+    item_started: Option<(String, Instant)>,
+    deadline: Instant,
+    timeout: Duration,
+    stopping: Arc<AtomicBool>,
+    emitted_ns: Arc<AtomicU64>,
+    events: mpsc::Sender<EventResult>,
+}
+
+impl Pump {
+    async fn run(mut self, mut receiver: WsReceiver) {
+        let end = loop {
+            let frame = tokio::select! {
+                frame = receiver.recv() => frame,
+                () = tokio::time::sleep_until(self.deadline) => {
+                    let secs = self.timeout.as_secs_f64();
+                    break Some(ModelError::Timeout(ModelTimeout::new(format!(
+                        "timeout_s=<{secs}> | client session timer reached, restart with history"
+                    ))));
+                }
+            };
+            let stopping = self.stopping.load(Ordering::Acquire);
+            let text = match frame {
+                Some(Ok(WsIncoming::Text(text))) => text,
+                Some(Ok(WsIncoming::Binary(bytes))) => match String::from_utf8(bytes) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        let err = ModelError::Protocol(format!("binary frame is not UTF-8: {e}"));
+                        self.emit(Ok(err.to_event().into())).await;
+                        continue;
+                    }
+                },
+                Some(Ok(WsIncoming::Close(_))) | Some(Err(_)) | None if stopping => break None,
+                Some(Ok(WsIncoming::Close(info))) => {
+                    let (code, reason) = info.map_or((1005, String::new()), |i| (i.code, i.reason));
+                    break Some(ModelError::Closed(format!(
+                        "code=<{code}>, reason=<{reason}> | server closed the connection"
+                    )));
+                }
+                Some(Err(e)) => {
+                    break Some(ModelError::Connection {
+                        message: format!("connection_id=<{}> | connection broke: {e}", self.id),
+                        source: Some(Box::new(e)),
+                    });
+                }
+                None => break Some(ModelError::Closed("connection ended".to_owned())),
+            };
+            if let Some(end) = self.on_frame(&text).await {
+                break Some(end);
+            }
+        };
+        self.emitted_ns.store(
+            u64::try_from(self.decoder.emitted_total().as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Release,
+        );
+        let Some(error) = end else { return };
+        if error.is_timeout() {
+            tracing::debug!("connection_id=<{}> | session time limit, closing", self.id);
+            let _ = self.sender.close(1000, "session time limit").await;
+        } else {
+            tracing::warn!(
+                "connection_id=<{}>, error=<{error}> | openai realtime connection ended",
+                self.id
+            );
+        }
+        self.emit(Err(error)).await;
+        // Let the closing handshake finish (the receiver's drop would cut it).
+        let drain = async { while receiver.recv().await.is_some() {} };
+        let _ = tokio::time::timeout(CLOSE_GRACE, drain).await;
+    }
+
+    async fn emit(&self, item: EventResult) {
+        // A consumer that dropped the stream is not an error: keep serving barge-in.
+        let _ = self.events.send(item).await;
+    }
+
+    /// Handles one text frame; `Some` ends the connection.
+    async fn on_frame(&mut self, text: &str) -> Option<ModelError> {
+        let steps = match self.decoder.decode(text) {
+            Ok(steps) => steps,
+            Err(e) => {
+                tracing::warn!(
+                    "connection_id=<{}>, error=<{e}> | malformed openai frame",
+                    self.id
+                );
+                self.emit(Ok(ModelError::from(e).to_event().into())).await;
+                return None;
+            }
+        };
+        for step in steps {
+            match step {
+                Step::Emit(event) => self.emit(Ok(event)).await,
+                Step::AudioItemStarted { item_id } => {
+                    self.item_started = Some((item_id, Instant::now()));
+                }
+                Step::BargeIn {
+                    active_response,
+                    item,
+                    emitted_total,
+                } => self.barge_in(active_response, item, emitted_total).await,
+                Step::SessionExpired(timeout) => return Some(ModelError::Timeout(timeout)),
+            }
+        }
+        None
+    }
+
+    /// Cancels the running response and cuts the interrupted item to what was heard.
+    async fn barge_in(
+        &mut self,
+        active_response: Option<String>,
+        item: Option<super::decode::AudioItem>,
+        emitted_total: Duration,
+    ) {
+        if let Some(response_id) = active_response {
+            tracing::debug!("response_id=<{response_id}> | barge-in, cancelling response");
+            if send_json(&self.sender, &encode::response_cancel())
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        let Some(item) = item else { return };
+        let since_first = self
+            .item_started
+            .take()
+            .filter(|(id, _)| *id == item.item_id)
+            .map(|(_, at)| at.elapsed());
+        match truncate::audio_end_ms(&item, self.tracker.as_ref(), emitted_total, since_first) {
+            Some(ms) => {
+                tracing::debug!(
+                    "item_id=<{}>, audio_end_ms=<{ms}>, received_ms=<{}> | truncating interrupted item",
+                    item.item_id,
+                    item.received.as_millis()
+                );
+                let frame = encode::item_truncate(&item.item_id, item.content_index, ms);
+                let _ = send_json(&self.sender, &frame).await;
+            }
+            None => tracing::debug!(
+                "item_id=<{}> | barge-in before any audio was played, nothing to truncate",
+                item.item_id
+            ),
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The OpenAI Realtime decoder on hand-written frames: usage, function calls, barge-in.
+#![cfg(feature = "openai")]
+
+use std::time::Duration;
+
+use bidi_model::openai::decode::{DecodeError, Decoder, Step};
+use bidi_types::{AudioFormat, BidiAudioStreamEvent, Channels, SampleRate};
+use serde_json::{Value, json};
+
+fn events(steps: Vec<Step>) -> Vec<Value> {
+    steps
+        .into_iter()
+        .filter_map(|s| match s {
+            Step::Emit(e) => Some(e.to_json()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn usage_matches_the_reference_capture() {
+    let mut d = Decoder::new(Duration::ZERO);
+    let frame = json!({"type": "response.done", "response": {"id": "r", "status": "completed", "usage": {
+        "input_tokens": 10, "output_tokens": 20, "total_tokens": 30,
+        "input_token_details": {"text_tokens": 4, "audio_tokens": 6, "cached_tokens": 2},
+        "output_token_details": {"text_tokens": 5, "audio_tokens": 15}}}});
+    let out = events(d.decode(&frame.to_string()).expect("decodes"));
+    assert_eq!(out[0]["stop_reason"], "complete");
+    assert_eq!(
+        out[1],
+        json!({"type":"bidi_usage","inputTokens":10,"outputTokens":20,"totalTokens":30,
+            "modality_details":[{"modality":"text","input_tokens":4,"output_tokens":5},
+                                {"modality":"audio","input_tokens":6,"output_tokens":15}],
+            "cacheReadInputTokens":2})
+    );
+}
+
+#[test]
+fn response_status_maps_to_stop_reason() {
+    let mut d = Decoder::new(Duration::ZERO);
+    for (status, stop) in [
+        ("completed", "complete"),
+        ("cancelled", "interrupted"),
+        ("incomplete", "interrupted"),
+        ("failed", "error"),
+        ("other", "complete"),
+    ] {
+        let frame = json!({"type": "response.done", "response": {"id": "r", "status": status}});
+        let out = events(d.decode(&frame.to_string()).expect("decodes"));
+        assert_eq!(out.len(), 1, "no usage without usage");
+        assert_eq!(out[0]["stop_reason"], stop, "status {status}");
+    }
+}
+
+#[test]
+fn function_call_takes_name_from_item_and_arguments_from_done() {
+    let mut d = Decoder::new(Duration::ZERO);
+    d.decode(r#"{"type":"response.output_item.added","item":{"type":"function_call","call_id":"c1","name":"calc"}}"#)
+        .expect("decodes");
+    d.decode(
+        r#"{"type":"response.function_call_arguments.delta","call_id":"c1","delta":"{\"x\":"}"#,
+    )
+    .expect("decodes");
+    let out = events(
+        d.decode(r#"{"type":"response.function_call_arguments.done","call_id":"c1","arguments":"{\"x\":2}"}"#)
+            .expect("decodes"),
+    );
+    assert_eq!(
+        out[0]["current_tool_use"],
+        json!({"toolUseId":"c1","name":"calc","input":{"x":2}})
+    );
+    // A call never announced still decodes when done names it.
+    let out = events(
+        d.decode(r#"{"type":"response.function_call_arguments.done","call_id":"c2","name":"t","arguments":""}"#)
+            .expect("decodes"),
+    );
+    assert_eq!(out[0]["current_tool_use"]["input"], json!({}));
+    let err = d
+        .decode(
+            r#"{"type":"response.function_call_arguments.done","call_id":"c3","arguments":"{}"}"#,
+        )
+        .expect_err("no name");
+    assert!(matches!(err, DecodeError::UnnamedCall { .. }));
+    let err = d
+        .decode(r#"{"type":"response.function_call_arguments.done","call_id":"c4","name":"t","arguments":"{oops"}"#)
+        .expect_err("bad JSON");
+    assert!(matches!(err, DecodeError::BadArguments { .. }));
+}
+
+#[test]
+fn transcripts_and_errors() {
+    let mut d = Decoder::new(Duration::ZERO);
+    let out = events(
+        d.decode(r#"{"type":"conversation.item.input_audio_transcription.completed","transcript":"hi there"}"#)
+            .expect("decodes"),
+    );
+    assert_eq!(out[0]["role"], "user");
+    assert_eq!(out[0]["is_final"], true);
+    assert_eq!(out[0]["current_transcript"], "hi there");
+    // Blank user text is dropped.
+    let steps = d
+        .decode(r#"{"type":"conversation.item.input_audio_transcription.delta","delta":"  "}"#)
+        .expect("decodes");
+    assert!(steps.is_empty());
+    let out = events(
+        d.decode(r#"{"type":"error","error":{"type":"invalid_request_error","code":"bad_thing","message":"no"}}"#)
+            .expect("decodes"),
+    );
+    assert_eq!(out[0]["type"], "bidi_error");
+    assert_eq!(out[0]["details"]["provider_code"], "bad_thing");
+    let steps = d
+        .decode(r#"{"type":"error","error":{"code":"response_cancel_not_active","message":"x"}}"#)
+        .expect("decodes");
+    assert!(steps.is_empty());
+    let steps = d
+        .decode(r#"{"type":"error","error":{"code":"session_expired","message":"60 minutes"}}"#)
+        .expect("decodes");
+    assert!(matches!(&steps[0], Step::SessionExpired(_)));
+    assert!(matches!(
+        d.decode("[1]"),
+        Err(DecodeError::NotAnObject("array"))
+    ));
+    assert!(matches!(
+        d.decode(r#"{"a":1}"#),
+        Err(DecodeError::MissingType)
+    ));
+    assert!(matches!(
+        d.decode(r#"{"type":"response.output_audio.delta","delta":"%%%"}"#),
+        Err(DecodeError::BadAudio { .. })
+    ));
+    assert!(
+        d.decode(r#"{"type":"response.audio.delta","delta":"AAAA"}"#)
+            .expect("beta names are ignored")
+            .is_empty()
+    );
+}
+
+#[test]
+fn speech_started_reports_the_item_being_played_once() {
+    let mut d = Decoder::new(Duration::from_millis(100));
+    d.decode(r#"{"type":"response.created","response":{"id":"r1"}}"#)
+        .expect("decodes");
+    // 960 bytes = 20 ms at 24 kHz.
+    let pcm = BidiAudioStreamEvent::from_bytes(
+        &[0; 960],
+        AudioFormat::Pcm,
+        SampleRate::Hz24000,
+        Channels::Mono,
+    );
+    let audio = json!({"type":"response.output_audio.delta","item_id":"i1","content_index":0,
+        "delta": pcm.audio()});
+    let steps = d.decode(&audio.to_string()).expect("decodes");
+    assert!(matches!(&steps[0], Step::AudioItemStarted { item_id } if item_id == "i1"));
+    d.decode(&audio.to_string()).expect("decodes");
+    let steps = d
+        .decode(r#"{"type":"input_audio_buffer.speech_started"}"#)
+        .expect("decodes");
+    assert_eq!(events(steps.clone())[0]["type"], "bidi_interruption");
+    match &steps[1] {
+        Step::BargeIn {
+            active_response,
+            item: Some(item),
+            emitted_total,
+        } => {
+            assert_eq!(active_response.as_deref(), Some("r1"));
+            assert_eq!(item.received, Duration::from_millis(40));
+            assert_eq!(*emitted_total, Duration::from_millis(140));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // Late audio of the interrupted item is passed on but not tracked again.
+    let steps = d.decode(&audio.to_string()).expect("decodes");
+    assert_eq!(steps.len(), 1);
+    let steps = d
+        .decode(r#"{"type":"input_audio_buffer.speech_started"}"#)
+        .expect("decodes");
+    assert!(matches!(&steps[1], Step::BargeIn { item: None, .. }));
+}

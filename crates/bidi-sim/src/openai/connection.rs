@@ -1,0 +1,258 @@
+//! One simulated OpenAI Realtime connection: answers client events, fires script rules.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use super::Recorder;
+use super::render::{Out, RATE_HZ, Runner, Sender, Shared};
+use crate::Script;
+use crate::script::ScriptState;
+use crate::ws::ServerSocket;
+
+struct Conn {
+    script: ScriptState,
+    runner: Runner,
+    runners: JoinSet<()>,
+    recorder: Arc<Recorder>,
+    index: usize,
+    configured: bool,
+    pending_text: Option<String>,
+    pending_tool: Option<String>,
+    audio_samples: u64,
+}
+
+/// Serves one connection until either side closes it.
+pub(super) async fn run(
+    socket: ServerSocket,
+    script: Script,
+    recorder: Arc<Recorder>,
+    index: usize,
+    realtime: bool,
+) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let out = Sender(tx);
+    let shared = Arc::new(Mutex::new(Shared::default()));
+    let session_id = shared
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .id("sess");
+    out.event(json!({"type": "session.created", "session": {
+        "type": "realtime", "object": "realtime.session", "id": session_id, "model": "gpt-realtime",
+        "output_modalities": ["audio"],
+        "audio": {"input": {"format": {"type": "audio/pcm", "rate": RATE_HZ}},
+                  "output": {"format": {"type": "audio/pcm", "rate": RATE_HZ}, "voice": "alloy"}},
+    }}));
+    let mut conn = Conn {
+        script: ScriptState::new(script),
+        runner: Runner {
+            shared,
+            out,
+            realtime,
+        },
+        runners: JoinSet::new(),
+        recorder,
+        index,
+        configured: false,
+        pending_text: None,
+        pending_tool: None,
+        audio_samples: 0,
+    };
+    let (mut sink, mut stream) = socket.split();
+    loop {
+        tokio::select! {
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Text(text))) => conn.on_client(text.as_str()),
+                Some(Ok(Message::Binary(bytes))) => conn.on_client(&String::from_utf8_lossy(&bytes)),
+                Some(Ok(Message::Close(_))) => {
+                    // Flush tungstenite's close reply.
+                    let _ = sink.flush().await;
+                    break;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break,
+            },
+            out = rx.recv() => match out {
+                Some(Out::Text(text)) => {
+                    if sink.send(Message::text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Out::Close) => {
+                    let frame = CloseFrame { code: CloseCode::Normal, reason: "session expired".into() };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    // Wait (briefly) for the client's reply to finish the handshake.
+                    let reply = async { while let Some(Ok(m)) = stream.next().await { if m.is_close() { break } } };
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), reply).await;
+                    break;
+                }
+                Some(Out::Drop) | None => break,
+            },
+        }
+    }
+    conn.runners.shutdown().await;
+}
+
+impl Conn {
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.runner
+            .shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn play(&mut self, actions: Option<Vec<crate::Action>>) {
+        if let Some(actions) = actions {
+            self.runners.spawn(self.runner.clone().run(actions));
+        }
+    }
+
+    fn on_client(&mut self, text: &str) {
+        let event: Value =
+            serde_json::from_str(text).unwrap_or_else(|_| json!({"invalid_json": text}));
+        self.recorder.record(self.index, event.clone());
+        let out = self.runner.out.clone();
+        let kind = event
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match kind {
+            "session.update" => {
+                out.event(json!({"type": "session.updated", "session": event.get("session").cloned().unwrap_or(Value::Null)}));
+                if !self.configured {
+                    self.configured = true;
+                    let actions = self.script.on_connect();
+                    self.play(actions);
+                }
+            }
+            "conversation.item.create" => self.on_item_create(&event, &out),
+            "response.create" => {
+                if self.lock().response.is_some() {
+                    out.error(
+                        "conversation_already_has_active_response",
+                        "Conversation already has an active response in progress.",
+                    );
+                    return;
+                }
+                let actions = if let Some(call_id) = self.pending_tool.take() {
+                    self.pending_text = None;
+                    self.script.on_tool_result(&call_id)
+                } else if let Some(text) = self.pending_text.take() {
+                    self.script.on_text(&text)
+                } else {
+                    None
+                };
+                self.play(actions);
+            }
+            "input_audio_buffer.append" => {
+                let audio = event
+                    .get("audio")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                match BASE64.decode(audio) {
+                    Ok(bytes) => {
+                        self.audio_samples += (bytes.len() / 2) as u64;
+                        let ms = self.audio_samples * 1000 / u64::from(RATE_HZ);
+                        let actions = self.script.on_audio(ms);
+                        if actions.is_some() {
+                            self.audio_samples = 0;
+                        }
+                        self.play(actions);
+                    }
+                    Err(_) => out.error("invalid_value", "Invalid base64 audio."),
+                }
+            }
+            "input_audio_buffer.commit" => {
+                let item_id = self.lock().id("item");
+                out.event(json!({"type": "input_audio_buffer.committed", "previous_item_id": null, "item_id": item_id}));
+            }
+            "input_audio_buffer.clear" => {
+                self.audio_samples = 0;
+                out.event(json!({"type": "input_audio_buffer.cleared"}));
+            }
+            "response.cancel" => {
+                let mut s = self.lock();
+                if s.response.is_some() {
+                    s.finish("cancelled", Some("client_cancelled"), &out);
+                } else {
+                    out.error(
+                        "response_cancel_not_active",
+                        "Cancellation failed: no active response found",
+                    );
+                }
+            }
+            "conversation.item.truncate" => self.on_truncate(&event, &out),
+            _ if event.get("invalid_json").is_some() => {
+                out.error(
+                    "invalid_json",
+                    "The server could not parse the event as JSON.",
+                );
+            }
+            other => out.error("unknown_event", &format!("Invalid value: '{other}'.")),
+        }
+    }
+
+    fn on_item_create(&mut self, event: &Value, out: &Sender) {
+        let mut item = event.get("item").cloned().unwrap_or(Value::Null);
+        let id = self.lock().id("item");
+        if let Some(obj) = item.as_object_mut() {
+            obj.entry("id").or_insert(Value::String(id));
+        }
+        out.event(
+            json!({"type": "conversation.item.added", "previous_item_id": null, "item": item}),
+        );
+        out.event(
+            json!({"type": "conversation.item.done", "previous_item_id": null, "item": item}),
+        );
+        match item.get("type").and_then(Value::as_str) {
+            Some("message") if item.get("role").and_then(Value::as_str) == Some("user") => {
+                let text: Vec<&str> = item
+                    .get("content")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| c.get("type").and_then(Value::as_str) == Some("input_text"))
+                    .filter_map(|c| c.get("text").and_then(Value::as_str))
+                    .collect();
+                if !text.is_empty() {
+                    self.pending_text = Some(text.join(" "));
+                }
+            }
+            Some("function_call_output") => {
+                self.pending_tool = item
+                    .get("call_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_truncate(&mut self, event: &Value, out: &Sender) {
+        let item_id = event
+            .get("item_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let end_ms = event.get("audio_end_ms").and_then(Value::as_u64);
+        let samples = self.lock().item_samples.get(item_id).copied();
+        match (samples, end_ms) {
+            (None, _) => out.error("invalid_value", "Only model output audio messages can be truncated"),
+            (Some(_), None | Some(0)) => out.error("invalid_value", "audio_end_ms must be at least 1"),
+            (Some(samples), Some(ms)) if ms * u64::from(RATE_HZ) / 1000 > samples => out.error(
+                "invalid_value",
+                &format!("audio_end_ms={ms} is longer than the audio of item {item_id}"),
+            ),
+            (Some(_), Some(ms)) => out.event(json!({"type": "conversation.item.truncated",
+                "item_id": item_id, "content_index": event.get("content_index").cloned().unwrap_or(json!(0)),
+                "audio_end_ms": ms})),
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! [`OpenAiSim`]: a local OpenAI Realtime server (GA protocol) driven by a [`Script`].
+//!
+//! What it speaks, per connection:
+//!
+//! - on connect: `session.created`; each `session.update` is answered with
+//!   `session.updated`, and the first fires [`Trigger::Connect`](crate::Trigger::Connect);
+//! - `conversation.item.create` is answered with `conversation.item.added` and
+//!   `conversation.item.done`; a user message's text, or a `function_call_output`, is
+//!   remembered until `response.create`, which fires [`Trigger::Text`](crate::Trigger::Text)
+//!   or [`Trigger::ToolResult`](crate::Trigger::ToolResult) (a second `response.create`
+//!   while a response runs gets `conversation_already_has_active_response`);
+//! - `input_audio_buffer.append` adds to the audio heard (24 kHz PCM16) and fires
+//!   [`Trigger::Audio`](crate::Trigger::Audio);
+//! - `response.cancel` ends the running response (`response.done`, status `cancelled`) or
+//!   gets `response_cancel_not_active`;
+//! - `conversation.item.truncate` is answered with `conversation.item.truncated`, or an
+//!   `invalid_value` error when `audio_end_ms` is 0 or beyond the item's audio, as the
+//!   service does;
+//! - `input_audio_buffer.commit` / `.clear`: `committed` / `cleared`.
+//!
+//! The [`Action`](crate::Action)s render as: `Say` and `Speak` stream
+//! `response.output_audio_transcript.delta/.done` and `response.output_audio.delta` in an
+//! assistant message item (opening `response.created` and `response.output_item.added`
+//! first); `CallTool` sends a `function_call` item, its arguments in two deltas and
+//! `response.function_call_arguments.done`, then `response.done`; `EndTurn` sends
+//! `response.done` (status `completed`, with the last `Usage`); `Interrupt` sends
+//! `input_audio_buffer.speech_started` and, like a session with `interrupt_response:
+//! false`, leaves cancelling to the client; `UserTranscript` sends
+//! `conversation.item.input_audio_transcription.delta/.completed`; `Error` an `error`
+//! event; `Timeout` the `session_expired` error and a close; `Garbage` the raw text;
+//! `UnknownEvent` a `sim.unknown_event`; `Close` drops the socket without a close frame.
+//!
+//! Every client frame is recorded as JSON per connection (a frame that is not JSON is
+//! recorded as `{"invalid_json": <text>}`).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use bidi_sim::openai::OpenAiSim;
+//! use bidi_sim::{Action, Script, Trigger};
+//!
+//! let script = Script::new().on(Trigger::Text { contains: "hi".into() }, vec![
+//!     Action::Say { text: "Hello!".into(), chunk: 3 },
+//!     Action::EndTurn,
+//! ]);
+//! let sim = OpenAiSim::start(script).await?;
+//! assert!(sim.url().starts_with("ws://127.0.0.1:"));
+//! assert!(sim.recorded().is_empty());
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod connection;
+mod render;
+
+use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::Script;
+use crate::ws::{self, RequestInfo, WsServerHandle};
+
+/// What one client connection sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedConnection {
+    /// The upgrade request (path, `?model=`, headers).
+    pub request: RequestInfo,
+    /// Every client event, in order.
+    pub events: Vec<Value>,
+}
+
+impl RecordedConnection {
+    /// The events of type `kind`.
+    pub fn of_type(&self, kind: &str) -> Vec<&Value> {
+        self.events
+            .iter()
+            .filter(|e| e.get("type").and_then(Value::as_str) == Some(kind))
+            .collect()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Recorder {
+    connections: Mutex<Vec<RecordedConnection>>,
+    changed: Notify,
+}
+
+impl Recorder {
+    fn open(&self, request: RequestInfo) -> usize {
+        let mut c = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        c.push(RecordedConnection {
+            request,
+            events: Vec::new(),
+        });
+        self.changed.notify_waiters();
+        c.len() - 1
+    }
+
+    fn record(&self, connection: usize, event: Value) {
+        let mut c = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(conn) = c.get_mut(connection) {
+            conn.events.push(event);
+        }
+        drop(c);
+        self.changed.notify_waiters();
+    }
+
+    fn snapshot(&self) -> Vec<RecordedConnection> {
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Options of an [`OpenAiSim`] beyond the script.
+#[derive(Debug, Clone, Default)]
+pub struct OpenAiSimOptions {
+    /// TLS: serve `wss://` with this config (e.g. an `rcgen` certificate for `localhost`).
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// Pace `Speak` audio at real time instead of sending it at once.
+    pub realtime: bool,
+}
+
+/// The OpenAI Realtime simulator. See the [module docs](self).
+#[derive(Debug)]
+pub struct OpenAiSim;
+
+impl OpenAiSim {
+    /// Starts a server on 127.0.0.1 that plays `script` to every connection.
+    pub async fn start(script: Script) -> io::Result<OpenAiSimHandle> {
+        Self::start_with(script, OpenAiSimOptions::default()).await
+    }
+
+    /// Starts a server with options.
+    pub async fn start_with(
+        script: Script,
+        options: OpenAiSimOptions,
+    ) -> io::Result<OpenAiSimHandle> {
+        let recorder = Arc::new(Recorder::default());
+        let rec = Arc::clone(&recorder);
+        let realtime = options.realtime;
+        let server = ws::serve(options.tls, move |socket, request| {
+            let index = rec.open(request);
+            connection::run(socket, script.clone(), Arc::clone(&rec), index, realtime)
+        })
+        .await?;
+        Ok(OpenAiSimHandle { server, recorder })
+    }
+}
+
+/// A running [`OpenAiSim`].
+#[derive(Debug)]
+pub struct OpenAiSimHandle {
+    server: WsServerHandle,
+    recorder: Arc<Recorder>,
+}
+
+impl OpenAiSimHandle {
+    /// The endpoint: `ws://127.0.0.1:<port>/v1/realtime` (`wss://localhost:...` with TLS).
+    pub fn url(&self) -> String {
+        self.server.url("/v1/realtime")
+    }
+
+    /// What every connection so far sent.
+    pub fn recorded(&self) -> Vec<RecordedConnection> {
+        self.recorder.snapshot()
+    }
+
+    /// Waits until some connection sent an event of type `kind` that `accept` takes, and
+    /// returns it; `None` after `timeout`.
+    pub async fn wait_for(
+        &self,
+        kind: &str,
+        accept: impl Fn(&Value) -> bool,
+        timeout: Duration,
+    ) -> Option<Value> {
+        let find = || {
+            self.recorder
+                .snapshot()
+                .into_iter()
+                .find_map(|c| c.of_type(kind).into_iter().find(|e| accept(e)).cloned())
+        };
+        let wait = async {
+            loop {
+                let changed = self.recorder.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if let Some(found) = find() {
+                    return found;
+                }
+                changed.await;
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.ok()
+    }
+
+    /// Stops the server and drops its connections.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}

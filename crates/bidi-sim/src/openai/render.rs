@@ -1,0 +1,301 @@
+//! Script actions rendered as OpenAI Realtime server events, and the response state they
+//! share with the connection.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::{Action, tone};
+
+/// The output sample rate: 24 kHz PCM16 mono, 24 samples per millisecond.
+pub(super) const RATE_HZ: u32 = 24_000;
+const DEFAULT_FRAME_MS: u64 = 20;
+static EVENT_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// What the connection task writes to the socket.
+#[derive(Debug)]
+pub(super) enum Out {
+    /// A text frame.
+    Text(String),
+    /// A close frame (1000), then the end.
+    Close,
+    /// Drop the socket without a close frame.
+    Drop,
+}
+
+/// The response being generated.
+#[derive(Debug)]
+pub(super) struct OpenResponse {
+    pub(super) id: String,
+    message_item: Option<String>,
+    output: Vec<Value>,
+}
+
+/// State shared by the connection and the action runners. Frames are queued while it is
+/// locked, so their order matches the state changes.
+#[derive(Debug, Default)]
+pub(super) struct Shared {
+    pub(super) response: Option<OpenResponse>,
+    usage: Option<(u64, u64)>,
+    /// Audio samples sent per assistant item.
+    pub(super) item_samples: HashMap<String, u64>,
+    next_id: u64,
+}
+
+impl Shared {
+    pub(super) fn id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}_sim{:06}", self.next_id)
+    }
+
+    fn ensure_response(&mut self, out: &Sender) -> String {
+        if let Some(r) = &self.response {
+            return r.id.clone();
+        }
+        let id = self.id("resp");
+        out.event(json!({"type": "response.created", "response": {
+            "object": "realtime.response", "id": id, "status": "in_progress",
+            "status_details": null, "output": [], "output_modalities": ["audio"], "usage": null,
+        }}));
+        self.response = Some(OpenResponse {
+            id: id.clone(),
+            message_item: None,
+            output: Vec::new(),
+        });
+        id
+    }
+
+    /// The response and its assistant message item, opened as needed.
+    fn ensure_message(&mut self, out: &Sender) -> (String, String, usize) {
+        let response_id = self.ensure_response(out);
+        let new_id = self.id("item");
+        let Some(r) = self.response.as_mut() else {
+            return (response_id, new_id, 0);
+        };
+        if let Some(item) = &r.message_item {
+            return (response_id, item.clone(), r.output.len().saturating_sub(1));
+        }
+        let item = json!({"id": new_id, "object": "realtime.item", "type": "message",
+            "role": "assistant", "status": "in_progress", "content": []});
+        let index = r.output.len();
+        out.event(
+            json!({"type": "response.output_item.added", "response_id": response_id,
+            "output_index": index, "item": item}),
+        );
+        out.event(
+            json!({"type": "conversation.item.added", "previous_item_id": null, "item": item}),
+        );
+        r.output.push(item);
+        r.message_item = Some(new_id.clone());
+        (response_id, new_id, index)
+    }
+
+    /// Ends the running response with `status`.
+    pub(super) fn finish(&mut self, status: &str, reason: Option<&str>, out: &Sender) {
+        let Some(r) = self.response.take() else {
+            return;
+        };
+        let usage = self.usage.take().map_or(Value::Null, |(i, o)| {
+            json!({"total_tokens": i + o, "input_tokens": i, "output_tokens": o,
+                "input_token_details": {"text_tokens": i, "audio_tokens": 0, "image_tokens": 0, "cached_tokens": 0},
+                "output_token_details": {"text_tokens": 0, "audio_tokens": o}})
+        });
+        let details = reason.map_or(
+            Value::Null,
+            |reason| json!({"type": status, "reason": reason}),
+        );
+        out.event(json!({"type": "response.done", "response": {
+            "object": "realtime.response", "id": r.id, "status": status,
+            "status_details": details, "output": r.output, "usage": usage,
+        }}));
+    }
+}
+
+/// Queues frames for the socket.
+#[derive(Debug, Clone)]
+pub(super) struct Sender(pub(super) mpsc::UnboundedSender<Out>);
+
+impl Sender {
+    pub(super) fn event(&self, mut event: Value) {
+        if let Some(obj) = event.as_object_mut() {
+            let n = EVENT_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let id = format!("event_sim{n:08}");
+            obj.entry("event_id").or_insert(Value::String(id));
+        }
+        let _ = self.0.send(Out::Text(event.to_string()));
+    }
+
+    pub(super) fn error(&self, code: &str, message: &str) {
+        self.event(json!({"type": "error", "error": {
+            "type": "invalid_request_error", "code": code, "message": message, "param": null,
+        }}));
+    }
+
+    fn raw(&self, out: Out) {
+        let _ = self.0.send(out);
+    }
+}
+
+/// Plays a list of actions.
+#[derive(Debug, Clone)]
+pub(super) struct Runner {
+    pub(super) shared: Arc<Mutex<Shared>>,
+    pub(super) out: Sender,
+    pub(super) realtime: bool,
+}
+
+impl Runner {
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) async fn run(self, actions: Vec<Action>) {
+        for action in actions {
+            if !self.step(action).await {
+                return;
+            }
+        }
+    }
+
+    /// Plays one action; `false` ends the list (the connection is closing).
+    async fn step(&self, action: Action) -> bool {
+        let out = &self.out;
+        match action {
+            Action::UserTranscript { text } => {
+                let item_id = self.lock().id("item");
+                out.event(
+                    json!({"type": "conversation.item.input_audio_transcription.delta",
+                    "item_id": item_id, "content_index": 0, "delta": text}),
+                );
+                out.event(
+                    json!({"type": "conversation.item.input_audio_transcription.completed",
+                    "item_id": item_id, "content_index": 0, "transcript": text}),
+                );
+            }
+            Action::Say { text, chunk } => {
+                let mut s = self.lock();
+                let (response_id, item_id, index) = s.ensure_message(out);
+                for piece in tone::pieces(&text, chunk) {
+                    out.event(json!({"type": "response.output_audio_transcript.delta",
+                        "response_id": response_id, "item_id": item_id, "output_index": index,
+                        "content_index": 0, "delta": piece}));
+                }
+                out.event(json!({"type": "response.output_audio_transcript.done",
+                    "response_id": response_id, "item_id": item_id, "output_index": index,
+                    "content_index": 0, "transcript": text}));
+            }
+            Action::Speak { ms, frame_ms } => self.speak(ms, frame_ms).await,
+            Action::CallTool { id, name, input } => {
+                let mut s = self.lock();
+                let response_id = s.ensure_response(out);
+                let item_id = s.id("item");
+                let arguments = input.to_string();
+                let Some(r) = s.response.as_mut() else {
+                    return true;
+                };
+                r.message_item = None;
+                let index = r.output.len();
+                let mut item = json!({"id": item_id, "object": "realtime.item", "type": "function_call",
+                    "status": "in_progress", "call_id": id, "name": name, "arguments": ""});
+                out.event(
+                    json!({"type": "response.output_item.added", "response_id": response_id,
+                    "output_index": index, "item": item}),
+                );
+                let cut = arguments
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .nth(arguments.chars().count() / 2)
+                    .unwrap_or(0);
+                for delta in [&arguments[..cut], &arguments[cut..]] {
+                    out.event(json!({"type": "response.function_call_arguments.delta",
+                        "response_id": response_id, "item_id": item_id, "output_index": index,
+                        "call_id": id, "delta": delta}));
+                }
+                out.event(json!({"type": "response.function_call_arguments.done",
+                    "response_id": response_id, "item_id": item_id, "output_index": index,
+                    "call_id": id, "name": name, "arguments": arguments}));
+                item["status"] = json!("completed");
+                item["arguments"] = json!(arguments);
+                out.event(
+                    json!({"type": "response.output_item.done", "response_id": response_id,
+                    "output_index": index, "item": item}),
+                );
+                r.output.push(item);
+                s.finish("completed", None, out);
+            }
+            Action::Interrupt => {
+                let item_id = self.lock().id("item");
+                out.event(json!({"type": "input_audio_buffer.speech_started",
+                    "audio_start_ms": 0, "item_id": item_id}));
+            }
+            Action::EndTurn => {
+                let mut s = self.lock();
+                s.ensure_response(out);
+                s.finish("completed", None, out);
+            }
+            Action::Usage { input, output } => self.lock().usage = Some((input, output)),
+            Action::Error { code, message } => out.error(&code, &message),
+            Action::Timeout => {
+                out.error(
+                    "session_expired",
+                    "Your session hit the maximum duration of 60 minutes.",
+                );
+                out.raw(Out::Close);
+                return false;
+            }
+            Action::Garbage { text } => out.raw(Out::Text(text)),
+            Action::UnknownEvent => {
+                out.event(json!({"type": "sim.unknown_event", "detail": "not in the protocol"}))
+            }
+            Action::Sleep { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
+            Action::Close => {
+                out.raw(Out::Drop);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Streams `ms` of tone in the current response; stops when the response is cancelled.
+    async fn speak(&self, ms: u64, frame_ms: u64) {
+        let frame_ms = if frame_ms == 0 {
+            DEFAULT_FRAME_MS
+        } else {
+            frame_ms
+        };
+        let (response_id, item_id, index) = self.lock().ensure_message(&self.out);
+        let mut sent_ms = 0;
+        let mut sample = 0;
+        while sent_ms < ms {
+            let this_ms = frame_ms.min(ms - sent_ms);
+            {
+                let mut s = self.lock();
+                if s.response.as_ref().map(|r| r.id.as_str()) != Some(response_id.as_str()) {
+                    return; // cancelled
+                }
+                let pcm = tone::pcm16(RATE_HZ, this_ms, 440.0, sample);
+                let samples = (pcm.len() / 2) as u64;
+                sample += samples;
+                *s.item_samples.entry(item_id.clone()).or_default() += samples;
+                self.out.event(json!({"type": "response.output_audio.delta",
+                    "response_id": response_id, "item_id": item_id, "output_index": index,
+                    "content_index": 0, "delta": BASE64.encode(&pcm)}));
+            }
+            sent_ms += this_ms;
+            if self.realtime {
+                tokio::time::sleep(Duration::from_millis(this_ms)).await;
+            } else {
+                tokio::task::yield_now().await;
+            }
+        }
+        if self.lock().response.as_ref().map(|r| r.id.as_str()) == Some(response_id.as_str()) {
+            self.out.event(json!({"type": "response.output_audio.done",
+                "response_id": response_id, "item_id": item_id, "output_index": index, "content_index": 0}));
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! A WebSocket server skeleton for the simulators of WebSocket providers (OpenAI Realtime,
+//! Gemini Live): listens on 127.0.0.1, optionally with TLS, upgrades each connection while
+//! recording its request line and headers, and hands the socket to a per-connection
+//! handler. [`WsServerHandle::shutdown`] stops the listener and every connection.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+/// Any byte stream a WebSocket can run over (TCP or TLS over TCP).
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+/// An accepted server-side WebSocket.
+pub type ServerSocket = WebSocketStream<Box<dyn Io>>;
+
+/// The upgrade request a client sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// The path, e.g. `/v1/realtime`.
+    pub path: String,
+    /// The query string without `?`, if any.
+    pub query: Option<String>,
+    /// Every header, in order, names lower-cased.
+    pub headers: Vec<(String, String)>,
+}
+
+impl RequestInfo {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct WsServerHandle {
+    addr: SocketAddr,
+    tls: bool,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl WsServerHandle {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `ws://127.0.0.1:<port><path>` (`wss://localhost:<port><path>` with TLS, so that
+    /// the name matches a `localhost` certificate).
+    pub fn url(&self, path: &str) -> String {
+        if self.tls {
+            format!("wss://localhost:{}{path}", self.addr.port())
+        } else {
+            format!("ws://{}{path}", self.addr)
+        }
+    }
+
+    /// Stops accepting and drops every open connection.
+    pub async fn shutdown(mut self) {
+        self.stop_now();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for WsServerHandle {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+/// Listens on 127.0.0.1 (a free port) and runs `handler` for every upgraded connection.
+/// With `tls`, connections are TLS first.
+pub async fn serve<F, Fut>(
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    handler: F,
+) -> io::Result<WsServerHandle>
+where
+    F: Fn(ServerSocket, RequestInfo) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let acceptor = tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    let handler = Arc::new(handler);
+    let (stop_tx, mut stop_rx) = oneshot::channel();
+    let task = tokio::spawn(async move {
+        let mut connections = JoinSet::new();
+        loop {
+            tokio::select! {
+                _ = &mut stop_rx => break,
+                accepted = listener.accept() => {
+                    let Ok((tcp, peer)) = accepted else { continue };
+                    let _ = tcp.set_nodelay(true);
+                    let acceptor = acceptor.clone();
+                    let handler = Arc::clone(&handler);
+                    connections.spawn(async move {
+                        let io: Box<dyn Io> = match acceptor {
+                            Some(acceptor) => match acceptor.accept(tcp).await {
+                                Ok(tls) => Box::new(tls),
+                                Err(e) => {
+                                    tracing::debug!("peer=<{peer}>, error=<{e}> | sim tls handshake failed");
+                                    return;
+                                }
+                            },
+                            None => Box::new(tcp),
+                        };
+                        let mut info = None;
+                        // The error type is tungstenite's, not ours.
+                        #[allow(clippy::result_large_err)]
+                        let callback = |req: &Request, resp: Response| {
+                            info = Some(RequestInfo {
+                                path: req.uri().path().to_owned(),
+                                query: req.uri().query().map(str::to_owned),
+                                headers: req
+                                    .headers()
+                                    .iter()
+                                    .map(|(n, v)| {
+                                        (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())
+                                    })
+                                    .collect(),
+                            });
+                            Ok(resp)
+                        };
+                        match tokio_tungstenite::accept_hdr_async(io, callback).await {
+                            Ok(ws) => {
+                                if let Some(info) = info {
+                                    handler(ws, info).await;
+                                }
+                            }
+                            Err(e) => tracing::debug!("peer=<{peer}>, error=<{e}> | sim upgrade failed"),
+                        }
+                    });
+                }
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+        connections.shutdown().await;
+    });
+    Ok(WsServerHandle {
+        addr,
+        tls: tls.is_some(),
+        stop: Some(stop_tx),
+        task: Some(task),
+    })
+}
