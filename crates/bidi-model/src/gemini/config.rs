@@ -1,5 +1,8 @@
 //! [`GeminiLiveConfig`]: the Gemini Live provider's settings and defaults.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use bidi_types::{AudioConfig, SampleRate};
 use serde_json::{Map, Value};
 
@@ -80,6 +83,19 @@ pub struct GeminiLiveConfig {
     pub session_resumption: bool,
     /// How mid-session text is sent.
     pub text_input: TextInputMode,
+    /// TLS for `wss://` (a custom root store for tests or proxies); rustls with Mozilla's
+    /// roots when `None`.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// How often to ping the server.
+    pub ping_interval: Duration,
+    /// How long the server may stay silent after a ping before the connection counts as
+    /// dead. Gemini answers pings slowly (8–30 s), so this is generous: a short timeout
+    /// makes the client drop healthy sessions.
+    pub ping_timeout: Duration,
+    /// How long `start` waits for `setupComplete`.
+    pub setup_timeout: Duration,
+    /// Events buffered between the connection and the agent.
+    pub channel_capacity: usize,
 }
 
 impl Default for GeminiLiveConfig {
@@ -98,6 +114,11 @@ impl Default for GeminiLiveConfig {
             context_window_compression: None,
             session_resumption: true,
             text_input: TextInputMode::RealtimeInput,
+            tls: None,
+            ping_interval: Duration::from_secs(20),
+            ping_timeout: Duration::from_secs(90),
+            setup_timeout: Duration::from_secs(15),
+            channel_capacity: 256,
         }
     }
 }
@@ -113,6 +134,7 @@ impl std::fmt::Debug for GeminiLiveConfig {
             .field("audio", &self.audio)
             .field("response_modality", &self.response_modality)
             .field("session_resumption", &self.session_resumption)
+            .field("custom_tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -139,6 +161,12 @@ impl GeminiLiveConfig {
     /// The same config pointed at another WebSocket base URL (a proxy, a simulator).
     pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
+        self
+    }
+
+    /// The same config trusting `tls` for `wss://`.
+    pub fn with_tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(tls);
         self
     }
 
