@@ -21,3 +21,6 @@ pub mod ws;
 
 #[cfg(feature = "openai")]
 pub mod openai;
+
+#[cfg(feature = "gemini")]
+pub mod gemini;

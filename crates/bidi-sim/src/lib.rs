@@ -11,7 +11,9 @@
 //! to answer with, which each server renders in its own protocol. Every server records what
 //! clients sent, as JSON, for tests to inspect.
 
+pub mod gemini;
 pub mod openai;
+pub mod recording;
 pub mod script;
 pub mod tone;
 pub mod ws;

@@ -1,0 +1,140 @@
+//! [`GeminiSim`]: a local Gemini Live server (`BidiGenerateContent` over WebSocket) driven
+//! by a [`Script`].
+//!
+//! What it speaks, per connection:
+//!
+//! - the first client message must be `setup`; it is answered with `setupComplete` and fires
+//!   [`Trigger::Connect`](crate::Trigger::Connect). Any other first message closes the
+//!   socket with 1007, as the service does;
+//! - with `sessionResumption` in the setup, a `sessionResumptionUpdate` with a new resumable
+//!   handle follows the setup, every turn end and every tool response;
+//! - `realtimeInput.text`, and `clientContent` with `turnComplete: true`, fire
+//!   [`Trigger::Text`](crate::Trigger::Text) (`clientContent` with `turnComplete: false` is
+//!   history and fires nothing); `realtimeInput.audio` (16 kHz PCM16) adds to the audio
+//!   heard and fires [`Trigger::Audio`](crate::Trigger::Audio); each response in a
+//!   `toolResponse` fires [`Trigger::ToolResult`](crate::Trigger::ToolResult).
+//!
+//! The [`Action`](crate::Action)s render as: `UserTranscript` an `inputTranscription`;
+//! `Say` `outputTranscription` pieces; `Speak` `modelTurn` inline audio at 24 kHz;
+//! consecutive `CallTool`s one `toolCall` with their `functionCalls`; `Interrupt`
+//! `interrupted`; `EndTurn` `turnComplete` (with the last `Usage` as `usageMetadata`);
+//! `Error` a close with code 1011 and the message; `Timeout` a `goAway` (`timeLeft: "10s"`);
+//! `Garbage` the raw text; `UnknownEvent` a message with an unknown key; `Close` drops the
+//! socket.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use bidi_sim::gemini::GeminiSim;
+//! use bidi_sim::{Action, Script, Trigger};
+//!
+//! let script = Script::new().on(Trigger::Text { contains: "hi".into() }, vec![
+//!     Action::Say { text: "Hello!".into(), chunk: 3 },
+//!     Action::EndTurn,
+//! ]);
+//! let sim = GeminiSim::start(script).await?;
+//! assert!(sim.base_url().starts_with("ws://127.0.0.1:"));
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod connection;
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::Script;
+use crate::recording::{RecordedConnection, Recorder};
+use crate::ws::{self, WsServerHandle};
+
+/// Options of a [`GeminiSim`] beyond the script.
+#[derive(Debug, Clone, Default)]
+pub struct GeminiSimOptions {
+    /// TLS: serve `wss://` with this config (e.g. an `rcgen` certificate for `localhost`).
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// Pace `Speak` audio at real time instead of sending it at once.
+    pub realtime: bool,
+}
+
+/// The Gemini Live simulator. See the [module docs](self).
+#[derive(Debug)]
+pub struct GeminiSim;
+
+impl GeminiSim {
+    /// Starts a server on 127.0.0.1 that plays `script` to every connection.
+    pub async fn start(script: Script) -> io::Result<GeminiSimHandle> {
+        Self::start_with(script, GeminiSimOptions::default()).await
+    }
+
+    /// Starts a server with options.
+    pub async fn start_with(
+        script: Script,
+        options: GeminiSimOptions,
+    ) -> io::Result<GeminiSimHandle> {
+        let recorder = Arc::new(Recorder::default());
+        let rec = Arc::clone(&recorder);
+        let realtime = options.realtime;
+        let server = ws::serve(options.tls, move |socket, request| {
+            let index = rec.open(request);
+            connection::run(socket, script.clone(), Arc::clone(&rec), index, realtime)
+        })
+        .await?;
+        Ok(GeminiSimHandle { server, recorder })
+    }
+}
+
+/// A running [`GeminiSim`].
+#[derive(Debug)]
+pub struct GeminiSimHandle {
+    server: WsServerHandle,
+    recorder: Arc<Recorder>,
+}
+
+impl GeminiSimHandle {
+    /// The base URL to give the client: `ws://127.0.0.1:<port>/ws` (`wss://localhost:...`
+    /// with TLS); the client appends the service path.
+    pub fn base_url(&self) -> String {
+        self.server.url("/ws")
+    }
+
+    /// What every connection so far sent.
+    pub fn recorded(&self) -> Vec<RecordedConnection> {
+        self.recorder.snapshot()
+    }
+
+    /// Waits until some connection sent a message with top-level key `key` whose value
+    /// `accept` takes, and returns that value; `None` after `timeout`.
+    pub async fn wait_for(
+        &self,
+        key: &str,
+        accept: impl Fn(&Value) -> bool,
+        timeout: Duration,
+    ) -> Option<Value> {
+        self.recorder
+            .wait_until(
+                |conns| {
+                    conns
+                        .iter()
+                        .find_map(|c| c.under(key).into_iter().find(|v| accept(v)).cloned())
+                },
+                timeout,
+            )
+            .await
+    }
+
+    /// Waits until at least `n` connections were opened.
+    pub async fn wait_for_connections(&self, n: usize, timeout: Duration) -> bool {
+        self.recorder
+            .wait_until(|conns| (conns.len() >= n).then_some(()), timeout)
+            .await
+            .is_some()
+    }
+
+    /// Stops the server and drops its connections.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}

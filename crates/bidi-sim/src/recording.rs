@@ -1,0 +1,102 @@
+//! [`Recorder`]: what every client connection to a simulator sent, for tests to inspect and
+//! wait on.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::ws::RequestInfo;
+
+/// What one client connection sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedConnection {
+    /// The upgrade request (path, query, headers).
+    pub request: RequestInfo,
+    /// Every client message, in order, as JSON (a frame that is not JSON is recorded as
+    /// `{"invalid_json": <text>}`).
+    pub events: Vec<Value>,
+}
+
+impl RecordedConnection {
+    /// The events whose `type` is `kind` (OpenAI-style events).
+    pub fn of_type(&self, kind: &str) -> Vec<&Value> {
+        self.events
+            .iter()
+            .filter(|e| e.get("type").and_then(Value::as_str) == Some(kind))
+            .collect()
+    }
+
+    /// The values under the top-level key `key` (Gemini-style messages: `setup`,
+    /// `realtimeInput`, ...).
+    pub fn under(&self, key: &str) -> Vec<&Value> {
+        self.events.iter().filter_map(|e| e.get(key)).collect()
+    }
+}
+
+/// Records every connection's messages and wakes waiters on each change.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    connections: Mutex<Vec<RecordedConnection>>,
+    changed: Notify,
+}
+
+impl Recorder {
+    /// Starts recording a new connection; returns its index.
+    pub fn open(&self, request: RequestInfo) -> usize {
+        let mut c = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        c.push(RecordedConnection {
+            request,
+            events: Vec::new(),
+        });
+        let index = c.len() - 1;
+        drop(c);
+        self.changed.notify_waiters();
+        index
+    }
+
+    /// Records one message of connection `connection`.
+    pub fn record(&self, connection: usize, event: Value) {
+        let mut c = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(conn) = c.get_mut(connection) {
+            conn.events.push(event);
+        }
+        drop(c);
+        self.changed.notify_waiters();
+    }
+
+    /// Everything recorded so far.
+    pub fn snapshot(&self) -> Vec<RecordedConnection> {
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Waits until `find` returns something from the recording; `None` after `timeout`.
+    pub async fn wait_until<T>(
+        &self,
+        find: impl Fn(&[RecordedConnection]) -> Option<T>,
+        timeout: Duration,
+    ) -> Option<T> {
+        let wait = async {
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if let Some(found) = find(&self.snapshot()) {
+                    return found;
+                }
+                changed.await;
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.ok()
+    }
+}
