@@ -12,9 +12,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::Recorder;
 use super::render::{Out, RATE_HZ, Runner, Sender, Shared};
 use crate::Script;
+use crate::recording::Recorder;
 use crate::script::ScriptState;
 use crate::ws::ServerSocket;
 

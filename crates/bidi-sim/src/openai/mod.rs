@@ -54,73 +54,16 @@ mod connection;
 mod render;
 
 use std::io;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::Notify;
 
 use crate::Script;
-use crate::ws::{self, RequestInfo, WsServerHandle};
+pub use crate::recording::RecordedConnection;
 
-/// What one client connection sent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecordedConnection {
-    /// The upgrade request (path, `?model=`, headers).
-    pub request: RequestInfo,
-    /// Every client event, in order.
-    pub events: Vec<Value>,
-}
-
-impl RecordedConnection {
-    /// The events of type `kind`.
-    pub fn of_type(&self, kind: &str) -> Vec<&Value> {
-        self.events
-            .iter()
-            .filter(|e| e.get("type").and_then(Value::as_str) == Some(kind))
-            .collect()
-    }
-}
-
-#[derive(Debug, Default)]
-struct Recorder {
-    connections: Mutex<Vec<RecordedConnection>>,
-    changed: Notify,
-}
-
-impl Recorder {
-    fn open(&self, request: RequestInfo) -> usize {
-        let mut c = self
-            .connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        c.push(RecordedConnection {
-            request,
-            events: Vec::new(),
-        });
-        self.changed.notify_waiters();
-        c.len() - 1
-    }
-
-    fn record(&self, connection: usize, event: Value) {
-        let mut c = self
-            .connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(conn) = c.get_mut(connection) {
-            conn.events.push(event);
-        }
-        drop(c);
-        self.changed.notify_waiters();
-    }
-
-    fn snapshot(&self) -> Vec<RecordedConnection> {
-        self.connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
+use crate::recording::Recorder;
+use crate::ws::{self, WsServerHandle};
 
 /// Options of an [`OpenAiSim`] beyond the script.
 #[derive(Debug, Clone, Default)]
@@ -184,24 +127,16 @@ impl OpenAiSimHandle {
         accept: impl Fn(&Value) -> bool,
         timeout: Duration,
     ) -> Option<Value> {
-        let find = || {
-            self.recorder
-                .snapshot()
-                .into_iter()
-                .find_map(|c| c.of_type(kind).into_iter().find(|e| accept(e)).cloned())
-        };
-        let wait = async {
-            loop {
-                let changed = self.recorder.changed.notified();
-                tokio::pin!(changed);
-                changed.as_mut().enable();
-                if let Some(found) = find() {
-                    return found;
-                }
-                changed.await;
-            }
-        };
-        tokio::time::timeout(timeout, wait).await.ok()
+        self.recorder
+            .wait_until(
+                |conns| {
+                    conns
+                        .iter()
+                        .find_map(|c| c.of_type(kind).into_iter().find(|e| accept(e)).cloned())
+                },
+                timeout,
+            )
+            .await
     }
 
     /// Stops the server and drops its connections.
