@@ -13,3 +13,6 @@
 //!
 //! The providers land one by one; until a provider's feature exists this crate exposes
 //! nothing of it.
+
+#[cfg(feature = "nova-sonic")]
+pub mod nova_sonic;

@@ -15,3 +15,4 @@ pub mod script;
 pub mod tone;
 
 pub use script::{Action, Rule, Script, Trigger};
+pub mod bedrock;
