@@ -785,6 +785,7 @@ async fn tls_and_http2_with_the_production_client_stack() {
     model.stop().await.expect("stop");
     assert!(sim.endpoint().starts_with("https://localhost:"));
     assert_eq!(sim.recorded().len(), 1);
+    assert_eq!(sim.http_versions(), ["HTTP/2.0"]);
     sim.shutdown().await;
 }
 
@@ -812,5 +813,55 @@ async fn endpoint_url_and_static_credentials_without_a_ready_client() {
         prompt["event"]["promptStart"]["audioOutputConfiguration"]["voiceId"],
         "tiffany"
     );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn text_mode_keeps_the_audio_content_alive_with_silence() {
+    let sim = BedrockSim::start(Script::new()).await.expect("sim");
+    let model = model(&sim, |c| c);
+    model.start(StartParams::default()).await.expect("start");
+    // No user audio at all: silence frames flow on their own.
+    let recorded = sim
+        .wait_for(HANG, |r| {
+            r.first().is_some_and(|c| named(c, "audioInput").len() >= 3)
+        })
+        .await
+        .expect("silence frames");
+    let silent = named(&recorded[0], "audioInput");
+    assert_eq!(voiced_audio(&recorded[0]), 0);
+    use base64::Engine;
+    let frame = base64::engine::general_purpose::STANDARD
+        .decode(
+            silent[0]["event"]["audioInput"]["content"]
+                .as_str()
+                .expect("b64"),
+        )
+        .expect("pcm");
+    assert_eq!(
+        frame.len(),
+        16_000 / 1000 * 32 * 2,
+        "one 32 ms frame at 16 kHz"
+    );
+    model.stop().await.expect("stop");
+
+    // Without keepalive, no audio is sent until the user speaks.
+    let sim = BedrockSim::start(Script::new()).await.expect("sim");
+    let mut config = NovaSonicConfig::default().with_client(client(&sim.endpoint()));
+    config.silence_keepalive = false;
+    let quiet = BidiNovaSonicModel::new(config).expect("config");
+    quiet.start(StartParams::default()).await.expect("start");
+    quiet.send("hello".into()).await.expect("send");
+    let recorded = sim
+        .wait_for(HANG, |r| {
+            r.first().is_some_and(|c| {
+                c.iter()
+                    .any(|e| e.pointer("/event/textInput/content") == Some(&json!("hello")))
+            })
+        })
+        .await
+        .expect("text arrives");
+    assert!(named(&recorded[0], "audioInput").is_empty());
+    quiet.stop().await.expect("stop");
     sim.shutdown().await;
 }

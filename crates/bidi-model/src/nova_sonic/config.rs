@@ -23,9 +23,9 @@ pub struct InferenceConfig {
     /// `maxTokens`.
     pub max_tokens: Option<u32>,
     /// `temperature`.
-    pub temperature: Option<f32>,
+    pub temperature: Option<f64>,
     /// `topP`.
-    pub top_p: Option<f32>,
+    pub top_p: Option<f64>,
 }
 
 impl InferenceConfig {

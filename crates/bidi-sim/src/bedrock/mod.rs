@@ -74,6 +74,7 @@ pub enum SimError {
 pub(crate) struct Shared {
     pub(crate) script: Script,
     recorded: Mutex<Vec<Vec<Value>>>,
+    versions: Mutex<Vec<String>>,
 }
 
 impl Shared {
@@ -83,8 +84,12 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A new connection's index.
-    pub(crate) fn open_connection(&self) -> usize {
+    /// A new connection's index; `version` is its HTTP version (`HTTP/2.0`, ...).
+    pub(crate) fn open_connection(&self, version: String) -> usize {
+        self.versions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(version);
         let mut rec = self.lock();
         rec.push(Vec::new());
         rec.len() - 1
@@ -150,6 +155,7 @@ impl BedrockSim {
         let shared = Arc::new(Shared {
             script,
             recorded: Mutex::new(Vec::new()),
+            versions: Mutex::new(Vec::new()),
         });
         let (stop, mut stopped) = oneshot::channel();
         let (acceptor, ca_pem) = match tls {
@@ -217,6 +223,16 @@ impl BedrockSim {
     /// Every event received, as JSON, per connection in the order they were opened.
     pub fn recorded(&self) -> Vec<Vec<Value>> {
         self.shared.lock().clone()
+    }
+
+    /// The HTTP version of each stream, in the order of [`recorded`](Self::recorded):
+    /// `HTTP/1.1` or `HTTP/2.0`.
+    pub fn http_versions(&self) -> Vec<String> {
+        self.shared
+            .versions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Waits until `until` holds for the recorded events (checked every 10 ms), at most

@@ -50,7 +50,7 @@ pub(crate) async fn handle(
     if !req.headers().contains_key("authorization") {
         return Ok(plain(StatusCode::FORBIDDEN, "missing SigV4 authorization"));
     }
-    let index = shared.open_connection();
+    let index = shared.open_connection(format!("{:?}", req.version()));
     tracing::debug!("connection=<{index}>, path=<{path}> | bidirectional stream opened");
     let (tx, rx) = mpsc::channel(BODY_CAPACITY);
     tokio::spawn(read_input(req.into_body(), tx, shared, index));
