@@ -169,3 +169,40 @@ async fn images_and_documents_are_refused_with_typed_errors() {
     model.stop().await.expect("stop");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn stop_closes_cleanly_even_when_nobody_reads_the_events() {
+    // 500 audio frames: more than the event queue holds.
+    let script = Script::new().on(
+        text("talk"),
+        vec![
+            Action::Speak {
+                ms: 20_000,
+                frame_ms: 40,
+            },
+            Action::EndTurn,
+        ],
+    );
+    let sim = BedrockSim::start(script).await.expect("sim");
+    let model = model(&sim, |c| c);
+    model.start(StartParams::default()).await.expect("start");
+    let events = model.receive().expect("receive");
+    model.send("talk".into()).await.expect("send");
+    sim.wait_for(HANG, |r| {
+        r.first().is_some_and(|c| {
+            c.iter()
+                .any(|e| e.pointer("/event/textInput/content") == Some(&serde_json::json!("talk")))
+        })
+    })
+    .await
+    .expect("text arrives");
+    tokio::time::timeout(HANG, model.stop())
+        .await
+        .expect("stop does not hang")
+        .expect("stop");
+    let recorded = sim.recorded();
+    let last = recorded[0].last().and_then(bidi_sim::bedrock::event_name);
+    assert_eq!(last, Some("sessionEnd"), "the closing events were sent");
+    drop(events);
+    sim.shutdown().await;
+}

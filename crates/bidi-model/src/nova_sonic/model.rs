@@ -10,7 +10,7 @@ use bidi_types::{
     BidiConnectionStartEvent, BidiInputEvent, BidiModel, ModelConfig, ModelError, ModelEventStream,
     ModelInput, StartParams, async_trait,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -28,6 +28,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 struct Running {
     id: String,
     commands: mpsc::Sender<Command>,
+    stop: watch::Sender<bool>,
     events: Option<mpsc::Receiver<Result<bidi_types::BidiOutputEvent, ModelError>>>,
     task: JoinHandle<()>,
 }
@@ -141,6 +142,7 @@ impl BidiModel for BidiNovaSonicModel {
             .into()))
             .await
             .ok();
+        let (stop, stop_rx) = watch::channel(false);
         let session = Session::open(
             SessionParams {
                 client,
@@ -148,6 +150,7 @@ impl BidiModel for BidiNovaSonicModel {
                 system_prompt: params.system_prompt,
                 tools: params.tools,
                 history: params.messages,
+                stop: stop_rx,
             },
             events_tx,
         )
@@ -166,6 +169,7 @@ impl BidiModel for BidiNovaSonicModel {
         *running = Some(Running {
             id,
             commands,
+            stop,
             events: Some(events_rx),
             task,
         });
@@ -212,14 +216,15 @@ impl BidiModel for BidiNovaSonicModel {
         let Some(running) = self.lock().take() else {
             return Ok(());
         };
-        let (done, wait) = oneshot::channel();
-        if running.commands.send(Command::Stop(done)).await.is_ok()
-            && tokio::time::timeout(STOP_TIMEOUT, wait).await.is_err()
-        {
-            tracing::warn!("connection_id=<{}> | stop timed out", running.id);
+        let Running {
+            id, stop, mut task, ..
+        } = running;
+        stop.send(true).ok();
+        if tokio::time::timeout(STOP_TIMEOUT, &mut task).await.is_err() {
+            tracing::warn!("connection_id=<{id}> | stop timed out, aborting the session");
+            task.abort();
         }
-        running.task.abort();
-        tracing::debug!("connection_id=<{}> | stopped", running.id);
+        tracing::debug!("connection_id=<{id}> | stopped");
         Ok(())
     }
 }

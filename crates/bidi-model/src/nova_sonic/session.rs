@@ -11,7 +11,7 @@ use base64::Engine;
 use bidi_types::{
     BidiInputEvent, BidiOutputEvent, Message, ModelError, ModelInput, Role, ToolSpec,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, watch};
 use tokio::time::{MissedTickBehavior, timeout};
 
 use super::NovaSonicConfig;
@@ -21,13 +21,11 @@ use super::connection::{Connection, Incoming};
 /// How long closing events and the server's last events may take on stop.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What the model's methods ask of the session task.
+/// What the model's `send` asks of the session task.
 #[derive(Debug)]
 pub(crate) enum Command {
     /// Forward input.
     Input(ModelInput),
-    /// Close the connection, then answer.
-    Stop(oneshot::Sender<()>),
 }
 
 /// The events sent to `receive()`.
@@ -48,6 +46,8 @@ pub(crate) struct SessionParams {
     pub system_prompt: Option<String>,
     pub tools: Vec<ToolSpec>,
     pub history: Vec<Message>,
+    /// Becomes `true` when `stop` is called.
+    pub stop: watch::Receiver<bool>,
 }
 
 /// The session task's state.
@@ -155,33 +155,45 @@ impl Session {
         let frame = self.params.config.silence_frame;
         let mut ticker = tokio::time::interval(frame);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let keepalive = self.params.config.silence_keepalive;
+        let mut stop = self.params.stop.clone();
         loop {
             tokio::select! {
+                _ = stopped(&mut stop) => break,
                 command = commands.recv() => match command {
                     Some(Command::Input(input)) => {
                         if let Err(e) = self.input(input).await {
-                            self.events.send(Ok(e.to_event().into())).await.ok();
+                            self.emit(Ok(e.to_event().into())).await;
                         }
                     }
-                    Some(Command::Stop(done)) => {
-                        self.close().await;
-                        done.send(()).ok();
-                        return;
-                    }
-                    None => {
-                        self.close().await;
-                        return;
-                    }
+                    None => break,
                 },
                 incoming = self.live.conn.output.recv() => {
                     let incoming = incoming.unwrap_or(Incoming::Ended);
                     if !self.incoming(incoming).await {
+                        if self.stopping() || self.events.is_closed() {
+                            break;
+                        }
                         return;
                     }
                 }
-                _ = ticker.tick(), if keepalive => self.tick(frame),
+                _ = ticker.tick() => self.tick(frame),
             }
+        }
+        self.close().await;
+    }
+
+    fn stopping(&self) -> bool {
+        *self.params.stop.borrow()
+    }
+
+    /// Emits to `receive()`. False when nobody listens any more, or when a stop was asked for
+    /// while waiting for room.
+    async fn emit(&mut self, item: Result<BidiOutputEvent, ModelError>) -> bool {
+        let mut stop = self.params.stop.clone();
+        tokio::select! {
+            biased;
+            sent = self.events.send(item) => sent.is_ok(),
+            _ = stopped(&mut stop) => false,
         }
     }
 
@@ -241,12 +253,14 @@ impl Session {
     }
 
     async fn send(&self, json: String) -> Result<(), ModelError> {
-        self.live
-            .conn
-            .input
-            .send(json)
-            .await
-            .map_err(|_| ModelError::Closed("the stream's input is closed".into()))
+        let mut stop = self.params.stop.clone();
+        tokio::select! {
+            biased;
+            sent = self.live.conn.input.send(json) => {
+                sent.map_err(|_| ModelError::Closed("the stream's input is closed".into()))
+            }
+            _ = stopped(&mut stop) => Err(ModelError::Closed("stopping".into())),
+        }
     }
 
     /// Queues user audio without waiting: into the connection's input when there is room,
@@ -287,6 +301,9 @@ impl Session {
     /// One silence frame when no user audio flows.
     fn tick(&mut self, frame: Duration) {
         self.flush_pending();
+        if !self.params.config.silence_keepalive {
+            return;
+        }
         let flowing = self
             .last_user_audio
             .is_some_and(|t| t.elapsed() < frame * 3);
@@ -312,7 +329,7 @@ impl Session {
                                 self.tools_pending
                                     .insert(t.current_tool_use().tool_use_id.clone());
                             }
-                            if self.events.send(Ok(event)).await.is_err() {
+                            if !self.emit(Ok(event)).await {
                                 return false;
                             }
                         }
@@ -326,7 +343,7 @@ impl Session {
                     Err(e) => {
                         tracing::warn!("error=<{e}> | malformed Nova Sonic event");
                         let e: ModelError = e.into();
-                        if self.events.send(Ok(e.to_event().into())).await.is_err() {
+                        if !self.emit(Ok(e.to_event().into())).await {
                             return false;
                         }
                     }
@@ -335,17 +352,17 @@ impl Session {
             }
             Incoming::Failed(e) => {
                 if !e.is_timeout() {
-                    self.events.send(Ok(e.to_event().into())).await.ok();
+                    self.emit(Ok(e.to_event().into())).await;
                 } else {
                     tracing::info!("error=<{e}> | connection limit reached, the agent restarts");
                 }
-                self.events.send(Err(e)).await.ok();
+                self.emit(Err(e)).await;
                 false
             }
             Incoming::Ended => {
                 let e = ModelError::Closed("the server ended the stream".into());
-                self.events.send(Ok(e.to_event().into())).await.ok();
-                self.events.send(Err(e)).await.ok();
+                self.emit(Ok(e.to_event().into())).await;
+                self.emit(Err(e)).await;
                 false
             }
         }
@@ -446,4 +463,10 @@ async fn close_live(mut live: Live) {
     timeout(CLOSE_TIMEOUT, drain).await.ok();
     live.conn.abort();
     tracing::debug!("prompt=<{}> | previous connection closed", live.prompt);
+}
+
+/// Resolves once a stop is asked for (or the model is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // `wait_for` errs only when the sender is dropped: the model is gone, which is a stop too.
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
 }
