@@ -213,9 +213,7 @@ impl Session {
             ModelInput::Event(BidiInputEvent::Text(text)) => {
                 let events =
                     encode::text_content(&prompt, &new_name(), NovaRole::User, true, text.text());
-                self.params
-                    .history
-                    .push(Message::text(Role::User, text.text()));
+                self.remember(Message::text(Role::User, text.text()));
                 self.send_all(events).await
             }
             ModelInput::Event(BidiInputEvent::Image(_)) => Err(ModelError::Unsupported {
@@ -334,7 +332,7 @@ impl Session {
                             }
                         }
                         if let Some((role, text)) = decoded.final_text {
-                            self.params.history.push(Message::text(role, text));
+                            self.remember(Message::text(role, text));
                         }
                         if decoded.turn_boundary && self.restart_due() {
                             self.handoff().await;
@@ -366,6 +364,21 @@ impl Session {
                 false
             }
         }
+    }
+
+    /// Adds a message to the history a hand-off replays, keeping at most twice what a
+    /// replay can carry so a long conversation does not grow memory without bound.
+    fn remember(&mut self, message: Message) {
+        let history = &mut self.params.history;
+        history.push(message);
+        let size = |m: &Message| m.joined_text().map_or(0, |t| t.len());
+        let mut total: usize = history.iter().map(size).sum();
+        let mut drop = 0;
+        while total > 2 * codec::MAX_TOTAL_BYTES && drop + 1 < history.len() {
+            total -= size(&history[drop]);
+            drop += 1;
+        }
+        history.drain(..drop);
     }
 
     fn restart_due(&self) -> bool {
