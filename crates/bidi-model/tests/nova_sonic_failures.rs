@@ -206,3 +206,35 @@ async fn stop_closes_cleanly_even_when_nobody_reads_the_events() {
     drop(events);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_an_error_event_then_a_connection_error() {
+    // A port that was just free: nothing listens there.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let model = bidi_model::nova_sonic::BidiNovaSonicModel::new(
+        bidi_model::nova_sonic::NovaSonicConfig::default().with_client(client(&endpoint)),
+    )
+    .expect("config");
+    model.start(StartParams::default()).await.expect("start");
+    let mut events = model.receive().expect("receive");
+    assert!(matches!(
+        next(&mut events).await,
+        Some(Ok(BidiOutputEvent::ConnectionStart(_)))
+    ));
+    match next(&mut events).await {
+        Some(Ok(BidiOutputEvent::Error(e))) => assert_eq!(e.code(), "ModelConnectionError"),
+        other => panic!("{other:?}"),
+    }
+    match next(&mut events).await {
+        Some(Err(e @ ModelError::Connection { .. })) => {
+            assert!(e.to_string().contains("could not open the stream"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(next(&mut events).await.is_none());
+    model.stop().await.expect("stop");
+}

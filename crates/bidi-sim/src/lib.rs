@@ -11,8 +11,8 @@
 //! to answer with, which each server renders in its own protocol. Every server records what
 //! clients sent, as JSON, for tests to inspect.
 
+pub mod bedrock;
 pub mod script;
 pub mod tone;
 
 pub use script::{Action, Rule, Script, Trigger};
-pub mod bedrock;
