@@ -9,6 +9,8 @@
 //!   ([`BedrockSim::start_tls`], the production stack);
 //! - `POST /model/<model id>/invoke-with-bidirectional-stream` with a SigV4 `authorization`
 //!   header (not verified);
+//! - response headers sent only with the first output event, as Bedrock does (the SDK's
+//!   `send()` returns only then, so input must flow before it returns);
 //! - AWS event-stream framing both ways: input frames are unwrapped from their signed
 //!   envelope, chunk payloads are `{"bytes": <base64 JSON>}`;
 //! - answers rendered from a [`Script`] as Nova Sonic events, exceptions as `exception`

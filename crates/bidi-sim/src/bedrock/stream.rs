@@ -15,6 +15,7 @@ use hyper::body::Incoming as IncomingBody;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::Shared;
@@ -52,9 +53,13 @@ pub(crate) async fn handle(
     }
     let index = shared.open_connection(format!("{:?}", req.version()));
     tracing::debug!("connection=<{index}>, path=<{path}> | bidirectional stream opened");
-    let (tx, rx) = mpsc::channel(BODY_CAPACITY);
+    let (tx, mut rx) = mpsc::channel(BODY_CAPACITY);
     tokio::spawn(read_input(req.into_body(), tx, shared, index));
-    let body = StreamBody::new(ReceiverStream::new(rx)).boxed();
+    // Like Bedrock, send the response headers only with the first output event: the SDK's
+    // `send()` does not return before, so a client that waits for it before feeding input
+    // hangs here as it would against the service.
+    let first = rx.recv().await;
+    let body = StreamBody::new(tokio_stream::iter(first).chain(ReceiverStream::new(rx))).boxed();
     let mut response = Response::new(body);
     response.headers_mut().insert(
         "content-type",
