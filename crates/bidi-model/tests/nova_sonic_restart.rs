@@ -152,3 +152,38 @@ async fn proactive_restart_hands_off_at_a_turn_boundary_without_losing_audio() {
     model.stop().await.expect("stop");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_failed_proactive_hand_off_is_a_restartable_timeout() {
+    let script = Script::new().on(text("hello"), vec![say("Hi!"), Action::EndTurn]);
+    let sim = BedrockSim::start(script).await.expect("sim");
+    let model = model(&sim, |c| c.with_restart_after(Some(Duration::ZERO)));
+    model.start(StartParams::default()).await.expect("start");
+    let mut events = model.receive().expect("receive");
+    sim.wait_for(HANG, |r| !r.is_empty())
+        .await
+        .expect("first stream open");
+    sim.refuse_new_streams(true);
+    model.send("hello".into()).await.expect("send");
+    until(&mut events, is_complete).await;
+    let err = loop {
+        match next(&mut events).await {
+            Some(Ok(BidiOutputEvent::Error(e))) => panic!("restartable, no bidi_error: {e:?}"),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => break e,
+            None => panic!("the stream ended without an error"),
+        }
+    };
+    assert!(err.is_timeout(), "{err}");
+    assert!(err.to_string().contains("proactive restart"), "{err}");
+    model.stop().await.expect("stop");
+    sim.refuse_new_streams(false);
+    // The agent's restart then opens a connection normally.
+    model.start(StartParams::default()).await.expect("restart");
+    let mut events = model.receive().expect("receive");
+    model.send("hello".into()).await.expect("send");
+    let seen = until(&mut events, is_complete).await;
+    assert_eq!(finals(&seen, Role::Assistant), ["Hi!"]);
+    model.stop().await.expect("stop");
+    sim.shutdown().await;
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_bedrockruntime::Client;
 use base64::Engine;
 use bidi_types::{
-    BidiInputEvent, BidiOutputEvent, Message, ModelError, ModelInput, Role, ToolSpec,
+    BidiInputEvent, BidiOutputEvent, Message, ModelError, ModelInput, ModelTimeout, Role, ToolSpec,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::time::{MissedTickBehavior, timeout};
@@ -37,6 +37,9 @@ struct Live {
     prompt: String,
     audio_content: String,
     opened_at: Instant,
+    /// Opened by a proactive hand-off and silent so far: if it fails now, the agent's
+    /// restart (with history) is the way out, so the failure is reported as a timeout.
+    fresh_handoff: bool,
 }
 
 /// What a session needs to open connections.
@@ -147,6 +150,7 @@ impl Session {
             prompt,
             audio_content,
             opened_at: Instant::now(),
+            fresh_handoff: false,
         }
     }
 
@@ -320,6 +324,7 @@ impl Session {
     async fn incoming(&mut self, incoming: Incoming) -> bool {
         match incoming {
             Incoming::Chunk(bytes) => {
+                self.live.fresh_handoff = false;
                 match self.decoder.decode_bytes(&bytes) {
                     Ok(decoded) => {
                         for event in decoded.events {
@@ -349,6 +354,14 @@ impl Session {
                 true
             }
             Incoming::Failed(e) => {
+                let e = if self.live.fresh_handoff && !e.is_timeout() {
+                    ModelTimeout::new(format!(
+                        "proactive restart could not open the next connection | {e}"
+                    ))
+                    .into()
+                } else {
+                    e
+                };
                 if !e.is_timeout() {
                     self.emit(Ok(e.to_event().into())).await;
                 } else {
@@ -399,7 +412,8 @@ impl Session {
             "age_s=<{}> | proactive restart: opening the next connection",
             age.as_secs()
         );
-        let next = Self::connect(&self.params).await;
+        let mut next = Self::connect(&self.params).await;
+        next.fresh_handoff = true;
         let old = std::mem::replace(&mut self.live, next);
         self.decoder = Decoder::new(self.params.config.audio.clone());
         // Audio still waiting was meant for the user's current speech: it goes to the new

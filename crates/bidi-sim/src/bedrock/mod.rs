@@ -77,6 +77,7 @@ pub(crate) struct Shared {
     pub(crate) script: Script,
     recorded: Mutex<Vec<Vec<Value>>>,
     versions: Mutex<Vec<String>>,
+    pub(crate) refuse: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -158,6 +159,7 @@ impl BedrockSim {
             script,
             recorded: Mutex::new(Vec::new()),
             versions: Mutex::new(Vec::new()),
+            refuse: std::sync::atomic::AtomicBool::new(false),
         });
         let (stop, mut stopped) = oneshot::channel();
         let (acceptor, ca_pem) = match tls {
@@ -225,6 +227,14 @@ impl BedrockSim {
     /// Every event received, as JSON, per connection in the order they were opened.
     pub fn recorded(&self) -> Vec<Vec<Value>> {
         self.shared.lock().clone()
+    }
+
+    /// From now on, answer new streams with `503 ServiceUnavailableException` (or accept them
+    /// again with `false`); open streams go on.
+    pub fn refuse_new_streams(&self, refuse: bool) {
+        self.shared
+            .refuse
+            .store(refuse, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The HTTP version of each stream, in the order of [`recorded`](Self::recorded):

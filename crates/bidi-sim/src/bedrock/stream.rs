@@ -51,6 +51,21 @@ pub(crate) async fn handle(
     if !req.headers().contains_key("authorization") {
         return Ok(plain(StatusCode::FORBIDDEN, "missing SigV4 authorization"));
     }
+    if shared.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+        let mut r = plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"message":"simulated: service unavailable"}"#,
+        );
+        r.headers_mut().insert(
+            "x-amzn-errortype",
+            hyper::header::HeaderValue::from_static("ServiceUnavailableException"),
+        );
+        r.headers_mut().insert(
+            "content-type",
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        return Ok(r);
+    }
     let index = shared.open_connection(format!("{:?}", req.version()));
     tracing::debug!("connection=<{index}>, path=<{path}> | bidirectional stream opened");
     let (tx, mut rx) = mpsc::channel(BODY_CAPACITY);
