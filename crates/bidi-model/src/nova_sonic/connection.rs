@@ -59,8 +59,8 @@ fn to_chunk(
 }
 
 impl Connection {
-    /// Opens a stream to `model_id` in a new task. The first events of `setup` are queued
-    /// before the request is made.
+    /// Opens a stream to `model_id` in a new task; input sent to [`Self::input`] flows as soon
+    /// as the request does, before the SDK's `send()` returns.
     pub(crate) fn open(client: Client, model_id: String) -> Self {
         let (input, in_rx) = mpsc::channel::<String>(INPUT_CAPACITY);
         let (out_tx, output) = mpsc::channel(OUTPUT_CAPACITY);
