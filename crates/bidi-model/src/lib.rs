@@ -16,6 +16,9 @@
 //! The providers land one by one; until a provider's feature exists this crate exposes
 //! nothing of it.
 
+#[cfg(feature = "nova-sonic")]
+pub mod nova_sonic;
+
 #[cfg(feature = "ws")]
 pub mod ws;
 

@@ -11,6 +11,7 @@
 //! to answer with, which each server renders in its own protocol. Every server records what
 //! clients sent, as JSON, for tests to inspect.
 
+pub mod bedrock;
 pub mod gemini;
 pub mod openai;
 pub mod recording;

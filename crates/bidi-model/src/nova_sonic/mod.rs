@@ -1,0 +1,32 @@
+//! Amazon Nova Sonic over Bedrock's `InvokeModelWithBidirectionalStream`.
+//!
+//! [`BidiNovaSonicModel`] speaks the protocol as the Python original does, with bidi's
+//! departures (see `docs/providers.md`):
+//!
+//! - the connection closes with `contentEnd` (audio), `promptEnd` and the documented
+//!   `sessionEnd` (the original sends `connectionEnd`);
+//! - the user audio content is opened with the session and kept alive with silence at
+//!   real-time pace when no user audio flows (text mode included), as cross-modal text
+//!   input needs an active audio stream;
+//! - one `bidi_response_start` per response; barge-in from the `{ "interrupted" : true }`
+//!   text and from `contentEnd.stopReason == "INTERRUPTED"`; a text `contentStart` without
+//!   `additionalModelFields` is tolerated (taken as final);
+//! - provider exceptions become a `bidi_error` event before `receive()` ends with the error;
+//!   `ModelTimeoutException` and the silence `ValidationException` (`InternalErrorCode=531`)
+//!   end it with the restartable [`ModelError::Timeout`](bidi_types::ModelError::Timeout);
+//! - a proactive restart before the ~8-minute limit, at a turn boundary, replays the history
+//!   (final transcripts: what was heard) into a new connection while user audio queues for it.
+//!
+//! The pure codec lives in [`codec`]; the connection and the session task beside it.
+
+pub mod codec;
+mod config;
+mod connection;
+mod model;
+mod session;
+
+pub use config::{
+    DEFAULT_REGION, DEFAULT_VOICE, InferenceConfig, NOVA_SONIC_V1_MODEL_ID, NOVA_SONIC_V2_MODEL_ID,
+    NovaSonicConfig, TurnDetection,
+};
+pub use model::BidiNovaSonicModel;

@@ -1,0 +1,298 @@
+//! A local Bedrock `InvokeModelWithBidirectionalStream` server that answers like Amazon Nova
+//! Sonic: [`BedrockSim`].
+//!
+//! It speaks the real protocol, so the real `aws-sdk-bedrockruntime` client reaches it
+//! through `endpoint_url` with any static credentials:
+//!
+//! - HTTP/1.1 and HTTP/2 (prior knowledge) on plain TCP ([`BedrockSim::start`]), or TLS with
+//!   ALPN `h2`/`http/1.1` and a fresh self-signed certificate for `localhost`
+//!   ([`BedrockSim::start_tls`], the production stack);
+//! - `POST /model/<model id>/invoke-with-bidirectional-stream` with a SigV4 `authorization`
+//!   header (not verified);
+//! - response headers sent only with the first output event, as Bedrock does (the SDK's
+//!   `send()` returns only then, so input must flow before it returns);
+//! - AWS event-stream framing both ways: input frames are unwrapped from their signed
+//!   envelope, chunk payloads are `{"bytes": <base64 JSON>}`;
+//! - answers rendered from a [`Script`] as Nova Sonic events, exceptions as `exception`
+//!   frames (`modelTimeoutException`, `validationException`, ...).
+//!
+//! Every event a client sent is recorded as JSON, per connection ([`BedrockSim::recorded`]).
+//! Each connection runs its own copy of the script from the start.
+//!
+//! ```
+//! use bidi_sim::bedrock::BedrockSim;
+//! use bidi_sim::Script;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), bidi_sim::bedrock::SimError> {
+//! let sim = BedrockSim::start(Script::new()).await?;
+//! assert!(sim.endpoint().starts_with("http://127.0.0.1:"));
+//! assert!(sim.recorded().is_empty());
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod frame;
+mod nova;
+mod stream;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+
+use crate::Script;
+
+pub use frame::{Inbound, chunk, decode_input, exception, exception_type};
+
+/// Why the simulator could not start or what it could not read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// The listener could not bind.
+    #[error("addr=<127.0.0.1:0> | could not listen: {0}")]
+    Bind(#[source] std::io::Error),
+    /// The test certificate could not be made or loaded.
+    #[error("could not set up TLS | {0}")]
+    Tls(String),
+    /// A client frame was not what the protocol says.
+    #[error("malformed client frame | {0}")]
+    Frame(String),
+    /// `wait_for` ran out of time.
+    #[error("timeout_ms=<{0}> | the recorded events never matched")]
+    Timeout(u128),
+}
+
+/// State shared by the server's tasks.
+pub(crate) struct Shared {
+    pub(crate) script: Script,
+    recorded: Mutex<Vec<Vec<Value>>>,
+    versions: Mutex<Vec<String>>,
+    pub(crate) refuse: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Vec<Vec<Value>>> {
+        self.recorded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A new connection's index; `version` is its HTTP version (`HTTP/2.0`, ...).
+    pub(crate) fn open_connection(&self, version: String) -> usize {
+        self.versions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(version);
+        let mut rec = self.lock();
+        rec.push(Vec::new());
+        rec.len() - 1
+    }
+
+    /// Records an event of connection `index`.
+    pub(crate) fn record(&self, index: usize, event: Value) {
+        if let Some(events) = self.lock().get_mut(index) {
+            events.push(event);
+        }
+    }
+}
+
+/// A running simulator; see the [module docs](self).
+pub struct BedrockSim {
+    addr: SocketAddr,
+    ca_pem: Option<String>,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for BedrockSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BedrockSim")
+            .field("endpoint", &self.endpoint())
+            .finish()
+    }
+}
+
+impl BedrockSim {
+    /// Starts a plain-TCP server (HTTP/1.1 and HTTP/2 prior knowledge) on 127.0.0.1.
+    pub async fn start(script: Script) -> Result<Self, SimError> {
+        Self::launch(script, None).await
+    }
+
+    /// Starts a TLS server (ALPN `h2` and `http/1.1`) with a new self-signed certificate for
+    /// `localhost`; trust [`ca_pem`](Self::ca_pem) in the client.
+    pub async fn start_tls(script: Script) -> Result<Self, SimError> {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+            .map_err(|e| SimError::Tls(e.to_string()))?;
+        let pem = certified.cert.pem();
+        let cert = CertificateDer::from(certified.cert.der().to_vec());
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            certified.signing_key.serialize_der(),
+        ));
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| SimError::Tls(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .map_err(|e| SimError::Tls(e.to_string()))?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Self::launch(script, Some((TlsAcceptor::from(Arc::new(config)), pem))).await
+    }
+
+    async fn launch(script: Script, tls: Option<(TlsAcceptor, String)>) -> Result<Self, SimError> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(SimError::Bind)?;
+        let addr = listener.local_addr().map_err(SimError::Bind)?;
+        let shared = Arc::new(Shared {
+            script,
+            recorded: Mutex::new(Vec::new()),
+            versions: Mutex::new(Vec::new()),
+            refuse: std::sync::atomic::AtomicBool::new(false),
+        });
+        let (stop, mut stopped) = oneshot::channel();
+        let (acceptor, ca_pem) = match tls {
+            Some((a, pem)) => (Some(a), Some(pem)),
+            None => (None, None),
+        };
+        let serving = shared.clone();
+        let task = tokio::spawn(async move {
+            let mut connections = JoinSet::new();
+            loop {
+                let accepted = tokio::select! {
+                    _ = &mut stopped => break,
+                    a = listener.accept() => a,
+                };
+                let Ok((tcp, peer)) = accepted else { continue };
+                let shared = serving.clone();
+                let acceptor = acceptor.clone();
+                connections.spawn(async move {
+                    let service = service_fn(move |req| stream::handle(req, shared.clone()));
+                    let builder = auto::Builder::new(TokioExecutor::new());
+                    let served = match acceptor {
+                        Some(acceptor) => match acceptor.accept(tcp).await {
+                            Ok(tls) => builder.serve_connection(TokioIo::new(tls), service).await,
+                            Err(e) => {
+                                tracing::debug!(
+                                    "peer=<{peer}>, error=<{e}> | TLS handshake failed"
+                                );
+                                return;
+                            }
+                        },
+                        None => builder.serve_connection(TokioIo::new(tcp), service).await,
+                    };
+                    if let Err(e) = served {
+                        tracing::debug!(
+                            "peer=<{peer}>, error=<{e}> | connection ended with an error"
+                        );
+                    }
+                });
+            }
+            connections.shutdown().await;
+        });
+        Ok(Self {
+            addr,
+            ca_pem,
+            shared,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// The URL to give the client as `endpoint_url`: `http://127.0.0.1:<port>` or, with TLS,
+    /// `https://localhost:<port>`.
+    pub fn endpoint(&self) -> String {
+        match self.ca_pem {
+            Some(_) => format!("https://localhost:{}", self.addr.port()),
+            None => format!("http://{}", self.addr),
+        }
+    }
+
+    /// The PEM of the TLS server's self-signed certificate (`None` without TLS).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// Every event received, as JSON, per connection in the order they were opened.
+    pub fn recorded(&self) -> Vec<Vec<Value>> {
+        self.shared.lock().clone()
+    }
+
+    /// From now on, answer new streams with `503 ServiceUnavailableException` (or accept them
+    /// again with `false`); open streams go on.
+    pub fn refuse_new_streams(&self, refuse: bool) {
+        self.shared
+            .refuse
+            .store(refuse, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The HTTP version of each stream, in the order of [`recorded`](Self::recorded):
+    /// `HTTP/1.1` or `HTTP/2.0`.
+    pub fn http_versions(&self) -> Vec<String> {
+        self.shared
+            .versions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Waits until `until` holds for the recorded events (checked every 10 ms), at most
+    /// `timeout`, and returns them.
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        until: impl Fn(&[Vec<Value>]) -> bool,
+    ) -> Result<Vec<Vec<Value>>, SimError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let recorded = self.recorded();
+            if until(&recorded) {
+                return Ok(recorded);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(SimError::Timeout(timeout.as_millis()));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Stops accepting and closes every connection.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        (&mut self.task).await.ok();
+    }
+}
+
+impl Drop for BedrockSim {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The name of a recorded event (`sessionStart`, `audioInput`, ...), if it has one.
+///
+/// ```
+/// let e = serde_json::json!({"event": {"promptEnd": {"promptName": "p"}}});
+/// assert_eq!(bidi_sim::bedrock::event_name(&e), Some("promptEnd"));
+/// ```
+pub fn event_name(event: &Value) -> Option<&str> {
+    event
+        .get("event")?
+        .as_object()?
+        .keys()
+        .next()
+        .map(String::as_str)
+}

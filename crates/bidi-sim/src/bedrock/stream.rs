@@ -1,0 +1,266 @@
+//! One `InvokeModelWithBidirectionalStream` request: reads the client's input frames,
+//! records every event, fires the script's rules and streams the answers back.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use aws_smithy_eventstream::frame::{DecodedFrame, MessageFrameDecoder};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::{Bytes, BytesMut};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Incoming as IncomingBody;
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::Shared;
+use super::frame::{Inbound, decode_input};
+use super::nova::{BodyTx, Job, Responder};
+use crate::script::ScriptState;
+
+/// The response body type.
+pub(crate) type Body = BoxBody<Bytes, std::io::Error>;
+
+/// Frames queued for the client before the answering task waits.
+const BODY_CAPACITY: usize = 64;
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let mut r = Response::new(
+        Full::new(Bytes::from_static(text.as_bytes()))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *r.status_mut() = status;
+    r
+}
+
+/// Answers one HTTP request.
+pub(crate) async fn handle(
+    req: Request<IncomingBody>,
+    shared: Arc<Shared>,
+) -> Result<Response<Body>, Infallible> {
+    let path = req.uri().path().to_owned();
+    if req.method() != Method::POST || !path.ends_with("/invoke-with-bidirectional-stream") {
+        return Ok(plain(StatusCode::NOT_FOUND, "not found"));
+    }
+    if !req.headers().contains_key("authorization") {
+        return Ok(plain(StatusCode::FORBIDDEN, "missing SigV4 authorization"));
+    }
+    if shared.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+        let mut r = plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"message":"simulated: service unavailable"}"#,
+        );
+        r.headers_mut().insert(
+            "x-amzn-errortype",
+            hyper::header::HeaderValue::from_static("ServiceUnavailableException"),
+        );
+        r.headers_mut().insert(
+            "content-type",
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        return Ok(r);
+    }
+    let index = shared.open_connection(format!("{:?}", req.version()));
+    tracing::debug!("connection=<{index}>, path=<{path}> | bidirectional stream opened");
+    let (tx, mut rx) = mpsc::channel(BODY_CAPACITY);
+    tokio::spawn(read_input(req.into_body(), tx, shared, index));
+    // Like Bedrock, send the response headers only with the first output event: the SDK's
+    // `send()` does not return before, so a client that waits for it before feeding input
+    // hangs here as it would against the service.
+    let first = rx.recv().await;
+    let body = StreamBody::new(tokio_stream::iter(first).chain(ReceiverStream::new(rx))).boxed();
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/vnd.amazon.eventstream"),
+    );
+    response.headers_mut().insert(
+        "x-amzn-requestid",
+        hyper::header::HeaderValue::from_static("sim-request"),
+    );
+    Ok(response)
+}
+
+/// What the simulator knows of one input content.
+#[derive(Debug, Clone, Default)]
+struct ContentInfo {
+    kind: String,
+    role: String,
+    interactive: bool,
+    tool_use_id: Option<String>,
+}
+
+/// Per-stream input state.
+struct Input {
+    shared: Arc<Shared>,
+    index: usize,
+    script: ScriptState,
+    jobs: mpsc::Sender<Job>,
+    contents: HashMap<String, ContentInfo>,
+    audio_rate: u32,
+    audio_channels: u32,
+    voiced_bytes: u64,
+}
+
+impl Input {
+    fn audio_ms(&self) -> u64 {
+        let per_sec = u64::from(self.audio_rate.max(1)) * 2 * u64::from(self.audio_channels.max(1));
+        self.voiced_bytes * 1000 / per_sec
+    }
+
+    async fn run(&mut self, actions: Option<Vec<crate::Action>>) {
+        if let Some(actions) = actions {
+            self.jobs.send(Job::Actions(actions)).await.ok();
+        }
+    }
+
+    /// Handles one client event; returns whether the session goes on.
+    async fn event(&mut self, event: Value) -> bool {
+        self.shared.record(self.index, event.clone());
+        let Some((name, body)) = event
+            .get("event")
+            .and_then(Value::as_object)
+            .and_then(|o| o.iter().next())
+            .map(|(k, v)| (k.clone(), v.clone()))
+        else {
+            tracing::warn!("connection=<{}> | event without `event` object", self.index);
+            return true;
+        };
+        let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        match name.as_str() {
+            "promptStart" => {
+                let output_rate = body
+                    .pointer("/audioOutputConfiguration/sampleRateHertz")
+                    .and_then(Value::as_u64)
+                    .and_then(|r| u32::try_from(r).ok())
+                    .unwrap_or(16_000);
+                self.jobs
+                    .send(Job::Prompt {
+                        name: s("promptName"),
+                        output_rate,
+                    })
+                    .await
+                    .ok();
+            }
+            "contentStart" => {
+                let info = ContentInfo {
+                    kind: s("type"),
+                    role: s("role"),
+                    interactive: body.get("interactive").and_then(Value::as_bool) == Some(true),
+                    tool_use_id: body
+                        .pointer("/toolResultInputConfiguration/toolUseId")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                };
+                if info.kind == "AUDIO" {
+                    let cfg = |k: &str, d: u32| {
+                        body.pointer(&format!("/audioInputConfiguration/{k}"))
+                            .and_then(Value::as_u64)
+                            .and_then(|v| u32::try_from(v).ok())
+                            .unwrap_or(d)
+                    };
+                    self.audio_rate = cfg("sampleRateHertz", 16_000);
+                    self.audio_channels = cfg("channelCount", 1);
+                    let actions = self.script.on_connect();
+                    self.run(actions).await;
+                }
+                self.contents.insert(s("contentName"), info);
+            }
+            "textInput" => {
+                let info = self
+                    .contents
+                    .get(&s("contentName"))
+                    .cloned()
+                    .unwrap_or_default();
+                if info.interactive && info.role == "USER" {
+                    let actions = self.script.on_text(&s("content"));
+                    self.run(actions).await;
+                }
+            }
+            "audioInput" => {
+                let pcm = B64.decode(s("content")).unwrap_or_default();
+                // Silence keeps the stream alive; only sound counts as the user speaking.
+                if pcm.iter().any(|b| *b != 0) {
+                    self.voiced_bytes += pcm.len() as u64;
+                    let actions = self.script.on_audio(self.audio_ms());
+                    if actions.is_some() {
+                        self.voiced_bytes = 0;
+                    }
+                    self.run(actions).await;
+                }
+            }
+            "toolResult" => {
+                let info = self
+                    .contents
+                    .get(&s("contentName"))
+                    .cloned()
+                    .unwrap_or_default();
+                let id = info.tool_use_id.unwrap_or_default();
+                let actions = self.script.on_tool_result(&id);
+                self.run(actions).await;
+            }
+            "sessionEnd" => return false,
+            _ => {}
+        }
+        true
+    }
+}
+
+/// Reads input frames until the client ends its stream or sends `sessionEnd`.
+async fn read_input(mut body: IncomingBody, tx: BodyTx, shared: Arc<Shared>, index: usize) {
+    let (jobs, jobs_rx) = mpsc::channel(32);
+    let responder = tokio::spawn(Responder::new(tx).run(jobs_rx));
+    let mut input = Input {
+        script: ScriptState::new(shared.script.clone()),
+        shared,
+        index,
+        jobs,
+        contents: HashMap::new(),
+        audio_rate: 16_000,
+        audio_channels: 1,
+        voiced_bytes: 0,
+    };
+    let mut buf = BytesMut::new();
+    let mut decoder = MessageFrameDecoder::new();
+    'read: while let Some(frame) = body.frame().await {
+        let data = match frame {
+            Ok(f) => match f.into_data() {
+                Ok(d) => d,
+                Err(_) => continue,
+            },
+            Err(e) => {
+                tracing::debug!("connection=<{index}>, error=<{e}> | input stream broke");
+                break;
+            }
+        };
+        buf.extend_from_slice(&data);
+        loop {
+            match decoder.decode_frame(&mut buf) {
+                Ok(DecodedFrame::Complete(message)) => match decode_input(&message) {
+                    Ok(Inbound::Event(event)) => {
+                        if !input.event(event).await {
+                            break 'read;
+                        }
+                    }
+                    Ok(Inbound::End) => break 'read,
+                    Err(e) => tracing::warn!("connection=<{index}>, error=<{e}> | bad input frame"),
+                },
+                Ok(DecodedFrame::Incomplete) => break,
+                Err(e) => {
+                    tracing::warn!("connection=<{index}>, error=<{e}> | undecodable input");
+                    break 'read;
+                }
+            }
+        }
+    }
+    tracing::debug!("connection=<{index}> | input ended");
+    // Let the answers already asked for go out, then end the response.
+    drop(input);
+    responder.await.ok();
+}
