@@ -138,6 +138,11 @@ pub use state::{AgentState, StateError};
 /// Events, messages, audio settings and the boundary traits (the `bidi-types` crate).
 pub use bidi_types as types;
 
+/// The providers (the `bidi-model` crate), with the `nova-sonic`, `openai` and `gemini`
+/// features.
+#[cfg(any(feature = "nova-sonic", feature = "openai", feature = "gemini"))]
+pub use bidi_model as models;
+
 /// The `async_trait` attribute, for implementing [`tools::AgentTool`],
 /// [`hooks::HookProvider`], [`session::SessionManager`] and the `bidi-types` traits.
 pub use async_trait::async_trait;

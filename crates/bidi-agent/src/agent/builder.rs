@@ -30,20 +30,20 @@ pub const DEFAULT_AGENT_NAME: &str = "Strands Agents";
 
 /// Builds a [`BidiAgent`] with the reference's options.
 ///
-/// The model is required: the reference's default (Nova Sonic) will come behind a
-/// `nova-sonic` feature.
+/// The model is given to [`BidiAgent::builder`]; with the `nova-sonic` feature,
+/// `BidiAgent::builder_default` uses the reference's default, Nova Sonic.
 ///
 /// ```no_run
-/// # fn model() -> Box<dyn bidi_agent::types::BidiModel> { unimplemented!() }
+/// # fn demo(model: Box<dyn bidi_agent::types::BidiModel>) -> Result<(), bidi_agent::AgentError> {
 /// use bidi_agent::BidiAgent;
 /// use bidi_agent::tools::StopConversation;
 ///
-/// let agent = BidiAgent::builder_boxed(model())
+/// let agent = BidiAgent::builder_boxed(model)
 ///     .system_prompt("You are terse.")
 ///     .tool(StopConversation)
 ///     .agent_id("support")
 ///     .build()?;
-/// # Ok::<(), bidi_agent::AgentError>(())
+/// # Ok(()) }
 /// ```
 #[must_use]
 pub struct BidiAgentBuilder {

@@ -84,6 +84,22 @@ impl BidiAgent {
         BidiAgentBuilder::new(model)
     }
 
+    /// A builder for an agent talking to the reference's default model: Nova Sonic
+    /// (`amazon.nova-2-sonic-v1:0`), with credentials and region from the standard AWS chain.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), bidi_agent::AgentError> {
+    /// let agent = bidi_agent::BidiAgent::builder_default()?.system_prompt("Be brief.").build()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "nova-sonic")]
+    pub fn builder_default() -> Result<BidiAgentBuilder, AgentError> {
+        let model = bidi_model::nova_sonic::BidiNovaSonicModel::new(
+            bidi_model::nova_sonic::NovaSonicConfig::default(),
+        )?;
+        Ok(Self::builder(model))
+    }
+
     /// A handle on the agent (what hooks, tools and IO see).
     pub fn handle(&self) -> AgentHandle {
         AgentHandle(Arc::clone(&self.inner))
