@@ -5,7 +5,6 @@
 
 use bidi_agent::BidiAgent;
 use bidi_agent::models::nova_sonic::{BidiNovaSonicModel, NovaSonicConfig};
-use bidi_agent::types::BidiModel;
 
 #[test]
 fn default_builder_uses_nova_sonic_v2() {
