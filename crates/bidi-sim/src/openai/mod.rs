@@ -89,12 +89,9 @@ impl OpenAiSim {
         script: Script,
         options: OpenAiSimOptions,
     ) -> io::Result<OpenAiSimHandle> {
-        let recorder = Arc::new(Recorder::default());
-        let rec = Arc::clone(&recorder);
         let realtime = options.realtime;
-        let server = ws::serve(options.tls, move |socket, request| {
-            let index = rec.open(request);
-            connection::run(socket, script.clone(), Arc::clone(&rec), index, realtime)
+        let (server, recorder) = ws::serve_recorded(options.tls, move |socket, rec, index| {
+            connection::run(socket, script.clone(), rec, index, realtime)
         })
         .await?;
         Ok(OpenAiSimHandle { server, recorder })
