@@ -3,5 +3,14 @@
 //! lock-free `ringbuf` SPSC buffers, resamples with `rubato` between the device's rate and
 //! the model's, and flushes playback within one device period when the user interrupts.
 //!
-//! It implements [`bidi_types::BidiInput`] and [`bidi_types::BidiOutput`]. The devices land
-//! with the audio issue; until then this crate exposes nothing.
+//! - [`dsp`]: PCM conversion, channel mixing, the streaming resampler and framing.
+//! - [`rt`]: the bodies of the cpal callbacks and their lock-free hand-off.
+//!
+//! See `docs/audio.md` for devices, rates, buffers and barge-in.
+
+mod error;
+
+pub mod dsp;
+pub mod rt;
+
+pub use error::{AudioError, Direction};
