@@ -8,9 +8,17 @@
 //!
 //! See `docs/audio.md` for devices, rates, buffers and barge-in.
 
+mod device;
 mod error;
+mod input;
+mod options;
+mod output;
 
 pub mod dsp;
 pub mod rt;
 
+pub use device::DeviceSelector;
 pub use error::{AudioError, Direction};
+pub use input::BidiAudioInput;
+pub use options::{BidiAudioIO, InputOptions, OutputOptions};
+pub use output::BidiAudioOutput;

@@ -198,9 +198,11 @@ impl StreamResampler {
     }
 
     /// Drops staged input and the resampler's history, for a new stream (after a barge-in).
-    /// Returns the input frames dropped.
+    /// Returns the input frames whose output was never emitted (staged, or inside the
+    /// filter's delay), so a caller can account for audio that will not be played.
     pub fn reset(&mut self) -> usize {
-        let dropped = self.pending_input_frames();
+        let emitted_in = (self.frames_out * u64::from(self.from)).div_ceil(u64::from(self.to));
+        let dropped = usize::try_from(self.frames_in.saturating_sub(emitted_in)).unwrap_or(0);
         self.staged.clear();
         if let Some(inner) = self.inner.as_mut() {
             inner.reset();
