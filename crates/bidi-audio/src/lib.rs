@@ -13,6 +13,7 @@ mod error;
 mod input;
 mod options;
 mod output;
+mod wav;
 
 pub mod dsp;
 pub mod rt;
@@ -22,3 +23,4 @@ pub use error::{AudioError, Direction};
 pub use input::BidiAudioInput;
 pub use options::{BidiAudioIO, InputOptions, OutputOptions};
 pub use output::BidiAudioOutput;
+pub use wav::{WavInput, WavOutput};

@@ -33,8 +33,12 @@ pub fn f32_to_pcm16_bytes(samples: &[f32], out: &mut Vec<u8>) {
     }
 }
 
-/// One `f32` sample as `i16`, clamped and rounded.
-pub(crate) fn sample_to_i16(s: f32) -> i16 {
+/// One `f32` sample as `i16`, clamped and rounded (NaN gives 0).
+///
+/// ```
+/// assert_eq!(bidi_audio::dsp::sample_to_i16(0.5), 16_384);
+/// ```
+pub fn sample_to_i16(s: f32) -> i16 {
     // The clamp keeps the value inside i16, so the cast cannot wrap; NaN casts to 0.
     #[allow(clippy::cast_possible_truncation)]
     let v = (s * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16;

@@ -7,7 +7,7 @@ mod framer;
 mod mix;
 mod resample;
 
-pub use convert::{f32_to_pcm16_bytes, pcm16_bytes_to_f32};
+pub use convert::{f32_to_pcm16_bytes, pcm16_bytes_to_f32, sample_to_i16};
 pub use framer::Framer;
 pub use mix::mix_channels;
 pub use resample::StreamResampler;
