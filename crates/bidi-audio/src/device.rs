@@ -231,6 +231,59 @@ pub(crate) fn error_callback(tx: mpsc::Sender<StreamFault>) -> impl FnMut(cpal::
     }
 }
 
+/// The tokio side's view of a stream's error callback.
+#[derive(Debug)]
+pub(crate) struct Faults {
+    rx: mpsc::Receiver<StreamFault>,
+    device: String,
+    direction: Direction,
+}
+
+impl Faults {
+    pub(crate) fn new(
+        rx: mpsc::Receiver<StreamFault>,
+        device: String,
+        direction: Direction,
+    ) -> Self {
+        Self {
+            rx,
+            device,
+            direction,
+        }
+    }
+
+    /// `Err(DeviceLost)` once the stream reported a fatal error or ended; glitches are logged.
+    pub(crate) fn check(&self) -> Result<(), AudioError> {
+        loop {
+            match self.rx.try_recv() {
+                Ok(fault) if fault.fatal => {
+                    return Err(AudioError::DeviceLost {
+                        device: self.device.clone(),
+                        direction: self.direction,
+                        reason: fault.message,
+                    });
+                }
+                Ok(fault) => {
+                    tracing::debug!(
+                        "device=<{}>, direction=<{}>, fault=<{}> | stream glitch",
+                        self.device,
+                        self.direction,
+                        fault.message
+                    );
+                }
+                Err(mpsc::TryRecvError::Empty) => return Ok(()),
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    return Err(AudioError::DeviceLost {
+                        device: self.device.clone(),
+                        direction: self.direction,
+                        reason: "the stream ended".to_owned(),
+                    });
+                }
+            }
+        }
+    }
+}
+
 /// Builds a stream with `build`, retrying with the device's default period when the fixed
 /// one is refused, then starts it.
 pub(crate) fn open_stream<F>(
@@ -378,5 +431,53 @@ impl Drop for DeviceThread {
     fn drop(&mut self) {
         // Dropped without `stop`: ask the thread to end, without waiting.
         let _ = self.commands.send(Command::Stop);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bidi_types::IoError;
+
+    fn faults() -> (impl FnMut(cpal::Error) + Send, Faults) {
+        let (tx, rx) = mpsc::channel();
+        (
+            error_callback(tx),
+            Faults::new(rx, "usb mic (alsa:hw:1)".to_owned(), Direction::Input),
+        )
+    }
+
+    #[test]
+    fn glitches_are_not_fatal_but_a_lost_device_is() {
+        let (mut report, faults) = faults();
+        report(cpal::Error::new(ErrorKind::Xrun));
+        report(cpal::Error::new(ErrorKind::DeviceChanged));
+        assert!(faults.check().is_ok());
+        report(cpal::Error::with_message(
+            ErrorKind::DeviceNotAvailable,
+            "unplugged",
+        ));
+        let err = faults
+            .check()
+            .err()
+            .unwrap_or_else(|| panic!("loss not reported"));
+        assert!(
+            matches!(&err, AudioError::DeviceLost { device, .. } if device.contains("alsa:hw:1"))
+        );
+        assert!(err.to_string().contains("unplugged"), "{err}");
+        assert!(matches!(IoError::from(err), IoError::Closed(_)));
+    }
+
+    #[test]
+    fn a_stream_that_ended_is_a_lost_device() {
+        let (report, faults) = faults();
+        drop(report); // the stream, and its error callback, are gone
+        assert!(matches!(faults.check(), Err(AudioError::DeviceLost { .. })));
+    }
+
+    #[test]
+    fn selectors_print_what_was_asked() {
+        assert_eq!(DeviceSelector::Index(3).to_string(), "index=<3>");
+        assert_eq!(DeviceSelector::Default.to_string(), "default");
     }
 }

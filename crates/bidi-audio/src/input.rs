@@ -13,7 +13,8 @@ use cpal::SampleFormat;
 use cpal::traits::DeviceTrait;
 
 use crate::device::{
-    Command, DeviceThread, OPEN_TIMEOUT, StreamFault, error_callback, open_device, open_stream,
+    Command, DeviceThread, Faults, OPEN_TIMEOUT, StreamFault, error_callback, open_device,
+    open_stream,
 };
 use crate::options::{InputOptions, frames_in};
 use crate::rt::{CaptureReader, CaptureSetup, CaptureStats, capture_channel};
@@ -35,7 +36,7 @@ pub struct BidiAudioInput {
 struct Running {
     thread: DeviceThread,
     reader: CaptureReader,
-    faults: mpsc::Receiver<StreamFault>,
+    faults: Faults,
     ready: VecDeque<Vec<u8>>,
     device: String,
     rate: SampleRate,
@@ -180,7 +181,7 @@ impl BidiAudioInput {
         self.state = Some(Running {
             thread,
             reader: opened.reader,
-            faults: opened.faults,
+            faults: Faults::new(opened.faults, opened.device.clone(), Direction::Input),
             ready: VecDeque::new(),
             device: opened.device,
             rate: audio.input_rate,
@@ -194,32 +195,7 @@ impl BidiAudioInput {
 
 impl Running {
     fn check_faults(&mut self) -> Result<(), AudioError> {
-        loop {
-            match self.faults.try_recv() {
-                Ok(fault) if fault.fatal => {
-                    return Err(AudioError::DeviceLost {
-                        device: self.device.clone(),
-                        direction: Direction::Input,
-                        reason: fault.message,
-                    });
-                }
-                Ok(fault) => {
-                    tracing::debug!(
-                        "device=<{}>, fault=<{}> | capture glitch",
-                        self.device,
-                        fault.message
-                    );
-                }
-                Err(mpsc::TryRecvError::Empty) => return Ok(()),
-                Err(mpsc::TryRecvError::Disconnected) => {
-                    return Err(AudioError::DeviceLost {
-                        device: self.device.clone(),
-                        direction: Direction::Input,
-                        reason: "the stream ended".to_owned(),
-                    });
-                }
-            }
-        }
+        self.faults.check()
     }
 
     /// Logs the counters when overruns or drops grew (outside the callback).

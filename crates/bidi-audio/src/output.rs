@@ -12,7 +12,8 @@ use cpal::SampleFormat;
 use cpal::traits::DeviceTrait;
 
 use crate::device::{
-    Command, DeviceThread, OPEN_TIMEOUT, StreamFault, error_callback, open_device, open_stream,
+    Command, DeviceThread, Faults, OPEN_TIMEOUT, StreamFault, error_callback, open_device,
+    open_stream,
 };
 use crate::dsp::{StreamResampler, mix_channels, pcm16_bytes_to_f32};
 use crate::options::{OutputOptions, frames_in};
@@ -38,7 +39,7 @@ pub struct BidiAudioOutput {
 #[derive(Debug)]
 struct Running {
     thread: DeviceThread,
-    faults: mpsc::Receiver<StreamFault>,
+    faults: Faults,
     stats: PlaybackStatsHandle,
     device: String,
     device_rate: u32,
@@ -187,7 +188,7 @@ impl BidiAudioOutput {
         }
         self.state = Some(Running {
             thread,
-            faults: opened.faults,
+            faults: Faults::new(opened.faults, opened.device.clone(), Direction::Output),
             stats: opened.stats,
             device: opened.device,
             device_rate: opened.rate,
@@ -234,32 +235,7 @@ fn feed(queue: &mut crate::rt::PlaybackQueue, commands: &mpsc::Receiver<Command>
 
 impl Running {
     fn check_faults(&mut self) -> Result<(), AudioError> {
-        loop {
-            match self.faults.try_recv() {
-                Ok(fault) if fault.fatal => {
-                    return Err(AudioError::DeviceLost {
-                        device: self.device.clone(),
-                        direction: Direction::Output,
-                        reason: fault.message,
-                    });
-                }
-                Ok(fault) => {
-                    tracing::debug!(
-                        "device=<{}>, fault=<{}> | playback glitch",
-                        self.device,
-                        fault.message
-                    );
-                }
-                Err(mpsc::TryRecvError::Empty) => return Ok(()),
-                Err(mpsc::TryRecvError::Disconnected) => {
-                    return Err(AudioError::DeviceLost {
-                        device: self.device.clone(),
-                        direction: Direction::Output,
-                        reason: "the stream ended".to_owned(),
-                    });
-                }
-            }
-        }
+        self.faults.check()
     }
 
     fn play(&mut self, chunk: &BidiAudioStreamEvent) -> Result<(), AudioError> {
