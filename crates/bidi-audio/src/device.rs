@@ -65,6 +65,26 @@ pub(crate) fn device_label(d: &cpal::Device) -> String {
     }
 }
 
+/// The devices the default host lists for `direction`, as `name (id)`, in the order
+/// [`DeviceSelector::Index`] counts them.
+///
+/// ```no_run
+/// use bidi_audio::{list_devices, Direction};
+/// for (i, name) in list_devices(Direction::Output)?.iter().enumerate() {
+///     println!("{i}: {name}");
+/// }
+/// # Ok::<(), bidi_audio::AudioError>(())
+/// ```
+pub fn list_devices(direction: Direction) -> Result<Vec<String>, AudioError> {
+    let host = cpal::default_host();
+    let devices: Vec<cpal::Device> = match direction {
+        Direction::Input => host.input_devices().map(Iterator::collect),
+        Direction::Output => host.output_devices().map(Iterator::collect),
+    }
+    .map_err(|source| AudioError::Host { direction, source })?;
+    Ok(devices.iter().map(device_label).collect())
+}
+
 /// Finds the device `selector` names.
 pub(crate) fn find_device(
     host: &cpal::Host,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use bidi_audio::{AudioError, BidiAudioIO};
+use bidi_audio::{AudioError, BidiAudioIO, Direction, list_devices};
 use bidi_types::{
     AudioFormat, BidiAgentEvent, BidiAudioStreamEvent, BidiInput, BidiInputEvent,
     BidiInterruptionEvent, BidiOutput, BidiResponseCompleteEvent, Channels, InterruptionReason,
@@ -470,6 +470,36 @@ fn missing_devices_and_formats_are_typed_errors() {
                 ),
                 "{e}"
             );
+        });
+    });
+}
+
+#[test]
+fn devices_are_found_by_index_as_listed() {
+    in_alsa_sandbox("devices_are_found_by_index_as_listed", |_dir| {
+        let outputs = list_devices(Direction::Output).unwrap_or_else(|e| panic!("{e}"));
+        let index = outputs
+            .iter()
+            .position(|n| n.contains("alsa:vplay"))
+            .unwrap_or_else(|| panic!("vplay not listed: {outputs:?}"));
+        let inputs = list_devices(Direction::Input).unwrap_or_else(|e| panic!("{e}"));
+        assert!(inputs.iter().any(|n| n.contains("alsa:vcap")), "{inputs:?}");
+        block_on(async {
+            let mut output = BidiAudioIO::new().output_device_index(index).output();
+            let agent = Arc::new(Agent::new(SampleRate::Hz16000, SampleRate::Hz24000));
+            output
+                .start(agent)
+                .await
+                .unwrap_or_else(|e| panic!("start: {e}"));
+            assert_eq!(output.device_name(), Some(outputs[index].as_str()));
+            output.stop().await.unwrap_or_else(|e| panic!("stop: {e}"));
+            // Stopped: the device is released and can be opened again.
+            let agent = Arc::new(Agent::new(SampleRate::Hz16000, SampleRate::Hz24000));
+            output
+                .start(agent)
+                .await
+                .unwrap_or_else(|e| panic!("restart: {e}"));
+            output.stop().await.unwrap_or_else(|e| panic!("stop: {e}"));
         });
     });
 }
