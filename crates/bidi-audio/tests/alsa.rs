@@ -307,10 +307,16 @@ fn barge_in_discards_everything_after_the_flush_point() {
                     .await
                     .unwrap_or_else(|e| panic!("start: {e}"));
                 send_audio(&mut output, &a, 24_000).await;
+                // All of A (but what the resampler still holds) is queued before the device
+                // may go on, so it plays A at once (more than the 5 s prebuffer is queued).
+                let limit = tokio::time::Instant::now() + LIMIT;
+                while output.stats().unwrap_or_default().received_frames < 470_000 {
+                    assert!(tokio::time::Instant::now() < limit, "queueing A timed out");
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
                 // Let 1.5 s of bytes through: the device plays part of A, then blocks again on
                 // the full pipe, A still queued.
                 reader.credit.store(288_000, Ordering::Release);
-                let limit = tokio::time::Instant::now() + LIMIT;
                 while reader.read.load(Ordering::Acquire) < 288_000 {
                     assert!(tokio::time::Instant::now() < limit, "paced read timed out");
                     tokio::time::sleep(Duration::from_millis(2)).await;

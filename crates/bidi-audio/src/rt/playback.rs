@@ -48,6 +48,8 @@ pub struct FlushRecord {
 /// Counters of a playback stream, read outside the callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PlaybackStats {
+    /// Frames handed to the queue.
+    pub received_frames: u64,
     /// Callbacks run.
     pub callbacks: u64,
     /// Frames of model audio handed to the device.
@@ -67,6 +69,7 @@ pub struct PlaybackStats {
 #[derive(Debug, Default)]
 struct Shared {
     flush_request: AtomicBool,
+    received: AtomicU64,
     callbacks: AtomicU64,
     played: AtomicU64,
     flushed: AtomicU64,
@@ -83,6 +86,7 @@ impl Shared {
     fn stats(&self) -> PlaybackStats {
         let flushes = self.flushes.load(Ordering::Acquire);
         PlaybackStats {
+            received_frames: self.received.load(Ordering::Relaxed),
             callbacks: self.callbacks.load(Ordering::Relaxed),
             played_frames: self.played.load(Ordering::Relaxed),
             flushed_frames: self.flushed.load(Ordering::Relaxed),
@@ -166,7 +170,11 @@ impl PlaybackQueue {
     /// the limit, the oldest queued audio is dropped and counted.
     pub fn push(&mut self, samples: &[f32]) {
         let ch = self.channels;
-        self.pending.extend(&samples[..samples.len() / ch * ch]);
+        let whole = samples.len() / ch * ch;
+        self.pending.extend(&samples[..whole]);
+        self.shared
+            .received
+            .fetch_add((whole / ch) as u64, Ordering::Relaxed);
         if let Some(limit) = self.limit {
             let queued = self.pending.len() + self.prod.occupied_len();
             if queued > limit {
@@ -388,6 +396,7 @@ mod tests {
     fn plays_in_order_and_pads_silence_on_underrun() {
         let (mut q, mut cb) = pair(None, 0);
         q.push(&ramp(3, 1));
+        assert_eq!(q.stats().received_frames, 3);
         let mut out = [9.0f32; 8];
         cb.fill(&mut out);
         assert_eq!(out, [1.0, -1.0, 2.0, -2.0, 3.0, -3.0, 0.0, 0.0]);
