@@ -46,7 +46,7 @@ async fn tools_load_at_start_are_called_mid_conversation_and_stop_kills_the_serv
             "calc_weather"
         ]
     );
-    assert_eq!(tools_sent_to_model(&sim), names);
+    assert_eq!(tools_sent_to_model(&sim).await, names);
     let pid = provider.server_pid().await.expect("a child process");
     assert!(process_exists(pid));
 

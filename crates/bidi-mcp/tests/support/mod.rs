@@ -128,21 +128,17 @@ pub async fn wait_gone(pid: u32) -> bool {
     true
 }
 
-/// The names of the tools the agent configured the simulated model with (the last
+/// The names of the tools the agent configured the simulated model with (the first
 /// `session.update` carrying tools).
-pub fn tools_sent_to_model(sim: &OpenAiSimHandle) -> Vec<String> {
-    sim.recorded()
-        .iter()
-        .flat_map(|c| {
-            c.of_type("session.update")
-                .into_iter()
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-        .filter_map(|e| e["session"]["tools"].as_array().cloned())
-        .next_back()
-        .unwrap_or_default()
-        .iter()
+pub async fn tools_sent_to_model(sim: &OpenAiSimHandle) -> Vec<String> {
+    let update = sim
+        .wait_for("session.update", |e| e["session"]["tools"].is_array(), HANG)
+        .await
+        .expect("the session was configured with tools");
+    update["session"]["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .filter_map(|t| t["name"].as_str().map(str::to_owned))
         .collect()
 }
