@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use bidi_agent::tools::{AgentTool, ConsumerId, ToolProvider};
 use bidi_agent::types::BoxError;
-use rmcp::service::{RoleClient, RunningService, ServiceExt as _};
+#[cfg(any(feature = "stdio", feature = "http"))]
+use rmcp::service::ServiceExt as _;
+use rmcp::service::{RoleClient, RunningService};
 
 use crate::McpError;
 use crate::tool::McpTool;
@@ -23,7 +25,9 @@ pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// then `SIGTERM`, then `SIGKILL`) before giving up on it.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How the server is reached (a variant whose feature is off is refused at start).
 #[derive(Debug, Clone)]
+#[cfg_attr(not(all(feature = "stdio", feature = "http")), allow(dead_code))]
 enum Transport {
     Stdio {
         program: OsString,
@@ -235,6 +239,7 @@ impl McpToolProvider {
     }
 
     async fn serve(&self) -> Result<(RunningService<RoleClient, ()>, Option<u32>), McpError> {
+        #[cfg(any(feature = "stdio", feature = "http"))]
         let init = |e: rmcp::service::ClientInitializeError| McpError::Initialize {
             server: self.name.clone(),
             reason: e.to_string(),
