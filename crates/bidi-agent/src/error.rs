@@ -57,6 +57,16 @@ pub enum AgentError {
     #[error(transparent)]
     Tool(#[from] ToolError),
 
+    /// A tool provider could not load its tools (at `start`).
+    #[error("tool_provider=<{provider}> | failed to load tools: {source}")]
+    ToolProvider {
+        /// The provider's name.
+        provider: String,
+        /// What it returned.
+        #[source]
+        source: BoxError,
+    },
+
     /// The agent state refused a key or a value.
     #[error(transparent)]
     State(#[from] StateError),

@@ -6,7 +6,8 @@
 //!
 //! - [`BidiAgent`]: `start`, `send`, `receive`, `stop`, `run`, `scoped`, direct tool calls.
 //! - [`tools`]: the [`AgentTool`](tools::AgentTool) trait, the [`#[tool]`](tool) attribute,
-//!   the registry and the executors.
+//!   the registry, the executors and [`ToolProvider`](tools::ToolProvider)s (MCP servers
+//!   through the `bidi-mcp` crate).
 //! - [`hooks`]: lifecycle events for [`HookProvider`](hooks::HookProvider)s.
 //! - [`AgentState`], [`InvocationState`], [`RequestState`].
 //! - [`session`]: sessions, such as [`FileSessionManager`](session::FileSessionManager).
@@ -116,6 +117,9 @@
 //!   ([`tools::ToolError`]) instead of being skipped with a warning.
 //! - Hook events expose read-only fields through getters and writable ones through setters:
 //!   writing a read-only field does not compile (the reference raises `AttributeError`).
+//! - Tool providers load at every `start` (the reference loads them when the agent is built)
+//!   and are released at `stop` (the reference's bidi agent never releases them); their tools
+//!   are listed by `tool_names()` only while the agent is started.
 //! - [`InvocationState`] holds JSON values and typed extensions (a database pool, a client)
 //!   instead of a dict of arbitrary objects; direct tool calls are `async`.
 

@@ -13,7 +13,9 @@ use crate::AgentError;
 use crate::hooks::{BidiAgentInitializedEvent, HookProvider, HookRegistry};
 use crate::session::{SessionHooks, SessionManager};
 use crate::state::AgentState;
-use crate::tools::{AgentTool, ConcurrentToolExecutor, ToolExecutor, ToolRegistry};
+use crate::tools::{
+    AgentTool, AgentTools, ConcurrentToolExecutor, ToolExecutor, ToolProvider, ToolRegistry,
+};
 
 /// The default agent id.
 ///
@@ -49,6 +51,7 @@ pub const DEFAULT_AGENT_NAME: &str = "Strands Agents";
 pub struct BidiAgentBuilder {
     model: Box<dyn BidiModel>,
     tools: Vec<Arc<dyn AgentTool>>,
+    providers: Vec<Arc<dyn ToolProvider>>,
     system_prompt: Option<String>,
     messages: Vec<Message>,
     record_direct_tool_call: bool,
@@ -71,6 +74,7 @@ impl std::fmt::Debug for BidiAgentBuilder {
         f.debug_struct("BidiAgentBuilder")
             .field("agent_id", &self.agent_id)
             .field("tools", &self.tools.len())
+            .field("tool_providers", &self.providers.len())
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +84,7 @@ impl BidiAgentBuilder {
         Self {
             model,
             tools: Vec::new(),
+            providers: Vec::new(),
             system_prompt: None,
             messages: Vec::new(),
             record_direct_tool_call: true,
@@ -102,6 +107,20 @@ impl BidiAgentBuilder {
     /// Adds shared tools.
     pub fn tools(mut self, tools: impl IntoIterator<Item = Arc<dyn AgentTool>>) -> Self {
         self.tools.extend(tools);
+        self
+    }
+
+    /// Adds a tool provider (an MCP server, for example): its tools are loaded at every
+    /// `start`, registered beside the agent's own and sent to the model; the provider is
+    /// released at `stop`. Providers load in the order added.
+    pub fn tool_provider(mut self, provider: impl ToolProvider) -> Self {
+        self.providers.push(Arc::new(provider));
+        self
+    }
+
+    /// Adds a shared tool provider (one provider may serve several agents).
+    pub fn tool_provider_arc(mut self, provider: Arc<dyn ToolProvider>) -> Self {
+        self.providers.push(provider);
         self
     }
 
@@ -210,7 +229,7 @@ impl BidiAgentBuilder {
             description: self.description,
             system_prompt: self.system_prompt,
             record_direct_tool_call: self.record_direct_tool_call,
-            tools,
+            tools: AgentTools::new(tools, self.providers),
             executor: self.executor,
             hooks,
             state: init.state,

@@ -128,7 +128,7 @@ fn start_params(inner: &Inner, restart_config: RestartConfig) -> StartParams {
     }
 }
 
-/// `start`: hooks, model, queue, model task.
+/// `start`: tool providers, hooks, model, queue, model task.
 pub(crate) async fn start(
     inner: &Arc<Inner>,
     invocation: InvocationState,
@@ -140,7 +140,18 @@ pub(crate) async fn start(
         }
         *phase = Phase::Starting;
     }
-    match open(inner, invocation).await {
+    // Tool providers first: hooks and the model see their tools.
+    let opened = match inner.tools.load().await {
+        Ok(()) => match open(inner, invocation).await {
+            Ok(run) => Ok(run),
+            Err(e) => {
+                inner.tools.unload().await;
+                Err(e)
+            }
+        },
+        Err(e) => Err(e),
+    };
+    match opened {
         Ok(run) => {
             *inner.phase() = Phase::Started(run);
             tracing::debug!(agent_id = %inner.agent_id, "agent_id=<{}> | agent started", inner.agent_id);
@@ -189,7 +200,8 @@ async fn open(inner: &Arc<Inner>, invocation: InvocationState) -> Result<Run, Ag
     })
 }
 
-/// `stop`: idempotent; cancels every task, stops the model, fires the after-invocation hook.
+/// `stop`: idempotent; cancels every task, stops the model, releases the tool providers, fires
+/// the after-invocation hook.
 pub(crate) async fn stop(inner: &Arc<Inner>) -> Result<(), AgentError> {
     let run = {
         let mut phase = inner.phase();
@@ -211,6 +223,7 @@ pub(crate) async fn stop(inner: &Arc<Inner>) -> Result<(), AgentError> {
             error: Box::new(e),
         });
     }
+    failures.extend(inner.tools.unload().await);
     let event = BidiAfterInvocationEvent {
         agent: AgentHandle(Arc::clone(inner)),
     };

@@ -9,7 +9,7 @@ use super::event_loop::Phase;
 use crate::AgentError;
 use crate::hooks::{BidiMessageAddedEvent, HookRegistry};
 use crate::state::AgentState;
-use crate::tools::{ToolExecutor, ToolRegistry};
+use crate::tools::{AgentTools, ToolExecutor};
 
 /// Everything the agent, its tasks and its handles share.
 pub(crate) struct Inner {
@@ -19,7 +19,7 @@ pub(crate) struct Inner {
     pub(crate) description: Option<String>,
     pub(crate) system_prompt: Option<String>,
     pub(crate) record_direct_tool_call: bool,
-    pub(crate) tools: ToolRegistry,
+    pub(crate) tools: AgentTools,
     pub(crate) executor: Arc<dyn ToolExecutor>,
     pub(crate) hooks: HookRegistry,
     pub(crate) state: AgentState,

@@ -145,7 +145,8 @@ impl BidiAgent {
         self.inner.playback.clone()
     }
 
-    /// The registered tool names, in registration order.
+    /// The registered tool names, in registration order: the agent's own, then, while
+    /// started, its tool providers' (in the order the providers were added).
     pub fn tool_names(&self) -> Vec<String> {
         self.inner.tools.names()
     }
@@ -155,7 +156,7 @@ impl BidiAgent {
         matches!(*self.inner.phase(), event_loop::Phase::Started(_))
     }
 
-    /// Opens the model connection and starts the loop. `invocation_state` is passed to every
+    /// Loads the tool providers' tools, opens the model connection and starts the loop. `invocation_state` is passed to every
     /// tool (the agent keeps its own copy). Fails with [`AgentError::AlreadyStarted`] when
     /// started.
     pub async fn start(&self, invocation_state: Option<InvocationState>) -> Result<(), AgentError> {
@@ -180,8 +181,8 @@ impl BidiAgent {
         event_loop::receive(&self.inner)
     }
 
-    /// Stops the loop: cancels every task, closes the model's connection, fires the
-    /// after-invocation hook, and ends a pending `receive`. Idempotent: after the first call
+    /// Stops the loop: cancels every task, closes the model's connection, releases the tool
+    /// providers, fires the after-invocation hook, and ends a pending `receive`. Idempotent: after the first call
     /// (or before any start) it does nothing.
     pub async fn stop(&self) -> Result<(), AgentError> {
         event_loop::stop(&self.inner).await
@@ -266,6 +267,7 @@ impl Drop for BidiAgent {
             let inner = Arc::clone(&self.inner);
             rt.spawn(async move {
                 let _ = inner.model.stop().await;
+                inner.tools.unload().await;
             });
         }
     }

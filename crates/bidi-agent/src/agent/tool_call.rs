@@ -223,10 +223,8 @@ pub(crate) async fn direct(
     let result = inner.executor.execute(run).await?;
 
     if options.record.unwrap_or(inner.record_direct_tool_call) {
-        let filtered = filter_input(
-            &args,
-            inner.tools.spec(&normalized).map(|s| &s.input_schema.json),
-        );
+        let spec = inner.tools.spec(&normalized);
+        let filtered = filter_input(&args, spec.as_ref().map(|s| &s.input_schema.json));
         let mut text = String::new();
         if let Some(o) = &options.user_message_override {
             text.push_str(o);

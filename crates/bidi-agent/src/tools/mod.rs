@@ -1,16 +1,20 @@
 //! Tools: the [`AgentTool`] trait and its [`ToolContext`], the `#[tool]` attribute (see
 //! [`tool`](crate::tool)), the [`ToolRegistry`], the executors ([`ConcurrentToolExecutor`],
-//! [`SequentialToolExecutor`]) and the built-in [`StopConversation`] tool.
+//! [`SequentialToolExecutor`]), the built-in [`StopConversation`] tool and [`ToolProvider`]s
+//! (collections of tools with a lifecycle, such as MCP servers).
 
 mod context;
 mod executor;
 mod output;
+mod provider;
 mod registry;
 mod stop;
 
 pub use context::ToolContext;
 pub use executor::{ConcurrentToolExecutor, SequentialToolExecutor, ToolExecutor, ToolRun};
 pub use output::{IntoToolResult, Json};
+pub(crate) use provider::AgentTools;
+pub use provider::{ConsumerId, ToolProvider};
 pub use registry::{ToolRegistry, normalize_spec};
 pub use stop::StopConversation;
 
