@@ -70,8 +70,17 @@ use crate::ws::{self, WsServerHandle};
 pub struct OpenAiSimOptions {
     /// TLS: serve `wss://` with this config (e.g. an `rcgen` certificate for `localhost`).
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
-    /// Pace `Speak` audio at real time instead of sending it at once.
+    /// Pace `Speak` audio at real time (on an absolute schedule, without drift) instead of
+    /// sending it at once.
     pub realtime: bool,
+    /// Start every `response.output_audio.delta` with the 24-byte timing header of the
+    /// peer fake server (`shared/peer/fake_openai_realtime.py`): `b"FAKEOAI\0"`, the
+    /// chunk's sequence number and its send time in ns since the Unix epoch, both `u64` LE.
+    /// Benchmarks decode it to measure audio latency.
+    pub stamp: bool,
+    /// Do not record `input_audio_buffer.append` events (their audio would grow the
+    /// recording without bound in long benchmark runs). Other events are still recorded.
+    pub skip_audio_recording: bool,
 }
 
 /// The OpenAI Realtime simulator. See the [module docs](self).
@@ -91,10 +100,14 @@ impl OpenAiSim {
     ) -> io::Result<OpenAiSimHandle> {
         let recorder = Arc::new(Recorder::default());
         let rec = Arc::clone(&recorder);
-        let realtime = options.realtime;
+        let pacing = connection::Pacing {
+            realtime: options.realtime,
+            stamp: options.stamp,
+            skip_audio_recording: options.skip_audio_recording,
+        };
         let server = ws::serve(options.tls, move |socket, request| {
             let index = rec.open(request);
-            connection::run(socket, script.clone(), Arc::clone(&rec), index, realtime)
+            connection::run(socket, script.clone(), Arc::clone(&rec), index, pacing)
         })
         .await?;
         Ok(OpenAiSimHandle { server, recorder })
