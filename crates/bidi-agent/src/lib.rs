@@ -143,6 +143,10 @@ pub use bidi_types as types;
 #[cfg(any(feature = "nova-sonic", feature = "openai", feature = "gemini"))]
 pub use bidi_model as models;
 
+/// Microphone and speaker IO (the `bidi-audio` crate), with the `audio` feature.
+#[cfg(feature = "audio")]
+pub use bidi_audio as audio;
+
 /// The `async_trait` attribute, for implementing [`tools::AgentTool`],
 /// [`hooks::HookProvider`], [`session::SessionManager`] and the `bidi-types` traits.
 pub use async_trait::async_trait;

@@ -187,3 +187,64 @@ async fn a_failed_proactive_hand_off_is_a_restartable_timeout() {
     model.stop().await.expect("stop");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_hand_off_replays_user_audio_not_yet_transcribed() {
+    // The user starts speaking before the turn boundary: that audio reached only the old
+    // connection, so the next one must hear it again.
+    let script = Script::new()
+        .on(text("hello"), vec![say("Hi!")])
+        .on(Trigger::Audio { min_ms: 100 }, vec![Action::EndTurn]);
+    let sim = BedrockSim::start(script).await.expect("sim");
+    let model = model(&sim, |c| c.with_restart_after(Some(Duration::ZERO)));
+    model.start(StartParams::default()).await.expect("start");
+    let mut events = model.receive().expect("receive");
+    model.send("hello".into()).await.expect("send");
+    send_tone(&model, 200).await;
+    until(&mut events, is_complete).await;
+    let recorded = sim
+        .wait_for(HANG, |r| r.len() >= 2 && voiced_audio(&r[1]) >= 4)
+        .await
+        .expect("the untranscribed audio reached the next connection");
+    assert_eq!(voiced_audio(&recorded[0]), 4);
+    assert_eq!(voiced_audio(&recorded[1]), 4);
+    model.stop().await.expect("stop");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_hand_off_does_not_replay_audio_the_model_already_transcribed() {
+    let script = Script::new().on(text("hello"), vec![say("Hi!")]).on(
+        Trigger::Audio { min_ms: 100 },
+        vec![
+            Action::UserTranscript {
+                text: "and you?".into(),
+            },
+            say("Fine."),
+            Action::EndTurn,
+        ],
+    );
+    let sim = BedrockSim::start(script).await.expect("sim");
+    let model = model(&sim, |c| c.with_restart_after(Some(Duration::ZERO)));
+    model.start(StartParams::default()).await.expect("start");
+    let mut events = model.receive().expect("receive");
+    model.send("hello".into()).await.expect("send");
+    send_tone(&model, 100).await;
+    let seen = until(&mut events, is_complete).await;
+    assert_eq!(finals(&seen, Role::User), ["and you?"]);
+    // The hand-off happened at that boundary. One more chunk: on the new connection it must
+    // be the only user audio, since everything before it was transcribed.
+    send_tone(&model, 50).await;
+    let recorded = sim
+        .wait_for(HANG, |r| r.len() >= 2 && voiced_audio(&r[1]) >= 1)
+        .await
+        .expect("the new chunk reached the next connection");
+    assert_eq!(voiced_audio(&recorded[0]), 2);
+    assert_eq!(
+        voiced_audio(&recorded[1]),
+        1,
+        "transcribed audio is not replayed"
+    );
+    model.stop().await.expect("stop");
+    sim.shutdown().await;
+}

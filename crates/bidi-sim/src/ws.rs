@@ -8,9 +8,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use futures_util::{SinkExt, StreamExt};
+
+use crate::recording::Recorder;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
@@ -164,4 +167,87 @@ where
         stop: Some(stop_tx),
         task: Some(task),
     })
+}
+
+/// Like [`serve`], recording every connection's upgrade request in a new [`Recorder`]: the
+/// handler gets the socket, the recorder and the connection's index in it.
+pub async fn serve_recorded<F, Fut>(
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    handler: F,
+) -> io::Result<(WsServerHandle, Arc<Recorder>)>
+where
+    F: Fn(ServerSocket, Arc<Recorder>, usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let recorder = Arc::new(Recorder::default());
+    let rec = Arc::clone(&recorder);
+    let server = serve(tls, move |socket, request| {
+        let index = rec.open(request);
+        handler(socket, Arc::clone(&rec), index)
+    })
+    .await?;
+    Ok((server, recorder))
+}
+
+/// What a simulated connection writes to its socket.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A text frame.
+    Text(String),
+    /// A close frame with this code and reason, then the end of the connection (after
+    /// waiting briefly for the client's reply).
+    Close(u16, String),
+    /// Drop the socket without a close frame.
+    Drop,
+}
+
+/// Serves `socket` until either side closes it: every text (or binary, read as text) frame
+/// from the client goes to `on_client`, and every [`Outgoing`] queued on `outgoing` is
+/// written in order.
+pub async fn pump(
+    socket: ServerSocket,
+    mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
+    mut on_client: impl FnMut(&str),
+) {
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+
+    let (mut sink, mut stream) = socket.split();
+    loop {
+        tokio::select! {
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Text(text))) => on_client(text.as_str()),
+                Some(Ok(Message::Binary(bytes))) => on_client(&String::from_utf8_lossy(&bytes)),
+                Some(Ok(Message::Close(_))) => {
+                    // Flush tungstenite's close reply.
+                    let _ = sink.flush().await;
+                    break;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break,
+            },
+            out = outgoing.recv() => match out {
+                Some(Outgoing::Text(text)) => {
+                    if sink.send(Message::text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Outgoing::Close(code, reason)) => {
+                    let frame = CloseFrame { code: code.into(), reason: reason.into() };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    // Wait (briefly) for the client's reply to finish the handshake.
+                    let reply = async {
+                        while let Some(Ok(m)) = stream.next().await {
+                            if m.is_close() {
+                                break;
+                            }
+                        }
+                    };
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), reply).await;
+                    break;
+                }
+                Some(Outgoing::Drop) | None => break,
+            },
+        }
+    }
 }

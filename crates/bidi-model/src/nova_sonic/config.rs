@@ -155,6 +155,12 @@ pub struct NovaSonicConfig {
     /// Most user audio held while the next connection opens (default 10 s); older audio is
     /// dropped first.
     pub handoff_buffer: Duration,
+    /// User audio sent on the old connection since the model's last final user transcript
+    /// (what it has not yet turned into words), up to this much, is replayed to the next
+    /// connection at a hand-off, so speech begun just before the turn boundary is not lost
+    /// (default 3 s; zero disables). Audio already transcribed is never replayed, so nothing
+    /// is answered twice.
+    pub handoff_replay: Duration,
     /// Stream silence at real-time pace whenever no user audio flows (default on), as
     /// cross-modal text input needs an active audio stream.
     pub silence_keepalive: bool,
@@ -179,6 +185,7 @@ impl fmt::Debug for NovaSonicConfig {
             .field("audio", &self.audio)
             .field("restart_after", &self.restart_after)
             .field("handoff_buffer", &self.handoff_buffer)
+            .field("handoff_replay", &self.handoff_replay)
             .field("silence_keepalive", &self.silence_keepalive)
             .field("silence_frame", &self.silence_frame)
             .finish()
@@ -199,6 +206,7 @@ impl Default for NovaSonicConfig {
             audio: AudioConfig::new(SampleRate::Hz16000, SampleRate::Hz16000),
             restart_after: Some(Duration::from_secs(390)),
             handoff_buffer: Duration::from_secs(10),
+            handoff_replay: Duration::from_secs(3),
             silence_keepalive: true,
             silence_frame: Duration::from_millis(32),
         }

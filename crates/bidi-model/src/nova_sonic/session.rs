@@ -62,6 +62,10 @@ pub(crate) struct Session {
     /// User audio waiting for room in the connection's input (bounded by `handoff_buffer`).
     pending: VecDeque<(String, Duration)>,
     pending_len: Duration,
+    /// User audio sent on the live connection since the last final user transcript (at
+    /// most `handoff_replay`): replayed to the next connection at a hand-off.
+    unheard: VecDeque<(String, Duration)>,
+    unheard_len: Duration,
     last_user_audio: Option<Instant>,
     tools_pending: HashSet<String>,
     silence_b64: String,
@@ -100,6 +104,8 @@ impl Session {
             events,
             pending: VecDeque::new(),
             pending_len: Duration::ZERO,
+            unheard: VecDeque::new(),
+            unheard_len: Duration::ZERO,
             last_user_audio: None,
             tools_pending: HashSet::new(),
             silence_b64,
@@ -285,8 +291,14 @@ impl Session {
 
     fn flush_pending(&mut self) {
         while let Some((json, dur)) = self.pending.pop_front() {
+            let keep = (!self.params.config.handoff_replay.is_zero()).then(|| json.clone());
             match self.live.conn.input.try_send(json) {
-                Ok(()) => self.pending_len = self.pending_len.saturating_sub(dur),
+                Ok(()) => {
+                    self.pending_len = self.pending_len.saturating_sub(dur);
+                    if let Some(json) = keep {
+                        self.keep_unheard(json, dur);
+                    }
+                }
                 Err(mpsc::error::TrySendError::Full(json)) => {
                     self.pending.push_front((json, dur));
                     return;
@@ -296,6 +308,20 @@ impl Session {
                     self.pending_len = Duration::ZERO;
                     return;
                 }
+            }
+        }
+    }
+
+    /// Remembers user audio sent on the live connection, keeping the newest
+    /// `handoff_replay` of it.
+    fn keep_unheard(&mut self, json: String, dur: Duration) {
+        self.unheard.push_back((json, dur));
+        self.unheard_len += dur;
+        let max = self.params.config.handoff_replay;
+        while self.unheard_len > max {
+            match self.unheard.pop_front() {
+                Some((_, d)) => self.unheard_len = self.unheard_len.saturating_sub(d),
+                None => break,
             }
         }
     }
@@ -337,6 +363,11 @@ impl Session {
                             }
                         }
                         if let Some((role, text)) = decoded.final_text {
+                            if role == Role::User {
+                                // The model has turned the audio so far into words.
+                                self.unheard.clear();
+                                self.unheard_len = Duration::ZERO;
+                            }
                             self.remember(Message::text(role, text));
                         }
                         if decoded.turn_boundary && self.restart_due() {
@@ -416,9 +447,19 @@ impl Session {
         next.fresh_handoff = true;
         let old = std::mem::replace(&mut self.live, next);
         self.decoder = Decoder::new(self.params.config.audio.clone());
-        // Audio still waiting was meant for the user's current speech: it goes to the new
-        // connection, re-addressed to its prompt and content.
-        let waiting: Vec<(String, Duration)> = self.pending.drain(..).collect();
+        // Audio the old connection got but did not transcribe yet, then audio still waiting,
+        // was meant for the user's current speech: it goes to the new connection, in order,
+        // re-addressed to its prompt and content.
+        let replay: Vec<(String, Duration)> = self.unheard.drain(..).collect();
+        self.unheard_len = Duration::ZERO;
+        if !replay.is_empty() {
+            tracing::debug!(
+                "chunks=<{}> | replaying untranscribed user audio to the next connection",
+                replay.len()
+            );
+        }
+        let waiting: Vec<(String, Duration)> =
+            replay.into_iter().chain(self.pending.drain(..)).collect();
         self.pending_len = Duration::ZERO;
         for (json, dur) in waiting {
             let json = json

@@ -6,13 +6,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use futures_util::{SinkExt, StreamExt};
+
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::recording::Recorder;
 use crate::script::ScriptState;
@@ -26,13 +23,7 @@ const IN_BYTES_PER_MS: u64 = 32;
 const DEFAULT_FRAME_MS: u64 = 40;
 static HANDLES: AtomicU64 = AtomicU64::new(1);
 
-/// What the socket writer does.
-#[derive(Debug)]
-enum Out {
-    Text(String),
-    Close(u16, String),
-    Drop,
-}
+use crate::ws::Outgoing as Out;
 
 #[derive(Debug, Clone)]
 struct Sender(mpsc::UnboundedSender<Out>);
@@ -66,7 +57,7 @@ pub(super) async fn run(
     index: usize,
     realtime: bool,
 ) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::unbounded_channel();
     let mut conn = Conn {
         script: ScriptState::new(script),
         out: Sender(tx),
@@ -78,36 +69,7 @@ pub(super) async fn run(
         realtime,
         audio_bytes: 0,
     };
-    let (mut sink, mut stream) = socket.split();
-    loop {
-        tokio::select! {
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => conn.on_client(text.as_str()),
-                Some(Ok(Message::Binary(bytes))) => conn.on_client(&String::from_utf8_lossy(&bytes)),
-                Some(Ok(Message::Close(_))) => {
-                    let _ = sink.flush().await;
-                    break;
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => break,
-            },
-            out = rx.recv() => match out {
-                Some(Out::Text(text)) => {
-                    if sink.send(Message::text(text)).await.is_err() {
-                        break;
-                    }
-                }
-                Some(Out::Close(code, reason)) => {
-                    let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    let reply = async { while let Some(Ok(m)) = stream.next().await { if m.is_close() { break } } };
-                    let _ = tokio::time::timeout(Duration::from_secs(2), reply).await;
-                    break;
-                }
-                Some(Out::Drop) | None => break,
-            },
-        }
-    }
+    crate::ws::pump(socket, rx, |text| conn.on_client(text)).await;
     conn.runners.shutdown().await;
 }
 

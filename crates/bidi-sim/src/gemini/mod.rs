@@ -74,12 +74,9 @@ impl GeminiSim {
         script: Script,
         options: GeminiSimOptions,
     ) -> io::Result<GeminiSimHandle> {
-        let recorder = Arc::new(Recorder::default());
-        let rec = Arc::clone(&recorder);
         let realtime = options.realtime;
-        let server = ws::serve(options.tls, move |socket, request| {
-            let index = rec.open(request);
-            connection::run(socket, script.clone(), Arc::clone(&rec), index, realtime)
+        let (server, recorder) = ws::serve_recorded(options.tls, move |socket, rec, index| {
+            connection::run(socket, script.clone(), rec, index, realtime)
         })
         .await?;
         Ok(GeminiSimHandle { server, recorder })

@@ -4,15 +4,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use futures_util::{SinkExt, StreamExt};
+
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::render::{Out, RATE_HZ, Runner, Sender, Shared};
+use super::render::{RATE_HZ, Runner, Sender, Shared};
 use crate::Script;
 use crate::recording::Recorder;
 use crate::script::ScriptState;
@@ -47,7 +44,7 @@ pub(super) async fn run(
     index: usize,
     pacing: Pacing,
 ) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::unbounded_channel();
     let out = Sender(tx);
     let shared = Arc::new(Mutex::new(Shared::default()));
     let session_id = shared
@@ -77,38 +74,7 @@ pub(super) async fn run(
         pending_tool: None,
         audio_samples: 0,
     };
-    let (mut sink, mut stream) = socket.split();
-    loop {
-        tokio::select! {
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => conn.on_client(text.as_str()),
-                Some(Ok(Message::Binary(bytes))) => conn.on_client(&String::from_utf8_lossy(&bytes)),
-                Some(Ok(Message::Close(_))) => {
-                    // Flush tungstenite's close reply.
-                    let _ = sink.flush().await;
-                    break;
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => break,
-            },
-            out = rx.recv() => match out {
-                Some(Out::Text(text)) => {
-                    if sink.send(Message::text(text)).await.is_err() {
-                        break;
-                    }
-                }
-                Some(Out::Close) => {
-                    let frame = CloseFrame { code: CloseCode::Normal, reason: "session expired".into() };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    // Wait (briefly) for the client's reply to finish the handshake.
-                    let reply = async { while let Some(Ok(m)) = stream.next().await { if m.is_close() { break } } };
-                    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), reply).await;
-                    break;
-                }
-                Some(Out::Drop) | None => break,
-            },
-        }
-    }
+    crate::ws::pump(socket, rx, |text| conn.on_client(text)).await;
     conn.runners.shutdown().await;
 }
 

@@ -98,16 +98,13 @@ impl OpenAiSim {
         script: Script,
         options: OpenAiSimOptions,
     ) -> io::Result<OpenAiSimHandle> {
-        let recorder = Arc::new(Recorder::default());
-        let rec = Arc::clone(&recorder);
         let pacing = connection::Pacing {
             realtime: options.realtime,
             stamp: options.stamp,
             skip_audio_recording: options.skip_audio_recording,
         };
-        let server = ws::serve(options.tls, move |socket, request| {
-            let index = rec.open(request);
-            connection::run(socket, script.clone(), Arc::clone(&rec), index, pacing)
+        let (server, recorder) = ws::serve_recorded(options.tls, move |socket, rec, index| {
+            connection::run(socket, script.clone(), rec, index, pacing)
         })
         .await?;
         Ok(OpenAiSimHandle { server, recorder })

@@ -17,16 +17,7 @@ pub(super) const RATE_HZ: u32 = 24_000;
 const DEFAULT_FRAME_MS: u64 = 20;
 static EVENT_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-/// What the connection task writes to the socket.
-#[derive(Debug)]
-pub(super) enum Out {
-    /// A text frame.
-    Text(String),
-    /// A close frame (1000), then the end.
-    Close,
-    /// Drop the socket without a close frame.
-    Drop,
-}
+pub(super) use crate::ws::Outgoing as Out;
 
 /// The response being generated.
 #[derive(Debug)]
@@ -261,7 +252,7 @@ impl Runner {
                     "session_expired",
                     "Your session hit the maximum duration of 60 minutes.",
                 );
-                out.raw(Out::Close);
+                out.raw(Out::Close(1000, "session expired".into()));
                 return false;
             }
             Action::Garbage { text } => out.raw(Out::Text(text)),

@@ -1,0 +1,26 @@
+//! The real-time half of audio IO: the bodies of the cpal callbacks and the lock-free
+//! hand-off to the rest of the program.
+//!
+//! Each direction is a pair made once, before the stream starts:
+//! - playback: [`PlaybackQueue`] (device thread: takes resampled model audio, drops the
+//!   oldest on overflow, requests flushes) and [`PlaybackCallback`] (the cpal output
+//!   callback: plays, pads silence, honours flushes);
+//! - capture: [`CaptureCallback`] (the cpal input callback) and [`CaptureReader`] (tokio
+//!   side: down-mixes, resamples and frames).
+//!
+//! The callback halves are plain structs over preallocated state: a `ringbuf` SPSC ring,
+//! a scratch buffer and atomics. Their methods take no lock, allocate nothing, log nothing
+//! and make no system call; `tests/rt_safety.rs` drives them under a counting allocator to
+//! hold that line. Counters are atomics, read and logged outside the callback.
+
+mod capture;
+mod playback;
+
+pub use capture::{CaptureCallback, CaptureReader, CaptureSetup, CaptureStats, capture_channel};
+pub use playback::{
+    FlushRecord, PlaybackCallback, PlaybackQueue, PlaybackSetup, PlaybackStats,
+    PlaybackStatsHandle, playback_channel,
+};
+
+/// Samples converted per step when a device's sample type is not `f32`.
+const SCRATCH_SAMPLES: usize = 4096;
