@@ -70,11 +70,11 @@ pub struct RunArgs {
     /// Tiny smoke run (1 repeat, short durations).
     #[arg(long)]
     pub quick: bool,
-    /// Where to write the JSON (default: target/bench/results-bidi[-sim][-quick].json).
+    /// Where to write the JSON (default: `target/bench/results-bidi[-sim][-quick].json`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Python interpreter with `websockets` for the fake server (default:
-    /// $BIDI_PEER_PYTHON, then <peer>/.venv/bin/python, then python3).
+    /// `$BIDI_PEER_PYTHON`, then `<peer>/.venv/bin/python`, then `python3`).
     #[arg(long)]
     pub python: Option<PathBuf>,
     /// The peer folder (default: the first `shared/peer` above the repository).
