@@ -113,7 +113,7 @@ fn ci_steps() -> Vec<Step> {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <command>\n\ncommands:\n  ci    format, clippy, tests, doc tests and docs, stopping at the first failure"
+        "usage: cargo xtask <command>\n\ncommands:\n  ci     format, clippy, tests, doc tests and docs, stopping at the first failure\n  bench  bidi vs the Python original (release build of bidi-bench; args passed on, e.g.\n         `cargo xtask bench compare --pin`; see docs/performance.md)"
     );
     ExitCode::from(2)
 }
@@ -135,6 +135,33 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Some("bench") => {
+            let mut args: Vec<&'static str> = vec!["run", "--release", "-p", "bidi-bench", "--"];
+            let rest: Vec<&'static str> = args_tail(&args_owned(1));
+            if rest.is_empty() {
+                args.push("run");
+            }
+            args.extend(rest);
+            match Step::new("bench", &args).run() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("\nxtask bench: FAILED | {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         _ => usage(),
     }
+}
+
+/// The command line after the first `skip` + 1 arguments.
+fn args_owned(skip: usize) -> Vec<String> {
+    std::env::args().skip(1 + skip).collect()
+}
+
+/// Leaks the arguments into `&'static str` (a short-lived chore process).
+fn args_tail(args: &[String]) -> Vec<&'static str> {
+    args.iter()
+        .map(|a| &*Box::leak(a.clone().into_boxed_str()))
+        .collect()
 }

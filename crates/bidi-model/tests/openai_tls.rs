@@ -56,7 +56,7 @@ async fn wss_with_a_custom_root_store() {
         script(),
         OpenAiSimOptions {
             tls: Some(server),
-            realtime: false,
+            ..OpenAiSimOptions::default()
         },
     )
     .await
@@ -95,7 +95,7 @@ async fn default_roots_reject_an_unknown_certificate() {
         script(),
         OpenAiSimOptions {
             tls: Some(server),
-            realtime: false,
+            ..OpenAiSimOptions::default()
         },
     )
     .await

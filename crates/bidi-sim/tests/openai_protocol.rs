@@ -140,3 +140,82 @@ async fn answers_and_records_like_the_service() {
     assert_eq!(recorded[0].events[9], json!({"invalid_json": "{oops"}));
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn benchmark_options_stamp_audio_and_skip_recording_appends() {
+    use base64::Engine as _;
+    let options = bidi_sim::openai::OpenAiSimOptions {
+        realtime: true,
+        stamp: true,
+        skip_audio_recording: true,
+        ..Default::default()
+    };
+    let script = Script::new().always(
+        Trigger::Text {
+            contains: "audio".into(),
+        },
+        vec![
+            Action::Speak {
+                ms: 60,
+                frame_ms: 20,
+            },
+            Action::EndTurn,
+        ],
+    );
+    let sim = OpenAiSim::start_with(script, options).await.expect("sim");
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}?model=b1", sim.url()))
+        .await
+        .expect("connect");
+    expect(&mut ws, "session.created").await;
+    send(
+        &mut ws,
+        json!({"type": "session.update", "session": {"type": "realtime"}}),
+    )
+    .await;
+    send(
+        &mut ws,
+        json!({"type": "input_audio_buffer.append", "audio": "AAAAAA=="}),
+    )
+    .await;
+    send(
+        &mut ws,
+        json!({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+            "content": [{"type": "input_text", "text": "audio please"}]}}),
+    )
+    .await;
+    send(&mut ws, json!({"type": "response.create"})).await;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    for seq in 0u64..3 {
+        let delta = expect(&mut ws, "response.output_audio.delta").await;
+        let pcm = base64::engine::general_purpose::STANDARD
+            .decode(delta["delta"].as_str().expect("delta"))
+            .expect("base64");
+        assert_eq!(pcm.len(), 960);
+        assert_eq!(&pcm[..8], b"FAKEOAI\0");
+        assert_eq!(pcm[8..16], seq.to_le_bytes());
+        let sent = u64::from_le_bytes(pcm[16..24].try_into().expect("8 bytes"));
+        assert!(
+            u128::from(sent) + 1_000_000_000 >= before,
+            "stamp is a current time"
+        );
+    }
+    expect(&mut ws, "response.done").await;
+    let recorded = sim.recorded();
+    let kinds: Vec<&str> = recorded[0]
+        .events
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "session.update",
+            "conversation.item.create",
+            "response.create"
+        ]
+    );
+    sim.shutdown().await;
+}

@@ -2,6 +2,7 @@
 //! assembles function calls, follows the active response and the assistant audio item
 //! being streamed (for barge-in truncation). Pure, no IO.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -115,6 +116,31 @@ pub enum Step {
     SessionExpired(ModelTimeout),
 }
 
+const AUDIO_DELTA: &str = "response.output_audio.delta";
+
+/// The fields of `response.output_audio.delta` the decoder reads, borrowed from the frame
+/// (the fast path of [`Decoder::decode`]); unknown fields are skipped.
+#[derive(serde::Deserialize)]
+struct AudioDeltaFrame<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    delta: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    item_id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    content_index: Option<u64>,
+    #[serde(borrow, default)]
+    response_id: Option<Cow<'a, str>>,
+}
+
+/// What an audio delta carries besides its audio.
+struct DeltaFields<'a> {
+    item_id: Option<&'a str>,
+    content_index: Option<u64>,
+    response_id: Option<&'a str>,
+}
+
 #[derive(Debug, Default)]
 struct PendingCall {
     name: Option<String>,
@@ -192,6 +218,20 @@ impl Decoder {
 
     /// Decodes one text frame. A frame that fails is dropped; the decoder stays usable.
     pub fn decode(&mut self, frame: &str) -> Result<Vec<Step>, DecodeError> {
+        // The hot path: an audio delta read straight into borrowed fields, without a
+        // `Value` tree. Anything unusual (another event, a field of another kind, escapes
+        // aside) takes the general path below, which reports errors precisely.
+        if let Ok(f) = serde_json::from_str::<AudioDeltaFrame<'_>>(frame)
+            && f.kind == AUDIO_DELTA
+            && let Some(delta) = f.delta
+        {
+            let fields = DeltaFields {
+                item_id: f.item_id.as_deref(),
+                content_index: f.content_index,
+                response_id: f.response_id.as_deref(),
+            };
+            return self.audio_delta(AUDIO_DELTA, delta.into_owned(), fields);
+        }
         let value: Value =
             serde_json::from_str(frame).map_err(|e| DecodeError::NotJson(e.to_string()))?;
         let Value::Object(event) = value else {
@@ -219,7 +259,15 @@ impl Decoder {
                 self.active_response = Some(id.clone());
                 emit(BidiResponseStartEvent::new(id).into())
             }
-            "response.output_audio.delta" => self.audio_delta(kind, e),
+            AUDIO_DELTA => {
+                let delta = str_field(kind, e, "delta")?.to_owned();
+                let fields = DeltaFields {
+                    item_id: e.get("item_id").and_then(Value::as_str),
+                    content_index: e.get("content_index").and_then(Value::as_u64),
+                    response_id: e.get("response_id").and_then(Value::as_str),
+                };
+                self.audio_delta(kind, delta, fields)
+            }
             "response.output_text.delta" | "response.output_audio_transcript.delta" => {
                 let text = str_field(kind, e, "delta")?;
                 emit(transcript(text, role(e, Role::Assistant), false))
@@ -364,9 +412,10 @@ impl Decoder {
     fn audio_delta(
         &mut self,
         kind: &str,
-        e: &Map<String, Value>,
+        delta: String,
+        fields: DeltaFields<'_>,
     ) -> Result<Vec<Step>, DecodeError> {
-        let delta = str_field(kind, e, "delta")?;
+        let (len, duration) = (delta.len(), pcm_duration(base64_len(&delta)));
         let event = BidiAudioStreamEvent::new(
             delta,
             AudioFormat::Pcm,
@@ -375,13 +424,14 @@ impl Decoder {
         )
         .map_err(|_| DecodeError::BadAudio {
             event: kind.to_owned(),
-            len: delta.len(),
+            len,
         })?;
-        let duration = pcm_duration(base64_len(delta));
         self.emitted_total = self.emitted_total.saturating_add(duration);
         let mut steps = Vec::with_capacity(2);
-        let item_id = e.get("item_id").and_then(Value::as_str);
-        if let Some(item_id) = item_id.filter(|id| self.interrupted_item.as_deref() != Some(*id)) {
+        let item_id = fields
+            .item_id
+            .filter(|id| self.interrupted_item.as_deref() != Some(*id));
+        if let Some(item_id) = item_id {
             match &mut self.item {
                 Some(item) if item.item_id == item_id => {
                     item.received = item.received.saturating_add(duration);
@@ -389,12 +439,9 @@ impl Decoder {
                 _ => {
                     self.item = Some(AudioItem {
                         item_id: item_id.to_owned(),
-                        content_index: e.get("content_index").and_then(Value::as_u64).unwrap_or(0),
+                        content_index: fields.content_index.unwrap_or(0),
                         received: duration,
-                        response_id: e
-                            .get("response_id")
-                            .and_then(Value::as_str)
-                            .map(str::to_owned),
+                        response_id: fields.response_id.map(str::to_owned),
                     });
                     steps.push(Step::AudioItemStarted {
                         item_id: item_id.to_owned(),

@@ -112,6 +112,33 @@ pub fn input(event: &BidiInputEvent) -> Result<Vec<Value>, ModelError> {
     }
 }
 
+/// `input_audio_buffer.append` as JSON text, written directly: the hot path of audio input
+/// (no `Value` tree, one copy of the audio). `audio` is base64, which never needs JSON
+/// escaping; anything else is escaped as JSON requires.
+///
+/// ```
+/// use bidi_model::openai::encode;
+/// let text = encode::audio_append("AAEC");
+/// assert_eq!(text, r#"{"type":"input_audio_buffer.append","audio":"AAEC"}"#);
+/// let v: serde_json::Value = serde_json::from_str(&encode::audio_append("a\"b")).unwrap();
+/// assert_eq!(v["audio"], "a\"b");
+/// ```
+pub fn audio_append(audio: &str) -> String {
+    const HEAD: &str = r#"{"type":"input_audio_buffer.append","audio":"#;
+    let is_base64 = audio
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    if !is_base64 {
+        return json!({"type": "input_audio_buffer.append", "audio": audio}).to_string();
+    }
+    let mut text = String::with_capacity(HEAD.len() + audio.len() + 3);
+    text.push_str(HEAD);
+    text.push('"');
+    text.push_str(audio);
+    text.push_str("\"}");
+    text
+}
+
 /// A tool's answer: a `function_call_output` item, then `response.create`. The output is
 /// the JSON of the whole content array; only text and JSON blocks are accepted.
 ///

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bidi_types::{
-    BidiConnectionStartEvent, BidiModel, BidiOutputEvent, ModelConfig, ModelError,
+    BidiConnectionStartEvent, BidiInputEvent, BidiModel, BidiOutputEvent, ModelConfig, ModelError,
     ModelEventStream, ModelInput, ModelTimeout, PlaybackTracker, StartParams,
 };
 use serde_json::Value;
@@ -208,6 +208,15 @@ impl BidiModel for BidiOpenAIRealtimeModel {
             .as_ref()
             .map(|s| s.sender.clone())
             .ok_or(ModelError::NotStarted { action: "sending" })?;
+        if let ModelInput::Event(BidiInputEvent::Audio(audio)) = &input {
+            // The hot path: JSON text built directly, no `Value` tree.
+            return sender
+                .send_text(encode::audio_append(audio.audio()))
+                .await
+                .map_err(|_| {
+                    ModelError::Closed("cannot send | the connection is closed".to_owned())
+                });
+        }
         let frames = match &input {
             ModelInput::Event(event) => encode::input(event)?,
             ModelInput::ToolResult(result) => {

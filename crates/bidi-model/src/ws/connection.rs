@@ -22,6 +22,11 @@ use super::{WsConfig, WsError, default_tls_config, install_crypto_provider};
 
 type Stream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// Bytes read from the socket at a time. tungstenite's default (128 KiB) zero-fills that
+/// much on every read and keeps it resident per connection; audio frames are ~1.5 KiB, and
+/// a longer frame is still read whole (the buffer grows to the frame's length).
+const READ_BUFFER_BYTES: usize = 16 * 1024;
+
 /// How the peer closed the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseInfo {
@@ -145,6 +150,7 @@ pub async fn connect(config: WsConfig) -> Result<(WsSender, WsReceiver), WsError
         Connector::Plain
     };
     let ws_config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size));
     let connecting = tokio_tungstenite::connect_async_tls_with_config(

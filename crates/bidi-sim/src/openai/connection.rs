@@ -15,12 +15,21 @@ use crate::recording::Recorder;
 use crate::script::ScriptState;
 use crate::ws::ServerSocket;
 
+/// How a connection streams audio and what it records (from [`super::OpenAiSimOptions`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Pacing {
+    pub(super) realtime: bool,
+    pub(super) stamp: bool,
+    pub(super) skip_audio_recording: bool,
+}
+
 struct Conn {
     script: ScriptState,
     runner: Runner,
     runners: JoinSet<()>,
     recorder: Arc<Recorder>,
     index: usize,
+    skip_audio_recording: bool,
     configured: bool,
     pending_text: Option<String>,
     pending_tool: Option<String>,
@@ -33,7 +42,7 @@ pub(super) async fn run(
     script: Script,
     recorder: Arc<Recorder>,
     index: usize,
-    realtime: bool,
+    pacing: Pacing,
 ) {
     let (tx, rx) = mpsc::unbounded_channel();
     let out = Sender(tx);
@@ -53,11 +62,13 @@ pub(super) async fn run(
         runner: Runner {
             shared,
             out,
-            realtime,
+            realtime: pacing.realtime,
+            stamp: pacing.stamp,
         },
         runners: JoinSet::new(),
         recorder,
         index,
+        skip_audio_recording: pacing.skip_audio_recording,
         configured: false,
         pending_text: None,
         pending_tool: None,
@@ -84,12 +95,14 @@ impl Conn {
     fn on_client(&mut self, text: &str) {
         let event: Value =
             serde_json::from_str(text).unwrap_or_else(|_| json!({"invalid_json": text}));
-        self.recorder.record(self.index, event.clone());
-        let out = self.runner.out.clone();
         let kind = event
             .get("type")
             .and_then(Value::as_str)
             .unwrap_or_default();
+        if !(self.skip_audio_recording && kind == "input_audio_buffer.append") {
+            self.recorder.record(self.index, event.clone());
+        }
+        let out = self.runner.out.clone();
         match kind {
             "session.update" => {
                 out.event(json!({"type": "session.updated", "session": event.get("session").cloned().unwrap_or(Value::Null)}));

@@ -70,8 +70,17 @@ use crate::ws::{self, WsServerHandle};
 pub struct OpenAiSimOptions {
     /// TLS: serve `wss://` with this config (e.g. an `rcgen` certificate for `localhost`).
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
-    /// Pace `Speak` audio at real time instead of sending it at once.
+    /// Pace `Speak` audio at real time (on an absolute schedule, without drift) instead of
+    /// sending it at once.
     pub realtime: bool,
+    /// Start every `response.output_audio.delta` with the 24-byte timing header of the
+    /// peer fake server (`shared/peer/fake_openai_realtime.py`): `b"FAKEOAI\0"`, the
+    /// chunk's sequence number and its send time in ns since the Unix epoch, both `u64` LE.
+    /// Benchmarks decode it to measure audio latency.
+    pub stamp: bool,
+    /// Do not record `input_audio_buffer.append` events (their audio would grow the
+    /// recording without bound in long benchmark runs). Other events are still recorded.
+    pub skip_audio_recording: bool,
 }
 
 /// The OpenAI Realtime simulator. See the [module docs](self).
@@ -89,9 +98,13 @@ impl OpenAiSim {
         script: Script,
         options: OpenAiSimOptions,
     ) -> io::Result<OpenAiSimHandle> {
-        let realtime = options.realtime;
+        let pacing = connection::Pacing {
+            realtime: options.realtime,
+            stamp: options.stamp,
+            skip_audio_recording: options.skip_audio_recording,
+        };
         let (server, recorder) = ws::serve_recorded(options.tls, move |socket, rec, index| {
-            connection::run(socket, script.clone(), rec, index, realtime)
+            connection::run(socket, script.clone(), rec, index, pacing)
         })
         .await?;
         Ok(OpenAiSimHandle { server, recorder })

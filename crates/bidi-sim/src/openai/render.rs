@@ -138,6 +138,22 @@ pub(super) struct Runner {
     pub(super) shared: Arc<Mutex<Shared>>,
     pub(super) out: Sender,
     pub(super) realtime: bool,
+    /// Start each audio chunk with the peer fake server's timing header.
+    pub(super) stamp: bool,
+}
+
+/// The peer fake server's output header: magic, sequence number, send time (ns since the
+/// Unix epoch), 24 bytes.
+fn stamp_header(pcm: &mut [u8], seq: u64) {
+    if pcm.len() < 24 {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    pcm[..8].copy_from_slice(b"FAKEOAI\0");
+    pcm[8..16].copy_from_slice(&seq.to_le_bytes());
+    pcm[16..24].copy_from_slice(&now.to_le_bytes());
 }
 
 impl Runner {
@@ -262,6 +278,8 @@ impl Runner {
         let (response_id, item_id, index) = self.lock().ensure_message(&self.out);
         let mut sent_ms = 0;
         let mut sample = 0;
+        let mut seq = 0;
+        let started = tokio::time::Instant::now();
         while sent_ms < ms {
             let this_ms = frame_ms.min(ms - sent_ms);
             {
@@ -269,7 +287,11 @@ impl Runner {
                 if s.response.as_ref().map(|r| r.id.as_str()) != Some(response_id.as_str()) {
                     return; // cancelled
                 }
-                let pcm = tone::pcm16(RATE_HZ, this_ms, 440.0, sample);
+                let mut pcm = tone::pcm16(RATE_HZ, this_ms, 440.0, sample);
+                if self.stamp {
+                    stamp_header(&mut pcm, seq);
+                    seq += 1;
+                }
                 let samples = (pcm.len() / 2) as u64;
                 sample += samples;
                 *s.item_samples.entry(item_id.clone()).or_default() += samples;
@@ -279,7 +301,7 @@ impl Runner {
             }
             sent_ms += this_ms;
             if self.realtime {
-                tokio::time::sleep(Duration::from_millis(this_ms)).await;
+                tokio::time::sleep_until(started + Duration::from_millis(sent_ms)).await;
             } else {
                 tokio::task::yield_now().await;
             }
