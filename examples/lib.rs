@@ -2,7 +2,8 @@
 //! repository root with `cargo run --example NAME`; its header says what it shows.
 //!
 //! The library holds what examples share: [`assistant`], the program behind
-//! `cargo run --example quickstart`.
+//! `cargo run --example quickstart`, and [`offline`], the simulated model the other examples
+//! talk to.
 //!
 //! The README's agent with a tool, compiled here so it stays true:
 //!
@@ -23,3 +24,4 @@
 //! ```
 
 pub mod assistant;
+pub mod offline;
