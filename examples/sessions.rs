@@ -140,10 +140,12 @@ async fn main() -> Result<(), BoxError> {
     let dir = tempfile::tempdir()?;
     let outcome = run(dir.path()).await?;
     println!(
-        "restored {} of {} message(s) from {}",
+        "restored {} of {} message(s) from {}; history given to the new connection: {}; answers: {}",
         outcome.restored_messages,
         outcome.first_run_messages,
-        dir.path().display()
+        dir.path().display(),
+        outcome.history_sent_on_resume,
+        outcome.answer.len()
     );
     Ok(())
 }
