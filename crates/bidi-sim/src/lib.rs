@@ -20,6 +20,7 @@ pub mod openai;
 pub mod recording;
 pub mod scenario;
 pub mod script;
+pub mod speech;
 pub mod tone;
 pub mod ws;
 

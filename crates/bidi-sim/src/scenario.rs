@@ -4,7 +4,7 @@
 //! <trigger>, "then": [<action>, ...], "repeat": false}`. Triggers are tagged by `"on"`
 //! (`connect`, `text` with `contains`, `audio` with `min_ms`, `tool_result` with
 //! `tool_use_id`), actions by `"do"` (`user_transcript`, `say`, `speak`, `call_tool`,
-//! `interrupt`, `end_turn`, `usage`, `error`, `timeout`, `garbage`, `unknown_event`,
+//! `speak_wav`, `interrupt`, `end_turn`, `usage`, `error`, `timeout`, `garbage`, `unknown_event`,
 //! `sleep`, `close`). A `"description"` key is allowed and ignored. `docs/testing.md`
 //! describes every field.
 //!
@@ -75,7 +75,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::Script;
+use crate::{Action, Script};
 
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +89,15 @@ pub enum ScenarioError {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// A `speak_wav` file is missing or not a WAV file.
+    #[error("wav=<{path}> | the scenario's recording cannot be read: {source}")]
+    Wav {
+        /// The file, resolved against the scenario's folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: hound::Error,
     },
     /// The text is not a scenario.
     #[error("path=<{path}> | not a scenario: {source}")]
@@ -117,14 +126,27 @@ pub fn from_json_str(text: &str) -> Result<Script, ScenarioError> {
     parse(text, Path::new("<text>"))
 }
 
-/// Reads a scenario file (JSON).
+/// Reads a scenario file (JSON). Each `speak_wav` path is resolved against the file's folder
+/// and checked to be a readable WAV file.
 pub fn load(path: impl AsRef<Path>) -> Result<Script, ScenarioError> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
         path: path.to_owned(),
         source,
     })?;
-    parse(&text, path)
+    let mut script = parse(&text, path)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    for action in script.rules.iter_mut().flat_map(|r| r.then.iter_mut()) {
+        if let Action::SpeakWav { path: wav, .. } = action {
+            let full = base.join(&*wav);
+            hound::WavReader::open(&full).map_err(|source| ScenarioError::Wav {
+                path: full.clone(),
+                source,
+            })?;
+            *wav = full.to_string_lossy().into_owned();
+        }
+    }
+    Ok(script)
 }
 
 fn parse(text: &str, path: &Path) -> Result<Script, ScenarioError> {

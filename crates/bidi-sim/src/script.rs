@@ -55,6 +55,18 @@ pub enum Action {
         #[serde(default)]
         frame_ms: u64,
     },
+    /// The model's speech from a recording: the WAV file at `path` (any rate and channel
+    /// count), played at the provider's output rate in frames of `frame_ms`. A path relative
+    /// to a scenario file is resolved against the file's folder
+    /// ([`scenario::load`](crate::scenario::load)); a file that cannot be read is spoken as
+    /// 500 ms of tone.
+    SpeakWav {
+        /// The WAV file.
+        path: String,
+        /// Frame duration (0: the server's default).
+        #[serde(default)]
+        frame_ms: u64,
+    },
     /// The model calls a tool; the server then waits for the result (see
     /// [`Trigger::ToolResult`]).
     CallTool {
