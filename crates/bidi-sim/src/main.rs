@@ -10,7 +10,8 @@
 //! Serves OpenAI Realtime, Gemini Live and Bedrock (Nova Sonic) on loopback, each playing the
 //! scenario (see `docs/testing.md`) to every connection, prints one `READY <protocol> <url>`
 //! line per server once it listens, and runs until Ctrl-C, SIGTERM or, with `--until-eof`,
-//! the end of stdin. Ports are chosen by the system unless given.
+//! the end of stdin. Ports are chosen by the system unless given (`--openai-port`,
+//! `--gemini-port`, `--nova-sonic-port`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +34,15 @@ struct Args {
     /// The protocols to serve (repeat the flag; default: all three).
     #[arg(long = "protocol", value_enum)]
     protocols: Vec<Protocol>,
+    /// The OpenAI Realtime server's port (default: one the system chooses).
+    #[arg(long, default_value_t = 0)]
+    openai_port: u16,
+    /// The Gemini Live server's port (default: one the system chooses).
+    #[arg(long, default_value_t = 0)]
+    gemini_port: u16,
+    /// The Bedrock (Nova Sonic) server's port (default: one the system chooses).
+    #[arg(long, default_value_t = 0)]
+    nova_sonic_port: u16,
     /// Pace speech audio at real time instead of sending it at once (WebSocket servers).
     #[arg(long)]
     realtime: bool,
@@ -55,14 +65,15 @@ enum Server {
     Bedrock(BedrockSim),
 }
 
-async fn start(protocol: Protocol, script: Script, realtime: bool) -> Result<Server, String> {
+async fn start(protocol: Protocol, script: Script, args: &Args) -> Result<Server, String> {
+    let realtime = args.realtime;
     match protocol {
         Protocol::Openai => {
             let options = OpenAiSimOptions {
                 realtime,
                 ..OpenAiSimOptions::default()
             };
-            let sim = OpenAiSim::start_with(script, options)
+            let sim = OpenAiSim::start_on(args.openai_port, script, options)
                 .await
                 .map_err(|e| format!("protocol=<openai> | could not listen: {e}"))?;
             println!("READY openai {}", sim.url());
@@ -73,14 +84,14 @@ async fn start(protocol: Protocol, script: Script, realtime: bool) -> Result<Ser
                 realtime,
                 ..GeminiSimOptions::default()
             };
-            let sim = GeminiSim::start_with(script, options)
+            let sim = GeminiSim::start_on(args.gemini_port, script, options)
                 .await
                 .map_err(|e| format!("protocol=<gemini> | could not listen: {e}"))?;
             println!("READY gemini {}", sim.base_url());
             Ok(Server::Gemini(sim))
         }
         Protocol::NovaSonic => {
-            let sim = BedrockSim::start(script)
+            let sim = BedrockSim::start_on(args.nova_sonic_port, script)
                 .await
                 .map_err(|e| format!("protocol=<nova-sonic> | {e}"))?;
             println!("READY nova-sonic {}", sim.endpoint());
@@ -101,7 +112,7 @@ async fn serve(args: Args) -> Result<(), String> {
     protocols.dedup();
     let mut servers = Vec::new();
     for protocol in protocols {
-        servers.push(start(protocol, script.clone(), args.realtime).await?);
+        servers.push(start(protocol, script.clone(), &args).await?);
     }
     let eof = async {
         if args.until_eof {

@@ -185,3 +185,41 @@ fn until_eof_stops_at_the_end_of_stdin() {
         "{stdout}"
     );
 }
+
+#[test]
+fn ports_can_be_given_and_a_busy_one_is_an_error() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let output = Command::new(env!("CARGO_BIN_EXE_bidi-sim"))
+        .args(["--protocol", "nova-sonic", "--until-eof"])
+        .args(["--nova-sonic-port", &free.to_string()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("bidi-sim ran");
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        stdout.trim(),
+        format!("READY nova-sonic http://127.0.0.1:{free}")
+    );
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let port = busy.local_addr().expect("addr").port().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_bidi-sim"))
+        .args([
+            "--protocol",
+            "openai",
+            "--openai-port",
+            &port,
+            "--until-eof",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("bidi-sim ran");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("openai"), "{stderr}");
+}
