@@ -28,7 +28,8 @@ fn result_of(id: &str) -> Trigger {
 }
 
 /// The demo scenario: the time question calls `current_time`, the arithmetic question calls
-/// `calculator`, each answer is spoken after the tool's result came back; any other text gets
+/// `calculator`, each answer is spoken after the tool's result came back, with the result in
+/// it (`{tool_result}`); any other text gets
 /// a hint, and a second and more of speech is taken as the time question (the simulator has
 /// no speech recognition).
 pub fn script() -> Script {
@@ -50,7 +51,7 @@ pub fn script() -> Script {
         )
         .on(
             result_of("call-calc"),
-            vec![say("12 times 7 is 84."), speak(), Action::EndTurn],
+            vec![say("12 times 7 is {tool_result}."), speak(), Action::EndTurn],
         )
         .on(
             Trigger::Text {
@@ -61,7 +62,7 @@ pub fn script() -> Script {
         .on(
             result_of("call-time"),
             vec![
-                say("I asked the current_time tool: that is the time in Tokyo now."),
+                say("In Tokyo it is {tool_result}."),
                 speak(),
                 Action::EndTurn,
             ],
@@ -78,7 +79,7 @@ pub fn script() -> Script {
         .on(
             result_of("call-time-spoken"),
             vec![
-                say("I asked the current_time tool: that is the time in Tokyo now."),
+                say("In Tokyo it is {tool_result}."),
                 speak(),
                 Action::EndTurn,
             ],

@@ -144,9 +144,21 @@ fn the_in_process_simulator_speaks_each_protocol() {
         assert_ok(&output);
         let events = events(&output);
         assert_calculator_turn(&events);
+        // The time tool's own result is in the spoken answer.
+        let time = of_type(&events, "tool_result")
+            .into_iter()
+            .find_map(|r| {
+                r["tool_result"]["content"][0]["text"]
+                    .as_str()
+                    .filter(|t| t.ends_with("in Asia/Tokyo"))
+            })
+            .unwrap_or_else(|| panic!("{protocol}: no time result"))
+            .to_owned();
         let finals = finals(&events, "assistant");
         assert!(
-            finals.iter().any(|t| t.contains("Tokyo")),
+            finals
+                .iter()
+                .any(|t| t == &format!("In Tokyo it is {time}.")),
             "{protocol}: {finals:?}"
         );
     }
@@ -170,7 +182,7 @@ fn calculator_script() -> Script {
             },
             vec![
                 Action::Say {
-                    text: "The calculator says 84.".into(),
+                    text: "The calculator says {tool_result}.".into(),
                     chunk: 0,
                 },
                 Action::EndTurn,

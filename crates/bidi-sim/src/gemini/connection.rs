@@ -159,7 +159,8 @@ impl Conn {
             self.new_handle();
             for r in responses {
                 let id = r.get("id").and_then(Value::as_str).unwrap_or_default();
-                let actions = self.script.on_tool_result(id);
+                let output = r.get("response").cloned().unwrap_or(Value::Null);
+                let actions = self.script.on_tool_output(id, &output);
                 self.play(actions);
             }
         }
