@@ -25,6 +25,8 @@ pub struct Turns {
     awaiting: bool,
     /// A response started since `awaiting` was set.
     started_since: bool,
+    /// The model spoke (transcript or audio) since `awaiting` was set.
+    spoke_since: bool,
     /// A response is being generated.
     active: bool,
     /// Tool calls without a result yet.
@@ -41,6 +43,7 @@ impl Turns {
         Self {
             awaiting: false,
             started_since: false,
+            spoke_since: false,
             active: false,
             pending_tools: HashSet::new(),
             last_activity: Instant::now(),
@@ -52,6 +55,7 @@ impl Turns {
     pub fn sent(&mut self) {
         self.awaiting = true;
         self.started_since = self.active;
+        self.spoke_since = false;
         self.last_activity = Instant::now();
     }
 
@@ -65,7 +69,9 @@ impl Turns {
             }
             BidiAgentEvent::Output(BidiOutputEvent::ResponseComplete(_)) => {
                 self.active = false;
-                if self.started_since && self.pending_tools.is_empty() {
+                // A response begun after the input, or one that went on speaking after a
+                // tool's result (Gemini answers the result in the same turn), answers it.
+                if (self.started_since || self.spoke_since) && self.pending_tools.is_empty() {
                     self.awaiting = false;
                 }
             }
@@ -75,9 +81,18 @@ impl Turns {
             }
             BidiAgentEvent::ToolResult(r) => {
                 self.pending_tools.remove(&r.tool_result().tool_use_id);
-                // The model answers the result with a new response.
+                // The model answers the result, in a new response or the running one.
                 self.awaiting = true;
                 self.started_since = false;
+                self.spoke_since = false;
+            }
+            BidiAgentEvent::Output(BidiOutputEvent::TranscriptStream(t))
+                if t.role() == bidi_agent::types::Role::Assistant =>
+            {
+                self.spoke_since = true;
+            }
+            BidiAgentEvent::Output(BidiOutputEvent::AudioStream(_)) => {
+                self.spoke_since = true;
             }
             _ => {}
         }
@@ -280,8 +295,8 @@ async fn pump(
 mod tests {
     use super::*;
     use bidi_agent::types::{
-        BidiResponseCompleteEvent, BidiResponseStartEvent, StopReason, ToolResult, ToolResultEvent,
-        ToolUse, ToolUseStreamEvent,
+        BidiResponseCompleteEvent, BidiResponseStartEvent, BidiTranscriptStreamEvent, Role,
+        StopReason, ToolResult, ToolResultEvent, ToolUse, ToolUseStreamEvent,
     };
     use serde_json::json;
 
@@ -307,6 +322,21 @@ mod tests {
         assert!(!t.idle(Instant::now()), "the answer to the result is due");
         t.observe(&start());
         t.observe(&complete());
+        assert!(t.idle(Instant::now()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_turn_that_answers_the_tool_result_in_the_same_response_is_idle_at_its_end() {
+        let mut t = Turns::new(Duration::from_secs(5));
+        t.sent();
+        t.observe(&start());
+        let call = ToolUse::new("c1", "current_time", json!({}));
+        t.observe(&ToolUseStreamEvent::complete(call).into());
+        t.observe(&ToolResultEvent::new(ToolResult::text("c1", "noon")).into());
+        assert!(!t.idle(Instant::now()));
+        let said = BidiTranscriptStreamEvent::new("It is noon.", Role::Assistant, true, None);
+        t.observe(&said.into());
+        t.observe(&BidiResponseCompleteEvent::new("r", StopReason::ToolUse).into());
         assert!(t.idle(Instant::now()));
     }
 
