@@ -10,12 +10,17 @@
 //! the client sent (text, audio, a tool result, the connection itself) and the [`Action`]s
 //! to answer with, which each server renders in its own protocol. Every server records what
 //! clients sent, as JSON, for tests to inspect.
+//!
+//! [`scenario`] reads scripts from JSON files; the `bidi-sim` binary serves all three
+//! protocols from one (`cargo run -p bidi-sim -- --help`, and `docs/testing.md`).
 
 pub mod bedrock;
 pub mod gemini;
 pub mod openai;
 pub mod recording;
+pub mod scenario;
 pub mod script;
+pub mod speech;
 pub mod tone;
 pub mod ws;
 

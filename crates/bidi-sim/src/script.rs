@@ -39,6 +39,8 @@ pub enum Action {
         text: String,
     },
     /// The model's reply as text/transcript, streamed in pieces of at most `chunk` chars.
+    /// `{tool_result}` in the text is replaced by the text of the last tool result the
+    /// client sent on the connection.
     Say {
         /// The text.
         text: String,
@@ -51,6 +53,18 @@ pub enum Action {
     Speak {
         /// Total duration.
         ms: u64,
+        /// Frame duration (0: the server's default).
+        #[serde(default)]
+        frame_ms: u64,
+    },
+    /// The model's speech from a recording: the WAV file at `path` (any rate and channel
+    /// count), played at the provider's output rate in frames of `frame_ms`. A path relative
+    /// to a scenario file is resolved against the file's folder
+    /// ([`scenario::load`](crate::scenario::load)); a file that cannot be read is spoken as
+    /// 500 ms of tone.
+    SpeakWav {
+        /// The WAV file.
+        path: String,
         /// Frame duration (0: the server's default).
         #[serde(default)]
         frame_ms: u64,
@@ -167,13 +181,18 @@ impl Script {
 pub struct ScriptState {
     script: Script,
     used: Vec<bool>,
+    tool_output: Option<String>,
 }
 
 impl ScriptState {
     /// A fresh state for `script`.
     pub fn new(script: Script) -> Self {
         let used = vec![false; script.rules.len()];
-        Self { script, used }
+        Self {
+            script,
+            used,
+            tool_output: None,
+        }
     }
 
     /// The actions of the first rule that `matches` accepts, marking it used.
@@ -185,7 +204,15 @@ impl ScriptState {
             .enumerate()
             .position(|(i, r)| (r.repeat || !self.used[i]) && matches(&r.when))?;
         self.used[idx] = true;
-        Some(self.script.rules[idx].then.clone())
+        let mut actions = self.script.rules[idx].then.clone();
+        if let Some(output) = &self.tool_output {
+            for action in &mut actions {
+                if let Action::Say { text, .. } = action {
+                    *text = text.replace("{tool_result}", output);
+                }
+            }
+        }
+        Some(actions)
     }
 
     /// The actions answering text `text`, if a rule matches.
@@ -206,15 +233,85 @@ impl ScriptState {
         self.fire(|t| matches!(t, Trigger::ToolResult { tool_use_id: id } if id.as_deref().is_none_or(|id| id == tool_use_id)))
     }
 
+    /// Remembers the text of a tool's `output` (as the client sent it: text, or JSON whose
+    /// `text` strings are taken) for `{tool_result}`, then answers like
+    /// [`on_tool_result`](Self::on_tool_result).
+    pub fn on_tool_output(&mut self, tool_use_id: &str, output: &Value) -> Option<Vec<Action>> {
+        self.tool_output = Some(output_text(output));
+        self.on_tool_result(tool_use_id)
+    }
+
     /// The actions answering a new connection.
     pub fn on_connect(&mut self) -> Option<Vec<Action>> {
         self.fire(|t| matches!(t, Trigger::Connect))
     }
 }
 
+/// The readable text of a tool output: the `text` strings inside (a string holding JSON is
+/// read as JSON), else every string inside, else the JSON itself.
+fn output_text(output: &Value) -> String {
+    fn strings(v: &Value, only_text: bool, under_text: bool, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => {
+                if let Ok(inner @ (Value::Object(_) | Value::Array(_))) =
+                    serde_json::from_str::<Value>(s)
+                {
+                    strings(&inner, only_text, under_text, out);
+                } else if under_text || !only_text {
+                    out.push(s.clone());
+                }
+            }
+            Value::Array(items) => items
+                .iter()
+                .for_each(|i| strings(i, only_text, under_text, out)),
+            Value::Object(map) => map
+                .iter()
+                .for_each(|(k, i)| strings(i, only_text, k == "text", out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    strings(output, true, false, &mut found);
+    if found.is_empty() {
+        strings(output, false, false, &mut found);
+    }
+    if found.is_empty() {
+        output.to_string()
+    } else {
+        found.join(" ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tool_result_placeholders_take_the_outputs_text() {
+        let script = Script::new().always(
+            Trigger::ToolResult { tool_use_id: None },
+            vec![Action::Say {
+                text: "It is {tool_result}.".into(),
+                chunk: 0,
+            }],
+        );
+        let mut s = ScriptState::new(script);
+        let say = |text: &str| {
+            Some(vec![Action::Say {
+                text: text.into(),
+                chunk: 0,
+            }])
+        };
+        // Bedrock: a JSON string; OpenAI: text; Gemini: an object.
+        let bedrock = Value::from(r#"{"content":[{"text":"84"}],"status":"success"}"#);
+        assert_eq!(s.on_tool_output("a", &bedrock), say("It is 84."));
+        assert_eq!(
+            s.on_tool_output("b", &Value::from("noon")),
+            say("It is noon.")
+        );
+        let gemini = serde_json::json!({"output": "7 pm"});
+        assert_eq!(s.on_tool_output("c", &gemini), say("It is 7 pm."));
+    }
 
     #[test]
     fn rules_fire_once_in_order_unless_repeating() {

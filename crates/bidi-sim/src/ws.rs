@@ -103,7 +103,20 @@ where
     F: Fn(ServerSocket, RequestInfo) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    serve_on(0, tls, handler).await
+}
+
+/// Like [`serve`], on 127.0.0.1:`port` (0: a free port).
+pub async fn serve_on<F, Fut>(
+    port: u16,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    handler: F,
+) -> io::Result<WsServerHandle>
+where
+    F: Fn(ServerSocket, RequestInfo) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let acceptor = tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let handler = Arc::new(handler);
@@ -179,9 +192,22 @@ where
     F: Fn(ServerSocket, Arc<Recorder>, usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    serve_recorded_on(0, tls, handler).await
+}
+
+/// Like [`serve_recorded`], on 127.0.0.1:`port` (0: a free port).
+pub async fn serve_recorded_on<F, Fut>(
+    port: u16,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    handler: F,
+) -> io::Result<(WsServerHandle, Arc<Recorder>)>
+where
+    F: Fn(ServerSocket, Arc<Recorder>, usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let recorder = Arc::new(Recorder::default());
     let rec = Arc::clone(&recorder);
-    let server = serve(tls, move |socket, request| {
+    let server = serve_on(port, tls, move |socket, request| {
         let index = rec.open(request);
         handler(socket, Arc::clone(&rec), index)
     })

@@ -59,7 +59,7 @@ pub use frame::{Inbound, chunk, decode_input, exception, exception_type};
 #[non_exhaustive]
 pub enum SimError {
     /// The listener could not bind.
-    #[error("addr=<127.0.0.1:0> | could not listen: {0}")]
+    #[error("addr=<127.0.0.1> | could not listen: {0}")]
     Bind(#[source] std::io::Error),
     /// The test certificate could not be made or loaded.
     #[error("could not set up TLS | {0}")]
@@ -126,7 +126,12 @@ impl std::fmt::Debug for BedrockSim {
 impl BedrockSim {
     /// Starts a plain-TCP server (HTTP/1.1 and HTTP/2 prior knowledge) on 127.0.0.1.
     pub async fn start(script: Script) -> Result<Self, SimError> {
-        Self::launch(script, None).await
+        Self::launch(script, None, 0).await
+    }
+
+    /// Like [`start`](Self::start), on 127.0.0.1:`port` (0: a free port).
+    pub async fn start_on(port: u16, script: Script) -> Result<Self, SimError> {
+        Self::launch(script, None, port).await
     }
 
     /// Starts a TLS server (ALPN `h2` and `http/1.1`) with a new self-signed certificate for
@@ -147,11 +152,15 @@ impl BedrockSim {
             .with_single_cert(vec![cert], key)
             .map_err(|e| SimError::Tls(e.to_string()))?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Self::launch(script, Some((TlsAcceptor::from(Arc::new(config)), pem))).await
+        Self::launch(script, Some((TlsAcceptor::from(Arc::new(config)), pem)), 0).await
     }
 
-    async fn launch(script: Script, tls: Option<(TlsAcceptor, String)>) -> Result<Self, SimError> {
-        let listener = TcpListener::bind("127.0.0.1:0")
+    async fn launch(
+        script: Script,
+        tls: Option<(TlsAcceptor, String)>,
+        port: u16,
+    ) -> Result<Self, SimError> {
+        let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(SimError::Bind)?;
         let addr = listener.local_addr().map_err(SimError::Bind)?;

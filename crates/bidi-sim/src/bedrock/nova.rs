@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::frame;
+use crate::speech::Voice;
 use crate::{Action, tone};
 
 /// The sending half of a response body.
@@ -180,7 +181,20 @@ impl Responder {
                 self.text("ASSISTANT", "SPECULATIVE", pieces, "PARTIAL_TURN")
                     .await
             }
-            Action::Speak { ms, frame_ms } => {
+            action @ (Action::Speak { .. } | Action::SpeakWav { .. }) => {
+                let (voice, ms, frame_ms) = match action {
+                    Action::SpeakWav { path, frame_ms } => {
+                        let (voice, ms) = Voice::wav_or_tone(&path, self.output_rate, 500);
+                        (voice, ms, frame_ms)
+                    }
+                    Action::Speak { ms, frame_ms } => (Voice::Tone, ms, frame_ms),
+                    _ => (Voice::Tone, 0, 0),
+                };
+                // The tone's phase runs on across answers; a recording starts at its start.
+                let mut pos = match voice {
+                    Voice::Tone => self.tone_pos,
+                    Voice::Samples(_) => 0,
+                };
                 if self.ensure_completion().await == Flow::Stop {
                     return Flow::Stop;
                 }
@@ -189,8 +203,10 @@ impl Responder {
                 let mut left = ms;
                 while left > 0 {
                     let this = left.min(frame_ms);
-                    let pcm = tone::pcm16(self.output_rate, this, 440.0, self.tone_pos);
-                    self.tone_pos += u64::from(self.output_rate) * this / 1000;
+                    let pcm = voice.pcm16(self.output_rate, this, pos);
+                    let samples = u64::from(self.output_rate) * this / 1000;
+                    pos += samples;
+                    self.tone_pos += samples;
                     events.push(("audioOutput", json!({"content": B64.encode(pcm)})));
                     left -= this;
                 }

@@ -202,7 +202,8 @@ impl Input {
                     .cloned()
                     .unwrap_or_default();
                 let id = info.tool_use_id.unwrap_or_default();
-                let actions = self.script.on_tool_result(&id);
+                let output = Value::from(s("content"));
+                let actions = self.script.on_tool_output(&id, &output);
                 self.run(actions).await;
             }
             "sessionEnd" => return false,

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 use crate::recording::Recorder;
 use crate::script::ScriptState;
+use crate::speech::Voice;
 use crate::ws::ServerSocket;
 use crate::{Action, Script, tone};
 
@@ -158,7 +159,8 @@ impl Conn {
             self.new_handle();
             for r in responses {
                 let id = r.get("id").and_then(Value::as_str).unwrap_or_default();
-                let actions = self.script.on_tool_result(id);
+                let output = r.get("response").cloned().unwrap_or(Value::Null);
+                let actions = self.script.on_tool_output(id, &output);
                 self.play(actions);
             }
         }
@@ -197,7 +199,13 @@ impl Runner {
                         );
                     }
                 }
-                Action::Speak { ms, frame_ms } => self.speak(ms, frame_ms).await,
+                Action::Speak { ms, frame_ms } => {
+                    self.speak(ms, frame_ms, &Voice::Tone).await;
+                }
+                Action::SpeakWav { path, frame_ms } => {
+                    let (voice, ms) = Voice::wav_or_tone(&path, OUT_RATE_HZ, 500);
+                    self.speak(ms, frame_ms, &voice).await;
+                }
                 Action::CallTool { id, name, input } => {
                     calls.push(json!({"id": id, "name": name, "args": input}));
                 }
@@ -241,7 +249,7 @@ impl Runner {
         }
     }
 
-    async fn speak(&self, ms: u64, frame_ms: u64) {
+    async fn speak(&self, ms: u64, frame_ms: u64, voice: &Voice) {
         let frame_ms = if frame_ms == 0 {
             DEFAULT_FRAME_MS
         } else {
@@ -251,7 +259,7 @@ impl Runner {
         let mut sample = 0;
         while sent < ms {
             let this = frame_ms.min(ms - sent);
-            let pcm = tone::pcm16(OUT_RATE_HZ, this, 440.0, sample);
+            let pcm = voice.pcm16(OUT_RATE_HZ, this, sample);
             sample += (pcm.len() / 2) as u64;
             self.out.json(json!({"serverContent": {"modelTurn": {"parts": [
                 {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": BASE64.encode(&pcm)}}

@@ -74,11 +74,21 @@ impl GeminiSim {
         script: Script,
         options: GeminiSimOptions,
     ) -> io::Result<GeminiSimHandle> {
+        Self::start_on(0, script, options).await
+    }
+
+    /// Starts a server with options on 127.0.0.1:`port` (0: a free port).
+    pub async fn start_on(
+        port: u16,
+        script: Script,
+        options: GeminiSimOptions,
+    ) -> io::Result<GeminiSimHandle> {
         let realtime = options.realtime;
-        let (server, recorder) = ws::serve_recorded(options.tls, move |socket, rec, index| {
-            connection::run(socket, script.clone(), rec, index, realtime)
-        })
-        .await?;
+        let (server, recorder) =
+            ws::serve_recorded_on(port, options.tls, move |socket, rec, index| {
+                connection::run(socket, script.clone(), rec, index, realtime)
+            })
+            .await?;
         Ok(GeminiSimHandle { server, recorder })
     }
 }

@@ -32,7 +32,7 @@ struct Conn {
     skip_audio_recording: bool,
     configured: bool,
     pending_text: Option<String>,
-    pending_tool: Option<String>,
+    pending_tool: Option<(String, Value)>,
     audio_samples: u64,
 }
 
@@ -121,9 +121,9 @@ impl Conn {
                     );
                     return;
                 }
-                let actions = if let Some(call_id) = self.pending_tool.take() {
+                let actions = if let Some((call_id, output)) = self.pending_tool.take() {
                     self.pending_text = None;
-                    self.script.on_tool_result(&call_id)
+                    self.script.on_tool_output(&call_id, &output)
                 } else if let Some(text) = self.pending_text.take() {
                     self.script.on_text(&text)
                 } else {
@@ -206,10 +206,11 @@ impl Conn {
                 }
             }
             Some("function_call_output") => {
+                let output = item.get("output").cloned().unwrap_or(Value::Null);
                 self.pending_tool = item
                     .get("call_id")
                     .and_then(Value::as_str)
-                    .map(str::to_owned);
+                    .map(|id| (id.to_owned(), output));
             }
             _ => {}
         }

@@ -98,15 +98,25 @@ impl OpenAiSim {
         script: Script,
         options: OpenAiSimOptions,
     ) -> io::Result<OpenAiSimHandle> {
+        Self::start_on(0, script, options).await
+    }
+
+    /// Starts a server with options on 127.0.0.1:`port` (0: a free port).
+    pub async fn start_on(
+        port: u16,
+        script: Script,
+        options: OpenAiSimOptions,
+    ) -> io::Result<OpenAiSimHandle> {
         let pacing = connection::Pacing {
             realtime: options.realtime,
             stamp: options.stamp,
             skip_audio_recording: options.skip_audio_recording,
         };
-        let (server, recorder) = ws::serve_recorded(options.tls, move |socket, rec, index| {
-            connection::run(socket, script.clone(), rec, index, pacing)
-        })
-        .await?;
+        let (server, recorder) =
+            ws::serve_recorded_on(port, options.tls, move |socket, rec, index| {
+                connection::run(socket, script.clone(), rec, index, pacing)
+            })
+            .await?;
         Ok(OpenAiSimHandle { server, recorder })
     }
 }

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::speech::Voice;
 use crate::{Action, tone};
 
 /// The output sample rate: 24 kHz PCM16 mono, 24 samples per millisecond.
@@ -196,7 +197,11 @@ impl Runner {
                     "response_id": response_id, "item_id": item_id, "output_index": index,
                     "content_index": 0, "transcript": text}));
             }
-            Action::Speak { ms, frame_ms } => self.speak(ms, frame_ms).await,
+            Action::Speak { ms, frame_ms } => self.speak(ms, frame_ms, &Voice::Tone).await,
+            Action::SpeakWav { path, frame_ms } => {
+                let (voice, ms) = Voice::wav_or_tone(&path, RATE_HZ, 500);
+                self.speak(ms, frame_ms, &voice).await
+            }
             Action::CallTool { id, name, input } => {
                 let mut s = self.lock();
                 let response_id = s.ensure_response(out);
@@ -269,7 +274,7 @@ impl Runner {
     }
 
     /// Streams `ms` of tone in the current response; stops when the response is cancelled.
-    async fn speak(&self, ms: u64, frame_ms: u64) {
+    async fn speak(&self, ms: u64, frame_ms: u64, voice: &Voice) {
         let frame_ms = if frame_ms == 0 {
             DEFAULT_FRAME_MS
         } else {
@@ -287,7 +292,7 @@ impl Runner {
                 if s.response.as_ref().map(|r| r.id.as_str()) != Some(response_id.as_str()) {
                     return; // cancelled
                 }
-                let mut pcm = tone::pcm16(RATE_HZ, this_ms, 440.0, sample);
+                let mut pcm = voice.pcm16(RATE_HZ, this_ms, sample);
                 if self.stamp {
                     stamp_header(&mut pcm, seq);
                     seq += 1;

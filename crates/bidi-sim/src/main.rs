@@ -1,0 +1,188 @@
+//! `bidi-sim`: the provider simulators as a server, for testing voice agents without a cloud.
+//!
+//! ```text
+//! cargo run -p bidi-sim -- --scenario my-scenario.json
+//! READY openai ws://127.0.0.1:40123/v1/realtime
+//! READY gemini ws://127.0.0.1:40125/ws
+//! READY nova-sonic http://127.0.0.1:40127
+//! ```
+//!
+//! Serves OpenAI Realtime, Gemini Live and Bedrock (Nova Sonic) on loopback, each playing the
+//! scenario (see `docs/testing.md`) to every connection, prints one `READY <protocol> <url>`
+//! line per server once it listens, and runs until Ctrl-C, SIGTERM or, with `--until-eof`,
+//! the end of stdin. Ports are chosen by the system unless given (`--openai-port`,
+//! `--gemini-port`, `--nova-sonic-port`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bidi_sim::bedrock::BedrockSim;
+use bidi_sim::gemini::{GeminiSim, GeminiSimOptions};
+use bidi_sim::openai::{OpenAiSim, OpenAiSimOptions};
+use bidi_sim::{Script, scenario};
+use clap::{Parser, ValueEnum};
+use tokio::io::AsyncReadExt;
+
+/// Simulators of OpenAI Realtime, Gemini Live and Nova Sonic (Bedrock) on loopback, driven by
+/// a scenario file.
+#[derive(Debug, Parser)]
+#[command(name = "bidi-sim", version, about)]
+struct Args {
+    /// The scenario (JSON; see docs/testing.md). Without it the model never answers.
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// The protocols to serve (repeat the flag; default: all three).
+    #[arg(long = "protocol", value_enum)]
+    protocols: Vec<Protocol>,
+    /// The OpenAI Realtime server's port (default: one the system chooses).
+    #[arg(long, default_value_t = 0)]
+    openai_port: u16,
+    /// The Gemini Live server's port (default: one the system chooses).
+    #[arg(long, default_value_t = 0)]
+    gemini_port: u16,
+    /// The Bedrock (Nova Sonic) server's port (default: one the system chooses).
+    #[arg(long, default_value_t = 0)]
+    nova_sonic_port: u16,
+    /// Pace speech audio at real time instead of sending it at once (WebSocket servers).
+    #[arg(long)]
+    realtime: bool,
+    /// Stop at the end of stdin too (for a parent process that holds the pipe).
+    #[arg(long)]
+    until_eof: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Protocol {
+    Openai,
+    Gemini,
+    NovaSonic,
+}
+
+/// The running servers, kept alive until the end.
+enum Server {
+    OpenAi(bidi_sim::openai::OpenAiSimHandle),
+    Gemini(bidi_sim::gemini::GeminiSimHandle),
+    Bedrock(BedrockSim),
+}
+
+async fn start(protocol: Protocol, script: Script, args: &Args) -> Result<Server, String> {
+    let realtime = args.realtime;
+    match protocol {
+        Protocol::Openai => {
+            let options = OpenAiSimOptions {
+                realtime,
+                ..OpenAiSimOptions::default()
+            };
+            let sim = OpenAiSim::start_on(args.openai_port, script, options)
+                .await
+                .map_err(|e| format!("protocol=<openai> | could not listen: {e}"))?;
+            println!("READY openai {}", sim.url());
+            Ok(Server::OpenAi(sim))
+        }
+        Protocol::Gemini => {
+            let options = GeminiSimOptions {
+                realtime,
+                ..GeminiSimOptions::default()
+            };
+            let sim = GeminiSim::start_on(args.gemini_port, script, options)
+                .await
+                .map_err(|e| format!("protocol=<gemini> | could not listen: {e}"))?;
+            println!("READY gemini {}", sim.base_url());
+            Ok(Server::Gemini(sim))
+        }
+        Protocol::NovaSonic => {
+            let sim = BedrockSim::start_on(args.nova_sonic_port, script)
+                .await
+                .map_err(|e| format!("protocol=<nova-sonic> | {e}"))?;
+            println!("READY nova-sonic {}", sim.endpoint());
+            Ok(Server::Bedrock(sim))
+        }
+    }
+}
+
+async fn serve(args: Args) -> Result<(), String> {
+    let script = match &args.scenario {
+        Some(path) => scenario::load(path).map_err(|e| e.to_string())?,
+        None => Script::new(),
+    };
+    let mut protocols = args.protocols.clone();
+    if protocols.is_empty() {
+        protocols = vec![Protocol::Openai, Protocol::Gemini, Protocol::NovaSonic];
+    }
+    protocols.dedup();
+    let mut servers = Vec::new();
+    for protocol in protocols {
+        servers.push(start(protocol, script.clone(), &args).await?);
+    }
+    let eof = async {
+        if args.until_eof {
+            let mut sink = Vec::new();
+            tokio::io::stdin().read_to_end(&mut sink).await.ok();
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminated = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminated = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminated => {}
+        _ = eof => {}
+    }
+    for server in servers {
+        match server {
+            Server::OpenAi(s) => s.shutdown().await,
+            Server::Gemini(s) => s.shutdown().await,
+            Server::Bedrock(s) => s.shutdown().await,
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) {
+                print!("{e}");
+                return ExitCode::SUCCESS;
+            }
+            let text = e.to_string();
+            eprintln!(
+                "{} (see --help)",
+                text.lines().next().unwrap_or("error: bad arguments")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
