@@ -195,7 +195,10 @@ pub async fn run(args: Args) -> Result<(), QuickstartError> {
     if args.json {
         outputs.push(Box::new(io::JsonLines::to_writer(tokio::io::stdout())));
     } else {
-        outputs.push(Box::new(TextOutput::to_writer(tokio::io::stdout())));
+        outputs.push(Box::new(
+            TextOutput::to_writer(tokio::io::stdout())
+                .partials(std::io::IsTerminal::is_terminal(&std::io::stdout())),
+        ));
     }
     if let Some(path) = &args.output_wav {
         outputs.push(Box::new(WavOutput::new(path)));

@@ -65,8 +65,10 @@ async fn text_io_output() {
     let out = Shared::default();
     let mut output = TextOutput::to_writer(out.clone());
     let events: Vec<BidiAgentEvent> = vec![
-        BidiTranscriptStreamEvent::new("test", Role::Assistant, false, None).into(),
-        BidiTranscriptStreamEvent::new("test text", Role::Assistant, false, None).into(),
+        // Cumulative partials carry the transcript so far (delta-only partials accumulate).
+        BidiTranscriptStreamEvent::new("test", Role::Assistant, false, Some("test".into())).into(),
+        BidiTranscriptStreamEvent::new(" text", Role::Assistant, false, Some("test text".into()))
+            .into(),
         BidiInterruptionEvent::new(InterruptionReason::UserSpeech).into(),
         BidiTranscriptStreamEvent::new("test text", Role::User, true, None).into(),
         ToolUseStreamEvent::complete(ToolUse::new("t1", "calc", json!({"x": 1}))).into(),

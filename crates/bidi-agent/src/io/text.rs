@@ -39,9 +39,11 @@ impl BidiTextIO {
         TextInput::stdin().prompt(self.input_prompt.clone())
     }
 
-    /// An output printing to stdout.
+    /// An output printing to stdout; partial transcripts are shown only when stdout is a
+    /// terminal (elsewhere `\r` updates would pile up).
     pub fn output(&self) -> TextOutput<tokio::io::Stdout> {
-        TextOutput::to_writer(tokio::io::stdout())
+        use std::io::IsTerminal as _;
+        TextOutput::to_writer(tokio::io::stdout()).partials(std::io::stdout().is_terminal())
     }
 }
 
@@ -235,6 +237,10 @@ pub struct TextOutput<W> {
     /// The role and width of the partial line on screen (to blank what a shorter update
     /// leaves, and to keep another role's partial line).
     partial: Option<(Role, usize)>,
+    /// Whether partial transcripts are shown (updated in place).
+    partials: bool,
+    /// The partial transcript so far, for providers that send only deltas.
+    pending: Option<(Role, String)>,
 }
 
 impl<W: AsyncWrite + Unpin + Send> TextOutput<W> {
@@ -243,7 +249,46 @@ impl<W: AsyncWrite + Unpin + Send> TextOutput<W> {
         Self {
             writer,
             partial: None,
+            partials: true,
+            pending: None,
         }
+    }
+
+    /// Whether partial transcripts are shown, updated in place with `\r` (the default).
+    /// Turn it off when the writer is not a terminal: only final transcripts are printed.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use bidi_agent::io::TextOutput;
+    /// use bidi_agent::types::{BidiAgentEvent, BidiOutput, BidiTranscriptStreamEvent, Role};
+    ///
+    /// let mut out = TextOutput::to_writer(Vec::new()).partials(false);
+    /// for (text, done) in [("Hel", false), ("lo", false), ("Hello", true)] {
+    ///     let e = BidiTranscriptStreamEvent::new(text, Role::Assistant, done, None);
+    ///     out.write(&BidiAgentEvent::from(e)).await.unwrap();
+    /// }
+    /// assert_eq!(String::from_utf8(out.into_writer()).unwrap(), "assistant: Hello\n");
+    /// # }
+    /// ```
+    pub fn partials(mut self, show: bool) -> Self {
+        self.partials = show;
+        self
+    }
+
+    /// The text a partial transcript shows: the provider's transcript so far when it gives
+    /// one, else the deltas of this role accumulated.
+    fn partial_text(&mut self, role: Role, delta: &str, current: Option<&str>) -> String {
+        let acc = match self.pending.take() {
+            Some((r, mut acc)) if r == role => {
+                acc.push_str(delta);
+                acc
+            }
+            _ => delta.to_owned(),
+        };
+        let shown = current.map_or_else(|| acc.clone(), str::to_owned);
+        self.pending = Some((role, current.map_or(acc, str::to_owned)));
+        shown
     }
 
     /// The writer back.
@@ -269,7 +314,16 @@ impl<W: AsyncWrite + Unpin + Send> TextOutput<W> {
     fn render(&mut self, event: &BidiAgentEvent) -> Option<String> {
         match event {
             BidiAgentEvent::Output(BidiOutputEvent::TranscriptStream(t)) => {
-                let text = format!("{}: {}", Self::label(t.role()), t.text());
+                let body = if t.is_final() {
+                    self.pending = None;
+                    t.text().to_owned()
+                } else {
+                    self.partial_text(t.role(), t.text(), t.current_transcript())
+                };
+                if !self.partials && !t.is_final() {
+                    return None;
+                }
+                let text = format!("{}: {}", Self::label(t.role()), body);
                 let width = text.chars().count();
                 let mut s = String::new();
                 let previous = match self.partial.take() {
@@ -280,7 +334,9 @@ impl<W: AsyncWrite + Unpin + Send> TextOutput<W> {
                     }
                     None => None,
                 };
-                s.push('\r');
+                if self.partials {
+                    s.push('\r');
+                }
                 s.push_str(&text);
                 if let Some(previous) = previous {
                     s.extend(std::iter::repeat_n(' ', previous.saturating_sub(width)));
@@ -330,5 +386,75 @@ impl<W: AsyncWrite + Unpin + Send> BidiOutput for TextOutput<W> {
             self.writer.flush().await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod output_tests {
+    use super::TextOutput;
+    use bidi_types::{BidiAgentEvent, BidiOutput, BidiTranscriptStreamEvent, Role};
+
+    async fn render(out: TextOutput<Vec<u8>>, parts: &[(&str, bool, Option<&str>)]) -> String {
+        let mut out = out;
+        for (text, done, current) in parts {
+            let e = BidiTranscriptStreamEvent::new(
+                *text,
+                Role::Assistant,
+                *done,
+                current.map(str::to_owned),
+            );
+            out.write(&BidiAgentEvent::from(e)).await.expect("write");
+        }
+        String::from_utf8(out.into_writer()).expect("utf-8")
+    }
+
+    #[tokio::test]
+    async fn delta_partials_accumulate() {
+        // OpenAI-style: deltas without a transcript so far.
+        let shown = render(
+            TextOutput::to_writer(Vec::new()),
+            &[
+                ("Hel", false, None),
+                ("lo", false, None),
+                ("Hello", true, None),
+            ],
+        )
+        .await;
+        assert_eq!(
+            shown,
+            "\rassistant: Hel\rassistant: Hello\rassistant: Hello\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_provider_transcript_so_far_wins() {
+        let shown = render(
+            TextOutput::to_writer(Vec::new()),
+            &[
+                ("Hel", false, Some("Hel")),
+                ("lo", false, Some("Hello")),
+                ("Hello", true, None),
+            ],
+        )
+        .await;
+        assert_eq!(
+            shown,
+            "\rassistant: Hel\rassistant: Hello\rassistant: Hello\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_partials_only_finals_print() {
+        let shown = render(
+            TextOutput::to_writer(Vec::new()).partials(false),
+            &[
+                ("a", false, None),
+                ("b", false, None),
+                ("ab", true, None),
+                ("c", true, None),
+            ],
+        )
+        .await;
+        assert_eq!(shown, "assistant: ab\nassistant: c\n");
     }
 }
