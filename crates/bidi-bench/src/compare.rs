@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 use crate::metrics::median_of_runs;
-use crate::orchestrate::{self, BenchError, RunArgs, ServerKind, fmt, peer_dir, python};
+use crate::orchestrate::{self, BenchError, RunArgs, ServerKind};
+use crate::report::{fmt, write_json};
+use crate::server::{peer_dir, python, repo_root};
 
 /// The flags of `compare`.
 #[derive(Debug, Clone, clap::Args)]
@@ -226,7 +228,7 @@ pub async fn compare(args: &CompareArgs) -> Result<Value, BenchError> {
         });
     }
     a.python = Some(py.clone());
-    let dir = orchestrate::repo_root().join("target/bench");
+    let dir = repo_root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|source| BenchError::Io {
         what: format!("creating {}", dir.display()),
         source,
@@ -307,7 +309,7 @@ pub async fn compare(args: &CompareArgs) -> Result<Value, BenchError> {
         .out
         .clone()
         .unwrap_or_else(|| dir.join("compare.json"));
-    orchestrate::write_json(&out, &result)?;
+    write_json(&out, &result)?;
     eprintln!("saved {}", out.display());
     Ok(result)
 }

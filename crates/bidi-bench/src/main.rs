@@ -17,6 +17,8 @@ mod http;
 mod metrics;
 mod orchestrate;
 mod procfs;
+mod report;
+mod server;
 mod sim_server;
 
 use std::process::ExitCode;
