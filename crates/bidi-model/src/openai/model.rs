@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use super::config::OpenAiRealtimeConfig;
 use super::decode::{Decoder, Step};
 use super::{encode, truncate};
-use crate::ws::{self, WsConfig, WsIncoming, WsReceiver, WsSender};
+use crate::ws::{self, Inbound, WsConfig, WsReceiver, WsSender};
 
 /// How long `stop` waits for the closing handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
@@ -294,30 +294,13 @@ impl Pump {
                 }
             };
             let stopping = self.stopping.load(Ordering::Acquire);
-            let text = match frame {
-                Some(Ok(WsIncoming::Text(text))) => text,
-                Some(Ok(WsIncoming::Binary(bytes))) => match String::from_utf8(bytes) {
-                    Ok(text) => text,
-                    Err(e) => {
-                        let err = ModelError::Protocol(format!("binary frame is not UTF-8: {e}"));
-                        self.emit(Ok(err.to_event().into())).await;
-                        continue;
-                    }
-                },
-                Some(Ok(WsIncoming::Close(_))) | Some(Err(_)) | None if stopping => break None,
-                Some(Ok(WsIncoming::Close(info))) => {
-                    let (code, reason) = info.map_or((1005, String::new()), |i| (i.code, i.reason));
-                    break Some(ModelError::Closed(format!(
-                        "code=<{code}>, reason=<{reason}> | server closed the connection"
-                    )));
+            let text = match Inbound::classify(frame, stopping, &self.id) {
+                Inbound::Text(text) => text,
+                Inbound::Malformed(err) => {
+                    self.emit(Ok(err.to_event().into())).await;
+                    continue;
                 }
-                Some(Err(e)) => {
-                    break Some(ModelError::Connection {
-                        message: format!("connection_id=<{}> | connection broke: {e}", self.id),
-                        source: Some(Box::new(e)),
-                    });
-                }
-                None => break Some(ModelError::Closed("connection ended".to_owned())),
+                Inbound::End(end) => break end,
             };
             if let Some(end) = self.on_frame(&text).await {
                 break Some(end);

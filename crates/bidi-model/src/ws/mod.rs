@@ -36,7 +36,9 @@
 mod config;
 mod connection;
 mod error;
+mod inbound;
 
 pub use config::{WsConfig, default_tls_config, install_crypto_provider};
 pub use connection::{CloseInfo, WsIncoming, WsReceiver, WsSender, connect};
 pub use error::WsError;
+pub use inbound::Inbound;
