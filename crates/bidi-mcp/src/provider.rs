@@ -254,6 +254,10 @@ impl McpToolProvider {
             } => {
                 let mut command = tokio::process::Command::new(program);
                 command.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+                // Its own process group: at stop the whole group is signalled, so processes
+                // the server started itself (`npx`/`uvx` wrappers, workers) end with it.
+                #[cfg(unix)]
+                command.process_group(0);
                 if let Some(dir) = cwd {
                     command.current_dir(dir);
                 }
@@ -337,6 +341,17 @@ impl McpToolProvider {
     }
 
     async fn close(&self, mut connection: Connection) {
+        let group = connection.pid;
+        self.close_service(&mut connection).await;
+        #[cfg(all(unix, feature = "stdio"))]
+        if let Some(pid) = group {
+            end_process_group(&self.name, pid).await;
+        }
+        #[cfg(not(all(unix, feature = "stdio")))]
+        let _ = group;
+    }
+
+    async fn close_service(&self, connection: &mut Connection) {
         match connection.service.close_with_timeout(CLOSE_TIMEOUT).await {
             Ok(Some(reason)) => {
                 tracing::debug!(server = %self.name, "server=<{}>, reason=<{reason:?}> | MCP connection closed", self.name);
@@ -350,6 +365,36 @@ impl McpToolProvider {
         }
     }
 }
+
+/// Ends what is left of the process group `pgid` (the server's own children): `SIGTERM`,
+/// a short grace, then `SIGKILL`. A group that is already gone is not an error.
+#[cfg(all(unix, feature = "stdio"))]
+async fn end_process_group(server: &str, pgid: u32) {
+    use rustix::process::{Pid, Signal, kill_process_group};
+    let Some(pid) = i32::try_from(pgid).ok().and_then(Pid::from_raw) else {
+        return;
+    };
+    if kill_process_group(pid, Signal::TERM).is_err() {
+        return; // no process left in the group
+    }
+    tracing::debug!(
+        server,
+        "server=<{server}>, pgid=<{pgid}> | ending the server's process group"
+    );
+    let deadline = tokio::time::Instant::now() + GROUP_GRACE;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        // Signal 0 probes: an error means the group is empty.
+        if rustix::process::test_kill_process_group(pid).is_err() {
+            return;
+        }
+    }
+    let _ = kill_process_group(pid, Signal::KILL);
+}
+
+/// How long the server's leftover processes get after `SIGTERM` before `SIGKILL`.
+#[cfg(all(unix, feature = "stdio"))]
+const GROUP_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 #[async_trait::async_trait]
 impl ToolProvider for McpToolProvider {

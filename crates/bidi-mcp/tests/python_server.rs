@@ -297,3 +297,32 @@ async fn http_reference_server_tools_crash_and_reconnect() {
     server.kill().await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_ends_the_processes_the_server_started_itself() {
+    let Some(python) = python() else { return };
+    let pidfile = std::env::temp_dir().join(format!(
+        "bidi-mcp-grandchild-{}-{}.pid",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    ));
+    let provider = Arc::new(stdio_server(&python).env("BIDI_TEST_GRANDCHILD_PIDFILE", &pidfile));
+    let (sim, agent) = agent_with(Script::new(), provider.clone()).await;
+    agent.start(None).await.expect("start");
+    let grandchild: u32 = std::fs::read_to_string(&pidfile)
+        .expect("the server wrote its child's pid before serving")
+        .trim()
+        .parse()
+        .expect("a pid");
+    assert!(process_running(grandchild), "the server's own child runs");
+    agent.stop().await.expect("stop");
+    assert!(
+        wait_not_running(grandchild).await,
+        "a process the server started outlived stop"
+    );
+    let _ = std::fs::remove_file(&pidfile);
+    sim.shutdown().await;
+}

@@ -53,7 +53,26 @@ def die() -> str:
     os._exit(7)
 
 
+def leave_a_grandchild() -> None:
+    """With BIDI_TEST_GRANDCHILD_PIDFILE set, start a process of our own that outlives us
+    unless the client ends our whole process group (as `npx`/`uvx` wrappers would)."""
+    import subprocess
+
+    pidfile = os.environ.get("BIDI_TEST_GRANDCHILD_PIDFILE")
+    if pidfile:
+        child = subprocess.Popen(
+            ["sleep", "300"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        with open(pidfile + ".tmp", "w") as f:
+            f.write(str(child.pid))
+        os.replace(pidfile + ".tmp", pidfile)
+
+
 if __name__ == "__main__":
+    leave_a_grandchild()
     if len(sys.argv) >= 3 and sys.argv[1] == "http":
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
     else:

@@ -116,6 +116,30 @@ pub fn process_exists(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// Whether a process with this pid runs (exists and is not a zombie waiting for a reaper).
+pub fn process_running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name: `pid (comm) S ...`.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| state != 'Z' && state != 'X'),
+        Err(_) => false,
+    }
+}
+
+/// Waits (bounded) until the process no longer runs.
+pub async fn wait_not_running(pid: u32) -> bool {
+    let deadline = tokio::time::Instant::now() + HANG;
+    while process_running(pid) {
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
+}
+
 /// Waits (bounded) until the process is gone.
 pub async fn wait_gone(pid: u32) -> bool {
     let deadline = tokio::time::Instant::now() + HANG;
