@@ -243,3 +243,32 @@ async fn one_agent_id_per_manager() {
         "{err}"
     );
 }
+
+/// Syncs of one agent issued at the same time (message hooks, after-invocation) write
+/// `agent.json` one at a time: none fails on the other's temp file, and the file stays valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_syncs_never_race_on_the_temp_file() {
+    use bidi_agent::session::SessionManager;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    // The agent's own manager lays the session out; a second one on the same directory
+    // takes the concurrent syncs.
+    let agent = agent_with(dir.path(), ScriptedModel::new(vec![vec![]])).unwrap();
+    let manager = Arc::new(FileSessionManager::new("s1", dir.path()).unwrap());
+    let handle = agent.handle();
+    let syncs: Vec<_> = (0..64)
+        .map(|i| {
+            let (manager, handle) = (manager.clone(), handle.clone());
+            tokio::spawn(async move {
+                handle.state().set(&format!("k{i}"), json!(i)).unwrap();
+                manager.sync_agent(&handle).await
+            })
+        })
+        .collect();
+    for sync in syncs {
+        sync.await.unwrap().expect("every sync succeeds");
+    }
+    let stored = read(&dir.path().join("session_s1/agents/agent_a1/agent.json"));
+    assert_eq!(stored["state"].as_object().map(|m| m.len()), Some(64));
+}

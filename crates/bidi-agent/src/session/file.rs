@@ -47,6 +47,10 @@ pub struct FileSessionManager {
     dir: PathBuf,
     /// The last message id written per agent (`None`: no message yet).
     latest: Mutex<HashMap<String, Option<u64>>>,
+    /// Held for each write on the hooks' path: writes run one at a time, in the order they
+    /// were issued (tokio's mutex is fair), so two syncs never race on `agent.json.tmp` and
+    /// an older state never lands over a newer one.
+    writes: tokio::sync::Mutex<()>,
 }
 
 impl FileSessionManager {
@@ -82,6 +86,7 @@ impl FileSessionManager {
             session_id,
             dir,
             latest: Mutex::new(HashMap::new()),
+            writes: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -184,12 +189,15 @@ impl SessionManager for FileSessionManager {
         };
         let path = message_path(&self.agent_dir(&agent_id), id);
         let body = message_json(message, id);
+        let _write = self.writes.lock().await;
         blocking(move || write_json(&path, &body)).await
     }
 
     async fn sync_agent(&self, agent: &AgentHandle) -> Result<(), SessionError> {
         let agent_id = agent.agent_id().to_owned();
         let path = self.agent_dir(&agent_id).join("agent.json");
+        // Snapshot under the lock: writes land in the order the snapshots were taken.
+        let _write = self.writes.lock().await;
         let state = agent.state().snapshot();
         blocking(move || {
             let created_at = match read_json(&path) {
