@@ -261,7 +261,7 @@ async fn concurrent_syncs_never_race_on_the_temp_file() {
         .map(|i| {
             let (manager, handle) = (manager.clone(), handle.clone());
             tokio::spawn(async move {
-                handle.state().set(&format!("k{i}"), json!(i)).unwrap();
+                handle.state().set(format!("k{i}"), json!(i)).unwrap();
                 manager.sync_agent(&handle).await
             })
         })
