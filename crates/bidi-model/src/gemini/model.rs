@@ -20,8 +20,6 @@ use super::decode::{Decoder, ServerSignal, go_away_timeout};
 use super::{RESTART_HANDLE_KEY, encode};
 use crate::ws::{self, Inbound, WsConfig, WsIncoming, WsReceiver, WsSender};
 
-/// How long `stop` waits for the closing handshake.
-const CLOSE_GRACE: Duration = Duration::from_secs(3);
 /// How long before the end announced by `goAway` the restart happens at the latest.
 const GO_AWAY_MARGIN: Duration = Duration::from_secs(2);
 
@@ -70,7 +68,7 @@ struct Link {
 struct Session {
     id: String,
     link: Link,
-    events: Option<mpsc::Receiver<EventResult>>,
+    events: Option<ws::EventQueue>,
     pump: JoinHandle<()>,
     stopping: Arc<AtomicBool>,
 }
@@ -289,12 +287,7 @@ impl BidiModel for BidiGeminiLiveModel {
         let session = guard.as_mut().ok_or(ModelError::NotStarted {
             action: "receiving",
         })?;
-        let rx = session.events.take().ok_or_else(|| {
-            ModelError::Config("receive() was already called for this connection".to_owned())
-        })?;
-        Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async {
-            rx.recv().await.map(|item| (item, rx))
-        })))
+        ws::take_events(&mut session.events)
     }
 
     async fn stop(&self) -> Result<(), ModelError> {
@@ -303,14 +296,7 @@ impl BidiModel for BidiGeminiLiveModel {
             return Ok(());
         };
         session.stopping.store(true, Ordering::Release);
-        let close = session.link.sender.close(1000, "client stop");
-        let _ = tokio::time::timeout(CLOSE_GRACE, close).await;
-        if tokio::time::timeout(CLOSE_GRACE, &mut session.pump)
-            .await
-            .is_err()
-        {
-            session.pump.abort();
-        }
+        ws::shut_down(&session.link.sender, &mut session.pump, &session.id).await;
         tracing::debug!(
             "connection_id=<{}> | gemini live connection closed",
             session.id

@@ -20,9 +20,6 @@ use super::decode::{Decoder, Step};
 use super::{encode, truncate};
 use crate::ws::{self, Inbound, WsConfig, WsReceiver, WsSender};
 
-/// How long `stop` waits for the closing handshake.
-const CLOSE_GRACE: Duration = Duration::from_secs(3);
-
 type EventResult = Result<BidiOutputEvent, ModelError>;
 
 /// OpenAI Realtime (GA protocol) as a [`BidiModel`], over a WebSocket.
@@ -55,7 +52,7 @@ pub struct BidiOpenAIRealtimeModel {
 struct Session {
     id: String,
     sender: WsSender,
-    events: Option<mpsc::Receiver<EventResult>>,
+    events: Option<ws::EventQueue>,
     pump: JoinHandle<()>,
     stopping: Arc<AtomicBool>,
 }
@@ -235,12 +232,7 @@ impl BidiModel for BidiOpenAIRealtimeModel {
         let session = guard.as_mut().ok_or(ModelError::NotStarted {
             action: "receiving",
         })?;
-        let rx = session.events.take().ok_or_else(|| {
-            ModelError::Config("receive() was already called for this connection".to_owned())
-        })?;
-        Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async {
-            rx.recv().await.map(|item| (item, rx))
-        })))
+        ws::take_events(&mut session.events)
     }
 
     async fn stop(&self) -> Result<(), ModelError> {
@@ -249,15 +241,7 @@ impl BidiModel for BidiOpenAIRealtimeModel {
             return Ok(());
         };
         session.stopping.store(true, Ordering::Release);
-        let close = session.sender.close(1000, "client stop");
-        let _ = tokio::time::timeout(CLOSE_GRACE, close).await;
-        if tokio::time::timeout(CLOSE_GRACE, &mut session.pump)
-            .await
-            .is_err()
-        {
-            tracing::debug!("connection_id=<{}> | close handshake timed out", session.id);
-            session.pump.abort();
-        }
+        ws::shut_down(&session.sender, &mut session.pump, &session.id).await;
         tracing::debug!(
             "connection_id=<{}> | openai realtime connection closed",
             session.id
@@ -323,7 +307,7 @@ impl Pump {
         self.emit(Err(error)).await;
         // Let the closing handshake finish (the receiver's drop would cut it).
         let drain = async { while receiver.recv().await.is_some() {} };
-        let _ = tokio::time::timeout(CLOSE_GRACE, drain).await;
+        let _ = tokio::time::timeout(ws::CLOSE_GRACE, drain).await;
     }
 
     async fn emit(&self, item: EventResult) {
