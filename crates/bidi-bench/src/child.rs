@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use crate::http;
 use crate::metrics::{self, InputRecord, Measured, OutputRecord, ServerSide, param};
 use crate::procfs;
+use crate::wire;
 
 const IN_MAGIC: &[u8; 8] = b"BENCHIN\0";
 const OUT_MAGIC: &[u8; 8] = b"FAKEOAI\0";
@@ -129,13 +130,13 @@ fn duplex(p: &Value, chunk_ms: f64, paced: bool) -> Vec<Step> {
     ]
 }
 
-fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -153,11 +154,11 @@ fn tone_body_b64(rate: u32, chunk_ms: u32) -> (String, u64) {
 }
 
 /// What the driver and a session's input/output share.
-struct SessionState {
+pub(crate) struct SessionState {
     input: Mutex<InputRecord>,
-    output: Mutex<OutputRecord>,
-    connected: watch::Sender<bool>,
-    completes: watch::Sender<usize>,
+    pub(crate) output: Mutex<OutputRecord>,
+    pub(crate) connected: watch::Sender<bool>,
+    pub(crate) completes: watch::Sender<usize>,
     input_done: watch::Sender<bool>,
 }
 
@@ -175,7 +176,7 @@ impl SessionState {
 
 /// In-memory [`BidiInput`]: text commands and paced or unpaced PCM chunks, each starting
 /// with the `BENCHIN` header (sequence number, send time).
-struct BenchInput {
+pub(crate) struct BenchInput {
     steps: Vec<Step>,
     pos: usize,
     chunk_k: u64,
@@ -187,6 +188,13 @@ struct BenchInput {
     rate: SampleRate,
     body_b64: Arc<str>,
     state: Arc<SessionState>,
+}
+
+impl BenchInput {
+    /// The input PCM rate, Hz.
+    pub(crate) fn rate_hz(&self) -> u32 {
+        self.rate.hz()
+    }
 }
 
 #[async_trait::async_trait]
@@ -273,7 +281,7 @@ struct BenchOutput {
 }
 
 /// Receive time minus the server's send stamp (first 32 base64 characters of the chunk).
-fn stamp_latency_ns(audio: &str, now: u64) -> Option<f64> {
+pub(crate) fn stamp_latency_ns(audio: &str, now: u64) -> Option<f64> {
     let head = audio.get(..32)?;
     let mut hdr = [0u8; 24];
     BASE64.decode_slice(head, &mut hdr).ok()?;
@@ -356,6 +364,8 @@ pub async fn run(name: &str, target: &Target, p: &Value) -> Result<Value, ChildE
         .unwrap_or("bidi")
         .to_owned();
     let n_sessions = param(p, "sessions", 1.0).max(1.0) as usize;
+    // `--client wire`: the floor (raw WebSocket traffic, no agent), see `wire`.
+    let wire = p.get("client").and_then(Value::as_str) == Some("wire");
     let rate_hz = param(p, "input_rate", 24_000.0) as u32;
     let chunk_ms = param(p, "chunk_ms", 20.0) as u32;
     let rate = SampleRate::try_from(rate_hz).unwrap_or(SampleRate::Hz24000);
@@ -378,6 +388,7 @@ pub async fn run(name: &str, target: &Target, p: &Value) -> Result<Value, ChildE
             index: i,
             message: e.to_string(),
         };
+        let wire_url = config.endpoint.clone();
         let model = BidiOpenAIRealtimeModel::new(config).map_err(|e| build(&e))?;
         let builder = BidiAgent::builder(model).system_prompt("benchmark");
         let builder = if name == "tool_async" {
@@ -409,6 +420,19 @@ pub async fn run(name: &str, target: &Target, p: &Value) -> Result<Value, ChildE
             state: Arc::clone(&state),
         };
         let st = Arc::clone(&state);
+        if wire {
+            let model_id = format!("{tag}-{i}");
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = wire::session(&wire_url, &model_id, input, Arc::clone(&st)).await {
+                    let mut msg = e.to_string();
+                    msg.truncate(300);
+                    lock(&st.output).error = Some(msg);
+                    st.connected.send_replace(true);
+                }
+            }));
+            states.push(state);
+            continue;
+        }
         tasks.push(tokio::spawn(async move {
             if let Err(e) = agent
                 .run(vec![Box::new(input)], vec![Box::new(output)], None)
@@ -518,7 +542,7 @@ pub async fn run(name: &str, target: &Target, p: &Value) -> Result<Value, ChildE
         .map(|s| std::mem::take(&mut *lock(&s.output)))
         .collect();
     let mut res = metrics::summarize(name, p, &inputs, &outputs, &server, &m);
-    res["client"] = json!("bidi");
+    res["client"] = json!(if wire { "wire" } else { "bidi" });
     Ok(res)
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 use crate::metrics::median_of_runs;
-use crate::orchestrate::{self, BenchError, RunArgs, ServerKind};
+use crate::orchestrate::{self, BenchError, ClientKind, RunArgs, ServerKind};
 use crate::report::{fmt, write_json};
 use crate::server::{peer_dir, python, repo_root};
 
@@ -19,6 +19,58 @@ pub struct CompareArgs {
     /// A/B rounds (each round runs Python, then bidi).
     #[arg(long, default_value_t = 2)]
     pub rounds: usize,
+    /// Also run the wire floor (`--client wire`) after bidi in every round, on the
+    /// scenarios it can play (duplex, throughput, sessions), and print how much each client
+    /// costs above it.
+    #[arg(long)]
+    pub with_floor: bool,
+}
+
+/// The scenarios the wire floor plays: it sends and reads audio, it answers no tool call
+/// and reacts to no interruption.
+const FLOOR_SCENARIOS: [&str; 5] = [
+    "duplex_rt",
+    "duplex_fast",
+    "tput_in",
+    "tput_out",
+    "sessions",
+];
+
+/// CPU figures compared above the floor: label, scenario, key.
+const FLOOR_ROWS: [(&str, &str, &str); 4] = [
+    (
+        "(a) CPU per chunk, real time (us)",
+        "duplex_rt",
+        "cpu_us_per_chunk",
+    ),
+    (
+        "(a) CPU per chunk, max pace (us)",
+        "duplex_fast",
+        "cpu_us_per_chunk",
+    ),
+    (
+        "    CPU per input chunk, max pace (us)",
+        "tput_in",
+        "cpu_us_per_chunk",
+    ),
+    (
+        "    CPU per output chunk, max pace (us)",
+        "tput_out",
+        "cpu_us_per_chunk",
+    ),
+];
+
+/// `--only` for the floor runs: the user's selection restricted to [`FLOOR_SCENARIOS`].
+fn floor_only(only: Option<&str>) -> String {
+    let all = FLOOR_SCENARIOS.join(",");
+    match only {
+        None => all,
+        Some(o) => o
+            .split(',')
+            .filter(|s| FLOOR_SCENARIOS.iter().any(|f| s.starts_with(f)))
+            .collect::<Vec<_>>()
+            .join(","),
+    }
 }
 
 /// One compared figure: label, scenario, key, and whether lower is better.
@@ -233,7 +285,7 @@ pub async fn compare(args: &CompareArgs) -> Result<Value, BenchError> {
         what: format!("creating {}", dir.display()),
         source,
     })?;
-    let (mut py_rounds, mut our_rounds) = (Vec::new(), Vec::new());
+    let (mut py_rounds, mut our_rounds, mut floor_rounds) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..args.rounds.max(1) {
         let py_out = dir.join(format!("compare-python-round{round}.json"));
         eprintln!("== round {} / {}: Python (A)", round + 1, args.rounds);
@@ -264,6 +316,15 @@ pub async fn compare(args: &CompareArgs) -> Result<Value, BenchError> {
         let mut ours = a.clone();
         ours.out = Some(dir.join(format!("compare-bidi-round{round}.json")));
         our_rounds.push(orchestrate::orchestrate(&ours).await?);
+        let only = floor_only(a.only.as_deref());
+        if args.with_floor && !only.is_empty() {
+            eprintln!("== round {} / {}: wire floor", round + 1, args.rounds);
+            let mut floor = a.clone();
+            floor.client = ClientKind::Wire;
+            floor.only = Some(only);
+            floor.out = Some(dir.join(format!("compare-wire-round{round}.json")));
+            floor_rounds.push(orchestrate::orchestrate(&floor).await?);
+        }
     }
     let python_side = pool(&py_rounds);
     let ours = pool(&our_rounds);
@@ -296,12 +357,17 @@ pub async fn compare(args: &CompareArgs) -> Result<Value, BenchError> {
         );
     }
     print_sessions(&ours, &python_side);
+    let floor = (!floor_rounds.is_empty()).then(|| pool(&floor_rounds));
+    if let Some(floor) = &floor {
+        print_floor(&ours, &python_side, floor, &mut ratios);
+    }
     let result = json!({
         "meta": {"tool": "bidi-bench compare", "rounds": args.rounds, "pinned": a.pin,
                  "params": format!("{a:?}"),
                  "note": "A/B alternation on a 2-core shared machine; medians over all repeats of all rounds"},
         "bidi": ours,
         "python": python_side,
+        "wire": floor,
         "ratios": ratios,
     });
     let out: PathBuf = args
@@ -340,5 +406,61 @@ fn print_sessions(ours: &Value, python_side: &Value) {
             )
         };
         println!("{n:>6}  {} | {}", row(ours), row(python_side));
+    }
+}
+
+/// The CPU rows against the wire floor: each side's cost above it, and their ratio.
+fn print_floor(ours: &Value, python_side: &Value, floor: &Value, ratios: &mut Map<String, Value>) {
+    println!(
+        "\nAbove the wire floor (same frames, no agent) | ratio = Python's cost above the floor / bidi's"
+    );
+    println!(
+        "{:<40} {:>9} {:>9} {:>9} {:>10} {:>12} {:>8}",
+        "metric", "floor", "bidi", "Python", "bidi-floor", "Python-floor", "ratio"
+    );
+    for (label, s, k) in FLOOR_ROWS {
+        let get = |side: &Value| {
+            side["median"]
+                .get(s)
+                .and_then(|x| x.get(k))
+                .and_then(Value::as_f64)
+        };
+        let (f, o, p) = (get(floor), get(ours), get(python_side));
+        let above = |x: Option<f64>| Some(x? - f?);
+        let ratio = match (above(o), above(p)) {
+            (Some(o), Some(p)) if o > 0.0 && p > 0.0 => Some(p / o),
+            _ => None,
+        };
+        if let Some(r) = ratio {
+            ratios.insert(format!("{s}.{k}.above_floor"), json!(r));
+        }
+        let show = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |x| format!("{x:.1}"));
+        println!(
+            "{label:<40} {:>9} {:>9} {:>9} {:>10} {:>12} {:>8}",
+            show(f),
+            show(o),
+            show(p),
+            show(above(o)),
+            show(above(p)),
+            ratio.map_or_else(|| "-".to_owned(), |r| format!("{r:.1}x"))
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::floor_only;
+
+    #[test]
+    fn the_floor_plays_only_the_audio_scenarios() {
+        assert_eq!(
+            floor_only(None),
+            "duplex_rt,duplex_fast,tput_in,tput_out,sessions"
+        );
+        assert_eq!(
+            floor_only(Some("interrupt,duplex_rt,tool_sync,sessions_50")),
+            "duplex_rt,sessions_50"
+        );
+        assert_eq!(floor_only(Some("tool_async")), "");
     }
 }

@@ -20,6 +20,7 @@ mod procfs;
 mod report;
 mod server;
 mod sim_server;
+mod wire;
 
 use std::process::ExitCode;
 

@@ -22,6 +22,25 @@ pub enum ServerKind {
     Sim,
 }
 
+/// Which client the benchmark child runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClientKind {
+    /// `BidiAgent` + `BidiOpenAIRealtimeModel`: the product.
+    Bidi,
+    /// The same WebSocket frames from one bare task per session (`wire.rs`): the floor.
+    Wire,
+}
+
+impl ClientKind {
+    /// The name in the child's parameters and in the results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Bidi => "bidi",
+            Self::Wire => "wire",
+        }
+    }
+}
+
 /// The benchmark's knobs (the flags of `bench_python.py`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
@@ -84,6 +103,11 @@ pub struct RunArgs {
     /// loop), `multi` (a worker per usable CPU) or `multi:N`.
     #[arg(long, default_value = "multi")]
     pub runtime: String,
+    /// The client: `bidi` (`BidiAgent` + `BidiOpenAIRealtimeModel`) or `wire` (the same
+    /// WebSocket frames from one bare task per session, no agent: the floor any client of
+    /// this protocol pays on this machine).
+    #[arg(long, value_enum, default_value = "bidi")]
+    pub client: ClientKind,
     /// Per child process time limit, seconds.
     #[arg(long, default_value_t = 600.0)]
     pub child_timeout: f64,
@@ -138,7 +162,8 @@ pub fn plan(a: &RunArgs, kind: ServerKind) -> Vec<(String, Value, usize)> {
         .only
         .as_ref()
         .map(|o| o.split(',').map(str::to_owned).collect());
-    let base = json!({"input_rate": a.input_rate, "chunk_ms": a.chunk_ms, "runtime": a.runtime});
+    let base = json!({"input_rate": a.input_rate, "chunk_ms": a.chunk_ms, "runtime": a.runtime,
+        "client": a.client.name()});
     let mut plan = Vec::new();
     let mut add = |name: String, params: Value, repeats: usize| {
         let key = if name.starts_with("sessions") {
@@ -259,7 +284,7 @@ async fn run_child(
 }
 
 fn default_out(a: &RunArgs, kind: ServerKind) -> PathBuf {
-    let mut name = String::from("results-bidi");
+    let mut name = format!("results-{}", a.client.name());
     if kind == ServerKind::Sim {
         name.push_str("-sim");
     }
@@ -285,7 +310,10 @@ pub async fn orchestrate(args: &RunArgs) -> Result<Value, BenchError> {
     let mut results = json!({
         "meta": {
             "tool": "bidi-bench",
-            "client": "bidi (Rust) BidiAgent + BidiOpenAIRealtimeModel",
+            "client": match a.client {
+                ClientKind::Bidi => "bidi (Rust) BidiAgent + BidiOpenAIRealtimeModel",
+                ClientKind::Wire => "wire floor: the same WebSocket frames, no agent",
+            },
             "server": format!("{kind:?}"),
             "bidi_version": env!("CARGO_PKG_VERSION"),
             "cpu_count": std::thread::available_parallelism().map_or(0, usize::from),
