@@ -74,11 +74,10 @@ pub enum QuickstartError {
 pub const EXIT_REJECTED: u8 = 3;
 
 impl QuickstartError {
-    /// The process's exit code for this error: 2 for bad flags, [`EXIT_REJECTED`] (3) for
-    /// rejected credentials, 1 otherwise.
+    /// The process's exit code for this error: [`EXIT_REJECTED`] (3) for rejected
+    /// credentials, 1 otherwise (flags the parser refuses exit with 2 before any run).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Usage(_) => 2,
             Self::Rejected { .. } => EXIT_REJECTED,
             _ => 1,
         }

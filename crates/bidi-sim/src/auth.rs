@@ -17,6 +17,30 @@
 //! The rejections never echo a whole key.
 //!
 //! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use bidi_sim::Script;
+//! use bidi_sim::bedrock::BedrockSim;
+//! use bidi_sim::gemini::{GeminiSim, GeminiSimOptions};
+//! use bidi_sim::openai::{OpenAiSim, OpenAiSimOptions};
+//!
+//! let openai = OpenAiSim::start_with(Script::new(), OpenAiSimOptions {
+//!     require_key: Some("sk-test-right".into()),
+//!     ..OpenAiSimOptions::default()
+//! }).await?;
+//! let gemini = GeminiSim::start_with(Script::new(), GeminiSimOptions {
+//!     require_key: Some("test-right".into()),
+//!     ..GeminiSimOptions::default()
+//! }).await?;
+//! let bedrock = BedrockSim::start(Script::new()).await?;
+//! bedrock.require_access_key_id(Some("AKIDTESTRIGHT".into()));
+//! # openai.shutdown().await; gemini.shutdown().await; bedrock.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The helpers that find each credential in a request:
+//!
+//! ```
 //! use bidi_sim::auth::{aws_access_key_id, mask_key};
 //!
 //! let auth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/us-east-1/bedrock/aws4_request, \
