@@ -191,3 +191,46 @@ async fn bedrock_refuses_an_unknown_access_key_id_and_takes_the_right_one() {
     holds_a_turn(&right).await;
     sim.shutdown().await;
 }
+
+/// A server on loopback that answers every WebSocket upgrade with HTTP 401 and OpenAI's
+/// JSON error (as gateways and proxies in front of a provider do); its `ws://` address.
+async fn refusing_upgrades() -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match tcp.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body = r#"{"error":{"message":"Incorrect API key provided: sk-***3210.","type":"invalid_request_error","code":"invalid_api_key","param":null}}"#;
+            let response = format!(
+                "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tcp.write_all(response.as_bytes()).await;
+        }
+    });
+    (format!("ws://{addr}"), task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_refused_with_401_is_unauthorized_for_both_websocket_providers() {
+    let (base, server) = refusing_upgrades().await;
+    let err = start(&openai(&format!("{base}/v1/realtime"), WRONG))
+        .await
+        .expect_err("401");
+    assert_unauthorized(&err, "OpenAI", "HTTP 401", "OPENAI_API_KEY");
+    let err = start(&gemini(&format!("{base}/ws"), WRONG))
+        .await
+        .expect_err("401");
+    assert_unauthorized(&err, "Gemini", "HTTP 401", "GEMINI_API_KEY");
+    server.abort();
+}
