@@ -71,6 +71,8 @@ async fn session_verdict(
             .to_owned()
     };
     let (code, kind, message) = (field("code"), field("type"), field("message"));
+    let missing = kind == "invalid_request_error" && message.contains("authentication");
+    let code = if code.is_empty() { kind } else { code };
     // Let the close the server sends after the error arrive (bounded), so the socket ends
     // with its handshake.
     let close = tokio::time::timeout(ws::CLOSE_GRACE, async {
@@ -88,16 +90,13 @@ async fn session_verdict(
     let closed_for_auth = close
         .as_ref()
         .is_some_and(|c| c.reason.contains("invalid_api_key"));
-    let missing = kind == "invalid_request_error" && message.contains("authentication");
     if is_auth_code(&code) || closed_for_auth || missing {
-        let code = if code.is_empty() { kind } else { code };
         return Err(ModelError::Unauthorized {
             provider: PROVIDER,
             reason: format!("{code}: {message}"),
             hint: AUTH_HINT.to_owned(),
         });
     }
-    let code = if code.is_empty() { kind } else { code };
     Err(ModelError::Provider { code, message })
 }
 
