@@ -16,7 +16,11 @@
 //! in-process (`--sim-protocol openai|gemini|nova-sonic`, default openai) with a demo
 //! scenario. `--endpoint URL` points a provider's client at another server, such as a
 //! `bidi-sim` started with `cargo run -p bidi-sim` (a loopback endpoint needs no
-//! credentials).
+//! credentials: the provider's from the environment are used when set, else a placeholder).
+//!
+//! Every failure is one line on stderr and a nonzero exit: 1 in general, 2 for bad flags,
+//! 3 when the provider rejected the credentials, e.g.
+//! `error: openai rejected the credentials at wss://...: check OPENAI_API_KEY (invalid_api_key: ...)`.
 //!
 //! Audio uses the microphone and speaker when stdin is a terminal and there are devices;
 //! else the conversation is text: lines from stdin, transcripts on stdout. With nothing on

@@ -8,7 +8,17 @@ use clap::{Parser, ValueEnum};
 /// credentials it talks to the offline simulator; with no microphone or no terminal it
 /// works in text.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "quickstart", version, about, long_about = None)]
+#[command(
+    name = "quickstart",
+    version,
+    about,
+    long_about = None,
+    after_help = "With --endpoint, the provider's credentials come from the environment \
+(OPENAI_API_KEY; GEMINI_API_KEY or GOOGLE_API_KEY; AWS_ACCESS_KEY_ID and \
+AWS_SECRET_ACCESS_KEY or AWS_PROFILE) when set, else a placeholder for a local simulator.\n\n\
+Exit codes: 0 done, 1 failed (one line on stderr), 2 bad flags, 3 the provider rejected \
+the credentials."
+)]
 pub struct Args {
     /// The provider (default: from the environment's credentials, else `sim`).
     #[arg(long, value_enum)]

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use bidi_agent::audio::{BidiAudioIO, Direction, WavInput, WavOutput, list_devices};
 use bidi_agent::io::{TextInput, TextOutput};
-use bidi_agent::types::{BidiInput, BidiOutput};
+use bidi_agent::types::{BidiInput, BidiOutput, ModelError};
 use bidi_agent::{AgentError, BidiAgent};
 use clap::Parser;
 
@@ -47,7 +47,19 @@ pub enum QuickstartError {
     /// The in-process simulator could not start.
     #[error("simulator | {0}")]
     Sim(String),
-    /// The conversation failed (the provider refused or could not be reached, an IO failed).
+    /// The provider rejected the credentials (exit code [`EXIT_REJECTED`]).
+    #[error("{provider} rejected the credentials at {endpoint}: {hint} ({reason})")]
+    Rejected {
+        /// The provider's name (`openai`, `gemini`, `nova-sonic`).
+        provider: String,
+        /// Where the client connected, without a query string.
+        endpoint: String,
+        /// What to fix, naming the environment variables read.
+        hint: &'static str,
+        /// What the provider answered, never the secret.
+        reason: String,
+    },
+    /// The conversation failed (the provider could not be reached, an IO failed).
     #[error("provider=<{provider}> | {source}")]
     Agent {
         /// The provider's name.
@@ -58,8 +70,36 @@ pub enum QuickstartError {
     },
 }
 
+/// The exit code when the provider rejected the credentials.
+pub const EXIT_REJECTED: u8 = 3;
+
+impl QuickstartError {
+    /// The process's exit code for this error: [`EXIT_REJECTED`] (3) for rejected
+    /// credentials, 1 otherwise (flags the parser refuses exit with 2 before any run).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Rejected { .. } => EXIT_REJECTED,
+            _ => 1,
+        }
+    }
+}
+
+/// What to check when `provider` rejects the credentials.
+fn credentials_hint(provider: Provider) -> &'static str {
+    match provider {
+        Provider::OpenAi | Provider::Sim(cli::SimProtocol::Openai) => "check OPENAI_API_KEY",
+        Provider::Gemini | Provider::Sim(cli::SimProtocol::Gemini) => {
+            "check GEMINI_API_KEY or GOOGLE_API_KEY"
+        }
+        Provider::NovaSonic | Provider::Sim(cli::SimProtocol::NovaSonic) => {
+            "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
+        }
+    }
+}
+
 /// The program: parses the flags, runs the conversation, and turns every failure into one
-/// line on stderr and a nonzero exit (2 for bad flags, 1 otherwise).
+/// line on stderr and a nonzero exit (2 for bad flags, 3 for rejected credentials, 1
+/// otherwise).
 pub fn main() -> ExitCode {
     let args = match Args::try_parse() {
         Ok(args) => args,
@@ -100,7 +140,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -153,9 +193,21 @@ pub async fn run(args: Args) -> Result<(), QuickstartError> {
         Provider::Sim(p) => format!("sim/{p}"),
     };
     let model = provider::model(provider, endpoint.as_deref(), &args, env)?;
-    let agent_error = |source| QuickstartError::Agent {
-        provider: provider_name.clone(),
-        source,
+    let shown_endpoint = endpoint.as_deref().map_or_else(
+        || "its default endpoint".to_owned(),
+        |e| e.split('?').next().unwrap_or_default().to_owned(),
+    );
+    let agent_error = |source| match source {
+        AgentError::Model(ModelError::Unauthorized { reason, .. }) => QuickstartError::Rejected {
+            provider: provider_name.clone(),
+            endpoint: shown_endpoint.clone(),
+            hint: credentials_hint(provider),
+            reason,
+        },
+        source => QuickstartError::Agent {
+            provider: provider_name.clone(),
+            source,
+        },
     };
     let agent = BidiAgent::builder_boxed(model)
         .tool(tools::current_time)

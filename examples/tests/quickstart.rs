@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use bidi_examples::assistant::demo;
 use bidi_sim::bedrock::BedrockSim;
-use bidi_sim::gemini::GeminiSim;
-use bidi_sim::openai::OpenAiSim;
+use bidi_sim::gemini::{GeminiSim, GeminiSimOptions};
+use bidi_sim::openai::{OpenAiSim, OpenAiSimOptions};
 use bidi_sim::{Action, Script, Trigger};
 use serde_json::Value;
 
@@ -20,14 +20,25 @@ const HANG: Duration = Duration::from_secs(60);
 /// Runs the quickstart with `args` and `stdin`, without any provider credentials in its
 /// environment; kills it if it hangs.
 fn quickstart(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bidi-quickstart"))
+    quickstart_with_env(args, stdin, &[])
+}
+
+/// Like [`quickstart`], with `env` set (nothing else of the provider credentials).
+fn quickstart_with_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bidi-quickstart"));
+    command
         .args(args)
         .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_PROFILE")
         .env_remove("OPENAI_API_KEY")
         .env_remove("GEMINI_API_KEY")
         .env_remove("GOOGLE_API_KEY")
         .env_remove("RUST_LOG")
+        .env_remove("RUST_BACKTRACE")
+        .envs(env.iter().copied());
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -52,9 +63,19 @@ fn quickstart(args: &[&str], stdin: &str) -> Output {
 
 /// Runs the quickstart in a blocking task (the simulator goes on serving meanwhile).
 async fn run(args: Vec<String>, stdin: &'static str) -> Output {
+    run_with_env(args, stdin, Vec::new()).await
+}
+
+/// Like [`run`], with `env` set.
+async fn run_with_env(
+    args: Vec<String>,
+    stdin: &'static str,
+    env: Vec<(&'static str, String)>,
+) -> Output {
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        quickstart(&args, stdin)
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        quickstart_with_env(&args, stdin, &env)
     })
     .await
     .expect("the run task")
@@ -428,4 +449,162 @@ fn the_demo_lines_ask_what_the_demo_scenario_answers() {
         &r.when,
         Trigger::Text { contains } if !contains.is_empty() && line.to_lowercase().contains(contains.as_str())
     ))));
+}
+
+const RIGHT_KEY: &str = "sk-right-key-0123456789";
+const WRONG_KEY: &str = "sk-wrong-secret-9876543210";
+const RIGHT_AWS_KEY_ID: &str = "AKIDQUICKSTARTRIGHT";
+
+/// One provider's run: its name, its endpoint, the environment holding the credentials and
+/// the variable a refusal names.
+type Case = (
+    &'static str,
+    String,
+    Vec<(&'static str, String)>,
+    &'static str,
+);
+
+/// The three simulators, each accepting only its right credential.
+struct Guarded {
+    openai: bidi_sim::openai::OpenAiSimHandle,
+    gemini: bidi_sim::gemini::GeminiSimHandle,
+    bedrock: BedrockSim,
+}
+
+impl Guarded {
+    async fn start() -> Self {
+        let openai = OpenAiSim::start_with(
+            calculator_script(),
+            OpenAiSimOptions {
+                require_key: Some(RIGHT_KEY.into()),
+                ..OpenAiSimOptions::default()
+            },
+        )
+        .await
+        .expect("openai sim");
+        let gemini = GeminiSim::start_with(
+            calculator_script(),
+            GeminiSimOptions {
+                require_key: Some(RIGHT_KEY.into()),
+                ..GeminiSimOptions::default()
+            },
+        )
+        .await
+        .expect("gemini sim");
+        let bedrock = BedrockSim::start(calculator_script())
+            .await
+            .expect("bedrock sim");
+        bedrock.require_access_key_id(Some(RIGHT_AWS_KEY_ID.into()));
+        Self {
+            openai,
+            gemini,
+            bedrock,
+        }
+    }
+
+    /// Per provider: its endpoint, the environment holding `key` (for Bedrock the access
+    /// key id `aws_key_id` with `key` as the secret), and the variable a refusal names.
+    fn cases(&self, key: &str, aws_key_id: &str) -> Vec<Case> {
+        // The AWS chain reads only the environment: no profile files, no instance metadata.
+        let aws = vec![
+            ("AWS_ACCESS_KEY_ID", aws_key_id.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", key.to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            (
+                "AWS_CONFIG_FILE",
+                "/nonexistent/bidi-test-aws-config".to_owned(),
+            ),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/bidi-test-aws-credentials".to_owned(),
+            ),
+        ];
+        vec![
+            (
+                "openai",
+                self.openai.url(),
+                vec![("OPENAI_API_KEY", key.to_owned())],
+                "OPENAI_API_KEY",
+            ),
+            (
+                "gemini",
+                self.gemini.base_url(),
+                vec![("GEMINI_API_KEY", key.to_owned())],
+                "GEMINI_API_KEY",
+            ),
+            (
+                "nova-sonic",
+                self.bedrock.endpoint(),
+                aws,
+                "AWS_ACCESS_KEY_ID",
+            ),
+        ]
+    }
+
+    async fn shutdown(self) {
+        self.openai.shutdown().await;
+        self.gemini.shutdown().await;
+        self.bedrock.shutdown().await;
+    }
+}
+
+fn args(provider: &str, endpoint: &str) -> Vec<String> {
+    [
+        "--provider",
+        provider,
+        "--endpoint",
+        endpoint,
+        "--text",
+        "--json",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_credentials_are_one_line_on_stderr_and_exit_3() {
+    let sims = Guarded::start().await;
+    for (provider, endpoint, env, variable) in sims.cases(WRONG_KEY, "AKIDQUICKSTARTWRONG") {
+        let output = run_with_env(args(provider, &endpoint), "What is 12 times 7?\n", env).await;
+        let stderr = text(&output.stderr);
+        let stdout = text(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{provider}: stderr: {stderr}\nstdout: {stdout}"
+        );
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{provider}: one line: {stderr}");
+        let expected = format!("error: {provider} rejected the credentials at {endpoint}: check ");
+        assert!(lines[0].starts_with(&expected), "{provider}: {stderr}");
+        assert!(lines[0].contains(variable), "{provider}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{provider}: {stderr}");
+        assert!(!stderr.contains("backtrace"), "{provider}: {stderr}");
+        for secret in [WRONG_KEY, RIGHT_KEY] {
+            assert!(
+                !stderr.contains(secret),
+                "{provider}: secret on stderr: {stderr}"
+            );
+            assert!(
+                !stdout.contains(secret),
+                "{provider}: secret on stdout: {stdout}"
+            );
+        }
+        // Whatever reached stdout is JSON events (Bedrock's refusal arrives as an error event
+        // of the open stream); no conversation took place.
+        assert!(finals(&events(&output), "assistant").is_empty(), "{stdout}");
+    }
+    sims.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_right_credentials_from_the_environment_reach_the_endpoint() {
+    let sims = Guarded::start().await;
+    for (provider, endpoint, env, _) in sims.cases(RIGHT_KEY, RIGHT_AWS_KEY_ID) {
+        let output = run_with_env(args(provider, &endpoint), "What is 12 times 7?\n", env).await;
+        assert_ok(&output);
+        assert_calculator_turn(&events(&output));
+    }
+    sims.shutdown().await;
 }

@@ -11,9 +11,12 @@
 //! to answer with, which each server renders in its own protocol. Every server records what
 //! clients sent, as JSON, for tests to inspect.
 //!
+//! Every simulator takes any credentials unless told the one to accept ([`auth`]).
+//!
 //! [`scenario`] reads scripts from JSON files; the `bidi-sim` binary serves all three
 //! protocols from one (`cargo run -p bidi-sim -- --help`, and `docs/testing.md`).
 
+pub mod auth;
 pub mod bedrock;
 pub mod gemini;
 pub mod openai;

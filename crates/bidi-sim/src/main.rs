@@ -46,6 +46,13 @@ struct Args {
     /// Pace speech audio at real time instead of sending it at once (WebSocket servers).
     #[arg(long)]
     realtime: bool,
+    /// Accept only this credential: the OpenAI API key (`Authorization: Bearer`), the Gemini
+    /// API key (`key=` or `x-goog-api-key`) and the AWS access key id (SigV4 `Credential=`).
+    /// Any other is rejected as the provider does (OpenAI: `invalid_api_key` error and close
+    /// 3000; Gemini: close 1007 "API key not valid"; Bedrock: HTTP 403
+    /// UnrecognizedClientException). Default: any credentials.
+    #[arg(long, value_name = "KEY")]
+    require_key: Option<String>,
     /// Stop at the end of stdin too (for a parent process that holds the pipe).
     #[arg(long)]
     until_eof: bool,
@@ -71,6 +78,7 @@ async fn start(protocol: Protocol, script: Script, args: &Args) -> Result<Server
         Protocol::Openai => {
             let options = OpenAiSimOptions {
                 realtime,
+                require_key: args.require_key.clone(),
                 ..OpenAiSimOptions::default()
             };
             let sim = OpenAiSim::start_on(args.openai_port, script, options)
@@ -82,6 +90,7 @@ async fn start(protocol: Protocol, script: Script, args: &Args) -> Result<Server
         Protocol::Gemini => {
             let options = GeminiSimOptions {
                 realtime,
+                require_key: args.require_key.clone(),
                 ..GeminiSimOptions::default()
             };
             let sim = GeminiSim::start_on(args.gemini_port, script, options)
@@ -94,6 +103,7 @@ async fn start(protocol: Protocol, script: Script, args: &Args) -> Result<Server
             let sim = BedrockSim::start_on(args.nova_sonic_port, script)
                 .await
                 .map_err(|e| format!("protocol=<nova-sonic> | {e}"))?;
+            sim.require_access_key_id(args.require_key.clone());
             println!("READY nova-sonic {}", sim.endpoint());
             Ok(Server::Bedrock(sim))
         }

@@ -72,6 +72,15 @@ impl Recorder {
         self.changed.notify_waiters();
     }
 
+    /// The upgrade request of connection `connection`.
+    pub fn request(&self, connection: usize) -> Option<RequestInfo> {
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(connection)
+            .map(|c| c.request.clone())
+    }
+
     /// Everything recorded so far.
     pub fn snapshot(&self) -> Vec<RecordedConnection> {
         self.connections

@@ -223,3 +223,78 @@ fn ports_can_be_given_and_a_busy_one_is_an_error() {
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("openai"), "{stderr}");
 }
+
+/// With `--require-key`, each protocol refuses another key as its provider does (the real
+/// clients' `Unauthorized`) and still serves the right one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_key_refuses_other_credentials_on_every_protocol() {
+    use bidi_agent::types::{ModelError, StartParams};
+
+    const KEY: &str = "AKIDREQUIREDKEY";
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios/weather.json");
+    let server = start(&["--scenario", scenario, "--require-key", KEY]);
+    let openai = |key: &str| {
+        BidiOpenAIRealtimeModel::new(
+            OpenAiRealtimeConfig::new()
+                .endpoint(url_of(&server, "openai"))
+                .api_key(key),
+        )
+        .expect("openai model")
+    };
+    let gemini = |key: &str| {
+        BidiGeminiLiveModel::new(
+            GeminiLiveConfig::default()
+                .with_base_url(url_of(&server, "gemini"))
+                .with_api_key(key),
+        )
+        .expect("gemini model")
+    };
+    let nova = |key: &str| {
+        BidiNovaSonicModel::new(
+            NovaSonicConfig::default()
+                .with_region("us-east-1")
+                .with_endpoint_url(url_of(&server, "nova-sonic"))
+                .with_credentials(Credentials::new(key, "secret", None, None, "test")),
+        )
+        .expect("nova model")
+    };
+    let refused = |e: ModelError, provider: &str| match e {
+        ModelError::Unauthorized { provider: p, .. } => assert_eq!(p, provider),
+        other => panic!("{provider}: expected Unauthorized, got {other:?}"),
+    };
+
+    async fn start_model(m: &dyn BidiModel) -> Result<(), ModelError> {
+        tokio::time::timeout(HANG, m.start(StartParams::default()))
+            .await
+            .expect("start hung")
+    }
+    refused(
+        start_model(&openai("wrong")).await.expect_err("openai"),
+        "OpenAI",
+    );
+    refused(
+        start_model(&gemini("wrong")).await.expect_err("gemini"),
+        "Gemini",
+    );
+    let wrong_nova = nova("AKIDWRONG");
+    start_model(&wrong_nova)
+        .await
+        .expect("nova starts, Bedrock answers later");
+    let mut events = wrong_nova.receive().expect("receive");
+    let err = tokio::time::timeout(HANG, async {
+        while let Some(item) = events.next().await {
+            if let Err(e) = item {
+                return e;
+            }
+        }
+        panic!("the stream ended without the refusal")
+    })
+    .await
+    .expect("the refusal in time");
+    refused(err, "Bedrock");
+    wrong_nova.stop().await.expect("stop");
+
+    assert_tool_then_answer(&converse(Box::new(openai(KEY))).await);
+    assert_tool_then_answer(&converse(Box::new(gemini(KEY))).await);
+    assert_tool_then_answer(&converse(Box::new(nova(KEY))).await);
+}

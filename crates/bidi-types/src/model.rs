@@ -111,6 +111,29 @@ pub enum ModelError {
         message: String,
     },
 
+    /// The provider refused the credentials: a wrong, revoked or missing API key, or an AWS
+    /// access key it does not know. Not retried: the fix is on the user's side.
+    ///
+    /// ```
+    /// use bidi_types::ModelError;
+    /// let e = ModelError::Unauthorized {
+    ///     provider: "OpenAI",
+    ///     reason: "invalid_api_key".into(),
+    ///     hint: "check OPENAI_API_KEY".into(),
+    /// };
+    /// assert_eq!(e.to_string(), "OpenAI rejected the credentials (invalid_api_key): check OPENAI_API_KEY");
+    /// assert_eq!(e.code(), "ModelUnauthorizedError");
+    /// ```
+    #[error("{provider} rejected the credentials ({reason}): {hint}")]
+    Unauthorized {
+        /// Which provider (`OpenAI`, `Gemini`, `Nova Sonic`).
+        provider: &'static str,
+        /// What the provider answered (status, error code, its message), never the secret.
+        reason: String,
+        /// What to fix, e.g. `check OPENAI_API_KEY`.
+        hint: String,
+    },
+
     /// A frame from the provider could not be understood.
     #[error("malformed provider frame | {0}")]
     Protocol(String),
@@ -157,6 +180,7 @@ impl ModelError {
             Self::Config(_) => "ModelConfigError",
             Self::Connection { .. } => "ModelConnectionError",
             Self::Provider { .. } => "ModelProviderError",
+            Self::Unauthorized { .. } => "ModelUnauthorizedError",
             Self::Protocol(_) => "ModelProtocolError",
             Self::Unsupported { .. } => "ModelUnsupportedContentError",
             Self::Types(_) => "ValueError",
@@ -178,6 +202,11 @@ impl ModelError {
             Self::Provider { code, .. } => {
                 let mut details = Map::new();
                 details.insert("provider_code".into(), Value::String(code.clone()));
+                event.with_details(details)
+            }
+            Self::Unauthorized { provider, .. } => {
+                let mut details = Map::new();
+                details.insert("provider".into(), Value::String((*provider).to_owned()));
                 event.with_details(details)
             }
             _ => event,

@@ -25,11 +25,27 @@ const GO_AWAY_MARGIN: Duration = Duration::from_secs(2);
 
 type EventResult = Result<BidiOutputEvent, ModelError>;
 
+/// The provider's name in errors.
+const PROVIDER: &str = "Gemini";
+/// What to fix when Gemini refuses the key.
+const AUTH_HINT: &str =
+    "check GEMINI_API_KEY or GOOGLE_API_KEY (or GeminiLiveConfig::with_api_key)";
+
+/// Whether a close reason is Gemini refusing the API key ("API key not valid. Please pass a
+/// valid API key.", "API key expired...", sent with close code 1007).
+fn is_key_refusal(reason: &str) -> bool {
+    reason.to_ascii_lowercase().contains("api key")
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Google Gemini Live as a [`BidiModel`], over a WebSocket.
+///
+/// `start` returns once the server answered the setup; a key the server refuses (a close
+/// 1007 "API key not valid", or a 401/403 upgrade) fails `start` with
+/// [`ModelError::Unauthorized`].
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), bidi_types::ModelError> {
@@ -144,6 +160,13 @@ async fn await_setup(
                 Some(Ok(WsIncoming::Binary(b))) => String::from_utf8_lossy(&b).into_owned(),
                 Some(Ok(WsIncoming::Close(info))) => {
                     let (code, reason) = info.map_or((1005, String::new()), |i| (i.code, i.reason));
+                    if is_key_refusal(&reason) {
+                        return Err(ModelError::Unauthorized {
+                            provider: PROVIDER,
+                            reason: format!("close {code}: {reason}"),
+                            hint: AUTH_HINT.to_owned(),
+                        });
+                    }
                     return Err(ModelError::Closed(format!(
                         "code=<{code}>, reason=<{reason}> | server closed the connection during setup"
                     )));
@@ -196,18 +219,15 @@ impl BidiModel for BidiGeminiLiveModel {
             self.config.model_id,
             resume.is_some()
         );
-        let (sender, mut receiver) =
-            ws::connect(self.ws_config())
-                .await
-                .map_err(|e| ModelError::Connection {
-                    message: format!(
-                        "connection_id=<{id}> | could not connect to Gemini Live: {e}"
-                    ),
-                    source: Some(Box::new(e)),
-                })?;
+        let (sender, mut receiver) = ws::connect(self.ws_config())
+            .await
+            .map_err(|e| ws::connect_failed(e, PROVIDER, AUTH_HINT, &id))?;
         let decoder = Arc::new(Mutex::new(Decoder::new(&id, self.config.audio.clone())));
-        send_json(&sender, &setup).await?;
+        // Gemini refuses a key by closing right after the upgrade, which may beat the setup:
+        // then the close, read next, says why, rather than the failed send.
+        let sent = send_json(&sender, &setup).await;
         await_setup(&mut receiver, &decoder, self.config.setup_timeout).await?;
+        sent?;
         // A resumed session already holds the conversation; otherwise replay it.
         if resume.is_none()
             && let Some(history) = encode::history(&params.messages)

@@ -123,6 +123,23 @@ impl Drop for Connection {
     }
 }
 
+/// What to fix when AWS refuses the credentials.
+const AUTH_HINT: &str = "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)";
+
+/// Whether an AWS error code means the credentials were refused (an unknown access key, a
+/// bad signature, an expired session token), not a missing permission.
+fn is_credentials_error(code: &str) -> bool {
+    matches!(
+        code,
+        "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "IncompleteSignatureException"
+            | "ExpiredTokenException"
+            | "InvalidClientTokenId"
+            | "MissingAuthenticationTokenException"
+    )
+}
+
 /// Whether a provider error is the ~175 s silence limit (`InternalErrorCode=531`).
 fn is_silence_timeout(message: &str) -> bool {
     message.contains("InternalErrorCode=531")
@@ -189,6 +206,11 @@ fn open_error<R: std::fmt::Debug + Send + Sync + 'static>(
                 E::ValidationException(_) if is_silence_timeout(&message) => {
                     ModelTimeout::new(message).into()
                 }
+                _ if err.code().is_some_and(is_credentials_error) => ModelError::Unauthorized {
+                    provider: "Bedrock",
+                    reason: format!("{}: {message}", err.code().unwrap_or_default()),
+                    hint: AUTH_HINT.to_owned(),
+                },
                 _ => provider(err.code(), "ServiceError", Some(&message)),
             }
         }

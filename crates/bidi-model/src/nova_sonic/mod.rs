@@ -14,6 +14,11 @@
 //! - provider exceptions become a `bidi_error` event before `receive()` ends with the error;
 //!   `ModelTimeoutException` and the silence `ValidationException` (`InternalErrorCode=531`)
 //!   end it with the restartable [`ModelError::Timeout`](bidi_types::ModelError::Timeout);
+//! - credentials Bedrock refuses (HTTP 403 `UnrecognizedClientException`, a bad signature, an
+//!   expired token) end it with [`ModelError::Unauthorized`](bidi_types::ModelError::Unauthorized),
+//!   after its `bidi_error` event: `start` returns before Bedrock answers (the stream opens
+//!   in the background, as Bedrock sends nothing before input), so the refusal is the
+//!   stream's first error, not `start`'s;
 //! - a proactive restart before the ~8-minute limit, at a turn boundary, replays the history
 //!   (final transcripts: what was heard) into a new connection while user audio queues for it.
 //!

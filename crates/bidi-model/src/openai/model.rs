@@ -18,11 +18,107 @@ use tokio::time::Instant;
 use super::config::OpenAiRealtimeConfig;
 use super::decode::{Decoder, Step};
 use super::{encode, truncate};
-use crate::ws::{self, Inbound, WsConfig, WsReceiver, WsSender};
+use crate::ws::{self, Inbound, WsConfig, WsIncoming, WsReceiver, WsSender};
 
 type EventResult = Result<BidiOutputEvent, ModelError>;
 
+/// The provider's name in errors.
+const PROVIDER: &str = "OpenAI";
+/// What to fix when OpenAI refuses the key.
+const AUTH_HINT: &str = "check OPENAI_API_KEY (or OpenAiRealtimeConfig::api_key)";
+/// How long `start` waits for the server's first event (`session.created`).
+const SESSION_CREATED_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The error codes OpenAI refuses credentials with.
+fn is_auth_code(code: &str) -> bool {
+    matches!(code, "invalid_api_key" | "missing_api_key")
+}
+
+/// The server's first frame: `Ok` with the frame when the session was created (or anything
+/// else that is not a refusal), the error when the server refused the connection. An `error`
+/// event first is followed by a close; a credentials error is
+/// [`ModelError::Unauthorized`].
+async fn session_verdict(
+    frame: Option<Result<WsIncoming, ws::WsError>>,
+    receiver: &mut WsReceiver,
+) -> Result<String, ModelError> {
+    let text = match frame {
+        Some(Ok(WsIncoming::Text(text))) => text,
+        Some(Ok(WsIncoming::Binary(bytes))) => String::from_utf8_lossy(&bytes).into_owned(),
+        Some(Ok(WsIncoming::Close(info))) => return Err(closed_before_session(info)),
+        Some(Err(e)) => {
+            return Err(ModelError::Connection {
+                message: format!("the connection broke before session.created: {e}"),
+                source: Some(Box::new(e)),
+            });
+        }
+        None => {
+            return Err(ModelError::Closed(
+                "connection ended before session.created".into(),
+            ));
+        }
+    };
+    let event: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if event.get("type").and_then(Value::as_str) != Some("error") {
+        return Ok(text);
+    }
+    let field = |k: &str| {
+        event
+            .get("error")
+            .and_then(|e| e.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (code, kind, message) = (field("code"), field("type"), field("message"));
+    let missing = kind == "invalid_request_error" && message.contains("authentication");
+    let code = if code.is_empty() { kind } else { code };
+    // Let the close the server sends after the error arrive (bounded), so the socket ends
+    // with its handshake.
+    let close = tokio::time::timeout(ws::CLOSE_GRACE, async {
+        loop {
+            match receiver.recv().await {
+                Some(Ok(WsIncoming::Close(info))) => return info,
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    })
+    .await
+    .ok()
+    .flatten();
+    let closed_for_auth = close
+        .as_ref()
+        .is_some_and(|c| c.reason.contains("invalid_api_key"));
+    if is_auth_code(&code) || closed_for_auth || missing {
+        return Err(ModelError::Unauthorized {
+            provider: PROVIDER,
+            reason: format!("{code}: {message}"),
+            hint: AUTH_HINT.to_owned(),
+        });
+    }
+    Err(ModelError::Provider { code, message })
+}
+
+fn closed_before_session(info: Option<ws::CloseInfo>) -> ModelError {
+    let (code, reason) = info.map_or((1005, String::new()), |i| (i.code, i.reason));
+    if reason.contains("invalid_api_key") {
+        return ModelError::Unauthorized {
+            provider: PROVIDER,
+            reason: format!("close {code}: {reason}"),
+            hint: AUTH_HINT.to_owned(),
+        };
+    }
+    ModelError::Closed(format!(
+        "code=<{code}>, reason=<{reason}> | server closed the connection before session.created"
+    ))
+}
+
 /// OpenAI Realtime (GA protocol) as a [`BidiModel`], over a WebSocket.
+///
+/// `start` returns once the server created the session (`session.created`); a key the server
+/// refuses (its `invalid_api_key` error and close 3000, or a 401/403 upgrade) fails `start`
+/// with [`ModelError::Unauthorized`].
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), bidi_types::ModelError> {
@@ -146,15 +242,19 @@ impl BidiModel for BidiOpenAIRealtimeModel {
             "connection_id=<{id}>, model=<{}> | openai realtime connecting",
             self.config.model_id
         );
-        let (sender, receiver) =
-            ws::connect(self.ws_config())
-                .await
-                .map_err(|e| ModelError::Connection {
-                    message: format!(
-                        "connection_id=<{id}> | could not connect to OpenAI Realtime: {e}"
-                    ),
-                    source: Some(Box::new(e)),
-                })?;
+        let (sender, mut receiver) = ws::connect(self.ws_config())
+            .await
+            .map_err(|e| ws::connect_failed(e, PROVIDER, AUTH_HINT, &id))?;
+        // OpenAI accepts every upgrade and answers it with `session.created`, or with an
+        // `error` and a close when it refuses the key: wait for that verdict.
+        let first = match tokio::time::timeout(SESSION_CREATED_TIMEOUT, receiver.recv()).await {
+            Ok(frame) => session_verdict(frame, &mut receiver).await?,
+            Err(_) => {
+                return Err(ModelError::connection(format!(
+                    "connection_id=<{id}>, timeout=<{SESSION_CREATED_TIMEOUT:?}> | no session.created from OpenAI Realtime"
+                )));
+            }
+        };
         for frame in &frames {
             send_json(&sender, frame).await?;
         }
@@ -188,7 +288,7 @@ impl BidiModel for BidiOpenAIRealtimeModel {
             emitted_ns: Arc::clone(&self.emitted_ns),
             events: tx,
         };
-        let pump = tokio::spawn(pump.run(receiver));
+        let pump = tokio::spawn(pump.run(receiver, first));
         *self.lock() = Some(Session {
             id,
             sender,
@@ -266,7 +366,12 @@ struct Pump {
 }
 
 impl Pump {
-    async fn run(mut self, mut receiver: WsReceiver) {
+    /// Serves the connection; `first` is the frame read before (`session.created`).
+    async fn run(mut self, mut receiver: WsReceiver, first: String) {
+        if let Some(end) = self.on_frame(&first).await {
+            self.emit(Err(end)).await;
+            return;
+        }
         let end = loop {
             let frame = tokio::select! {
                 frame = receiver.recv() => frame,

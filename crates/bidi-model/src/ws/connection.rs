@@ -334,8 +334,22 @@ async fn write_loop(
             }
         };
         if let Err(e) = result {
-            let _ = errors.try_send(Err(WsError::Transport(Box::new(e))));
+            if !closing(&e) {
+                let _ = errors.try_send(Err(WsError::Transport(Box::new(e))));
+            }
             return;
         }
     }
+}
+
+/// Whether a write failed only because the connection is closing or closed: the reader then
+/// reports the peer's close frame (its code and reason say why, as when a server refuses a key
+/// right after the upgrade), which this error must not overtake.
+fn closing(e: &tungstenite::Error) -> bool {
+    matches!(
+        e,
+        tungstenite::Error::ConnectionClosed
+            | tungstenite::Error::AlreadyClosed
+            | tungstenite::Error::Protocol(tungstenite::error::ProtocolError::SendAfterClosing)
+    )
 }

@@ -43,4 +43,4 @@ pub use config::{WsConfig, default_tls_config, install_crypto_provider};
 pub use connection::{CloseInfo, WsIncoming, WsReceiver, WsSender, connect};
 pub use error::WsError;
 pub use inbound::Inbound;
-pub use session::{CLOSE_GRACE, EventQueue, shut_down, take_events};
+pub use session::{CLOSE_GRACE, EventQueue, connect_failed, shut_down, take_events};

@@ -1,4 +1,5 @@
-//! What every WebSocket provider's connection does the same way: hand its event queue to
+//! What every WebSocket provider's connection does the same way: report a failed connect
+//! (an upgrade refused with 401/403 is a credentials error), hand its event queue to
 //! `receive()` once, and shut down with a closing handshake bounded in time.
 
 use std::time::Duration;
@@ -7,13 +8,47 @@ use bidi_types::{BidiOutputEvent, ModelError, ModelEventStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::WsSender;
+use super::{WsError, WsSender};
 
 /// How long a shutdown waits for the closing handshake, then for the reader task.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
 /// The queue of one connection's events.
 pub type EventQueue = mpsc::Receiver<Result<BidiOutputEvent, ModelError>>;
+
+/// The error for a connect that failed: [`ModelError::Unauthorized`] when the server refused
+/// the upgrade with 401 or 403 (`provider` rejected the credentials; `hint` says what to
+/// fix), else [`ModelError::Connection`].
+///
+/// ```
+/// use bidi_model::ws::{WsError, connect_failed};
+/// let refused = WsError::Rejected { url: "wss://example.invalid/x".into(), status: 401 };
+/// let e = connect_failed(refused, "OpenAI", "check OPENAI_API_KEY", "c1");
+/// assert_eq!(e.to_string(), "OpenAI rejected the credentials (HTTP 401): check OPENAI_API_KEY");
+/// ```
+pub fn connect_failed(
+    error: WsError,
+    provider: &'static str,
+    hint: &str,
+    connection_id: &str,
+) -> ModelError {
+    match error {
+        WsError::Rejected {
+            status: status @ (401 | 403),
+            ..
+        } => ModelError::Unauthorized {
+            provider,
+            reason: format!("HTTP {status}"),
+            hint: hint.to_owned(),
+        },
+        e => ModelError::Connection {
+            message: format!(
+                "connection_id=<{connection_id}> | could not connect to {provider}: {e}"
+            ),
+            source: Some(Box::new(e)),
+        },
+    }
+}
 
 /// The connection's events as the stream `BidiModel::receive` returns; the queue can be
 /// taken once per connection.

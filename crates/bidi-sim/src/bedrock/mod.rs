@@ -8,7 +8,8 @@
 //!   ALPN `h2`/`http/1.1` and a fresh self-signed certificate for `localhost`
 //!   ([`BedrockSim::start_tls`], the production stack);
 //! - `POST /model/<model id>/invoke-with-bidirectional-stream` with a SigV4 `authorization`
-//!   header (not verified);
+//!   header (its signature is not verified; its access key id is checked when one is
+//!   required: [`BedrockSim::require_access_key_id`]);
 //! - response headers sent only with the first output event, as Bedrock does (the SDK's
 //!   `send()` returns only then, so input must flow before it returns);
 //! - AWS event-stream framing both ways: input frames are unwrapped from their signed
@@ -78,6 +79,8 @@ pub(crate) struct Shared {
     recorded: Mutex<Vec<Vec<Value>>>,
     versions: Mutex<Vec<String>>,
     pub(crate) refuse: std::sync::atomic::AtomicBool,
+    /// The only access key id accepted, when set.
+    required_key: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -85,6 +88,14 @@ impl Shared {
         self.recorded
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The only access key id accepted, if one is required.
+    pub(crate) fn required_key(&self) -> Option<String> {
+        self.required_key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// A new connection's index; `version` is its HTTP version (`HTTP/2.0`, ...).
@@ -169,6 +180,7 @@ impl BedrockSim {
             recorded: Mutex::new(Vec::new()),
             versions: Mutex::new(Vec::new()),
             refuse: std::sync::atomic::AtomicBool::new(false),
+            required_key: Mutex::new(None),
         });
         let (stop, mut stopped) = oneshot::channel();
         let (acceptor, ca_pem) = match tls {
@@ -244,6 +256,27 @@ impl BedrockSim {
         self.shared
             .refuse
             .store(refuse, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// From now on, accept only requests signed with the access key id `id` (the SigV4
+    /// `Credential=<id>/...`): any other is answered as Bedrock answers an unknown key, HTTP
+    /// 403 `UnrecognizedClientException` (see [`crate::auth`]). `None`, the default, accepts
+    /// any credentials. The signature itself is not verified.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), bidi_sim::bedrock::SimError> {
+    /// let sim = bidi_sim::bedrock::BedrockSim::start(bidi_sim::Script::new()).await?;
+    /// sim.require_access_key_id(Some("AKIDSIMULATOR".into()));
+    /// sim.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn require_access_key_id(&self, id: Option<String>) {
+        *self
+            .shared
+            .required_key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = id;
     }
 
     /// The HTTP version of each stream, in the order of [`recorded`](Self::recorded):

@@ -21,6 +21,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::Shared;
 use super::frame::{Inbound, decode_input};
 use super::nova::{BodyTx, Job, Responder};
+use crate::auth;
 use crate::script::ScriptState;
 
 /// The response body type.
@@ -39,6 +40,30 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
     r
 }
 
+/// An AWS JSON error: `status`, `x-amzn-errortype: <kind>` and `body`.
+fn aws_error(status: StatusCode, kind: &'static str, body: String) -> Response<Body> {
+    let mut r = Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *r.status_mut() = status;
+    let headers = r.headers_mut();
+    headers.insert(
+        "x-amzn-errortype",
+        hyper::header::HeaderValue::from_static(kind),
+    );
+    headers.insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        "x-amzn-requestid",
+        hyper::header::HeaderValue::from_static("sim-request"),
+    );
+    r
+}
+
 /// Answers one HTTP request.
 pub(crate) async fn handle(
     req: Request<IncomingBody>,
@@ -51,20 +76,28 @@ pub(crate) async fn handle(
     if !req.headers().contains_key("authorization") {
         return Ok(plain(StatusCode::FORBIDDEN, "missing SigV4 authorization"));
     }
+    if let Some(required) = shared.required_key() {
+        let presented = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(auth::aws_access_key_id);
+        if presented != Some(required.as_str()) {
+            tracing::debug!("path=<{path}> | sim bedrock: unknown access key id rejected");
+            let body = serde_json::json!({ "message": auth::AWS_INVALID_TOKEN }).to_string();
+            return Ok(aws_error(
+                StatusCode::FORBIDDEN,
+                auth::AWS_UNRECOGNIZED_CLIENT,
+                body,
+            ));
+        }
+    }
     if shared.refuse.load(std::sync::atomic::Ordering::SeqCst) {
-        let mut r = plain(
+        return Ok(aws_error(
             StatusCode::SERVICE_UNAVAILABLE,
-            r#"{"message":"simulated: service unavailable"}"#,
-        );
-        r.headers_mut().insert(
-            "x-amzn-errortype",
-            hyper::header::HeaderValue::from_static("ServiceUnavailableException"),
-        );
-        r.headers_mut().insert(
-            "content-type",
-            hyper::header::HeaderValue::from_static("application/json"),
-        );
-        return Ok(r);
+            "ServiceUnavailableException",
+            r#"{"message":"simulated: service unavailable"}"#.to_owned(),
+        ));
     }
     let index = shared.open_connection(format!("{:?}", req.version()));
     tracing::debug!("connection=<{index}>, path=<{path}> | bidirectional stream opened");

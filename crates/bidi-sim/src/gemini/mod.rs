@@ -3,6 +3,8 @@
 //!
 //! What it speaks, per connection:
 //!
+//! - with [`GeminiSimOptions::require_key`], another key (or none) is closed with 1007 "API
+//!   key not valid" right after the upgrade (see [`crate::auth`]);
 //! - the first client message must be `setup`; it is answered with `setupComplete` and fires
 //!   [`Trigger::Connect`](crate::Trigger::Connect). Any other first message closes the
 //!   socket with 1007, as the service does;
@@ -47,6 +49,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::Script;
+use crate::auth;
 use crate::recording::{RecordedConnection, Recorder};
 use crate::ws::{self, WsServerHandle};
 
@@ -57,6 +60,10 @@ pub struct GeminiSimOptions {
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     /// Pace `Speak` audio at real time instead of sending it at once.
     pub realtime: bool,
+    /// Accept only this API key (the `key` query parameter or the `x-goog-api-key` header);
+    /// any other, or none, is closed with 1007 "API key not valid" (see [`crate::auth`]).
+    /// `None` (the default): any credentials.
+    pub require_key: Option<String>,
 }
 
 /// The Gemini Live simulator. See the [module docs](self).
@@ -84,9 +91,19 @@ impl GeminiSim {
         options: GeminiSimOptions,
     ) -> io::Result<GeminiSimHandle> {
         let realtime = options.realtime;
+        let required = options.require_key;
         let (server, recorder) =
             ws::serve_recorded_on(port, options.tls, move |socket, rec, index| {
-                connection::run(socket, script.clone(), rec, index, realtime)
+                let presented = rec.request(index).and_then(|r| auth::gemini_key(&r));
+                let accepted = auth::accepts(required.as_deref(), presented.as_deref());
+                let script = script.clone();
+                async move {
+                    if accepted {
+                        connection::run(socket, script, rec, index, realtime).await;
+                    } else {
+                        auth::reject_gemini(socket, rec, index).await;
+                    }
+                }
             })
             .await?;
         Ok(GeminiSimHandle { server, recorder })

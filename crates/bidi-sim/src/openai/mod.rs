@@ -2,7 +2,8 @@
 //!
 //! What it speaks, per connection:
 //!
-//! - on connect: `session.created`; each `session.update` is answered with
+//! - on connect: `session.created` (or, when [`OpenAiSimOptions::require_key`] names another
+//!   key, OpenAI's `invalid_api_key` error and close 3000: see [`crate::auth`]); each `session.update` is answered with
 //!   `session.updated`, and the first fires [`Trigger::Connect`](crate::Trigger::Connect);
 //! - `conversation.item.create` is answered with `conversation.item.added` and
 //!   `conversation.item.done`; a user message's text, or a `function_call_output`, is
@@ -60,6 +61,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::Script;
+use crate::auth;
 pub use crate::recording::RecordedConnection;
 
 use crate::recording::Recorder;
@@ -81,6 +83,10 @@ pub struct OpenAiSimOptions {
     /// Do not record `input_audio_buffer.append` events (their audio would grow the
     /// recording without bound in long benchmark runs). Other events are still recorded.
     pub skip_audio_recording: bool,
+    /// Accept only this API key (`Authorization: Bearer <key>`); any other, or none, gets
+    /// OpenAI's `invalid_api_key` error and close 3000 (see [`crate::auth`]). `None` (the
+    /// default): any credentials.
+    pub require_key: Option<String>,
 }
 
 /// The OpenAI Realtime simulator. See the [module docs](self).
@@ -112,9 +118,21 @@ impl OpenAiSim {
             stamp: options.stamp,
             skip_audio_recording: options.skip_audio_recording,
         };
+        let required = options.require_key;
         let (server, recorder) =
             ws::serve_recorded_on(port, options.tls, move |socket, rec, index| {
-                connection::run(socket, script.clone(), rec, index, pacing)
+                let presented = rec
+                    .request(index)
+                    .and_then(|r| auth::openai_bearer(&r).map(str::to_owned));
+                let accepted = auth::accepts(required.as_deref(), presented.as_deref());
+                let script = script.clone();
+                async move {
+                    if accepted {
+                        connection::run(socket, script, rec, index, pacing).await;
+                    } else {
+                        auth::reject_openai(socket, presented, rec, index).await;
+                    }
+                }
             })
             .await?;
         Ok(OpenAiSimHandle { server, recorder })
