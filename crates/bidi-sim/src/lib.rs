@@ -16,6 +16,7 @@
 
 pub mod bedrock;
 pub mod gemini;
+pub mod hearing;
 pub mod openai;
 pub mod recording;
 pub mod scenario;
