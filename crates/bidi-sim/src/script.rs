@@ -210,6 +210,11 @@ impl ScriptState {
         }
     }
 
+    /// The script being played.
+    pub fn script(&self) -> &Script {
+        &self.script
+    }
+
     /// The actions of the first rule that `matches` accepts, marking it used.
     pub fn fire(&mut self, matches: impl Fn(&Trigger) -> bool) -> Option<Vec<Action>> {
         let idx = self

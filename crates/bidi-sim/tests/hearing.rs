@@ -162,3 +162,24 @@ fn the_listener_finds_and_recognizes_each_sentence_in_a_stream() {
         assert_eq!(starts, 4);
     }
 }
+
+proptest::proptest! {
+    /// Whatever bytes a client sends as audio, in whatever pieces, the listener neither
+    /// panics nor reports an utterance that ends before it starts.
+    #[test]
+    fn any_audio_bytes_are_heard_without_panic(
+        bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..20_000),
+        cut in 1usize..3_000,
+        rate in proptest::sample::select(vec![8_000u32, 16_000, 24_000, 44_100]),
+    ) {
+        let reference = Utterance::from_samples("x", support::noise(300, 16_000, 5_000), 16_000);
+        let mut listener = Listener::new(&[reference], Listening { silence_ms: 50, min_speech_ms: 10, ..Listening::default() }, rate);
+        let mut heard: Vec<Heard> = bytes.chunks(cut).flat_map(|c| listener.push_pcm16(c)).collect();
+        heard.extend(listener.finish());
+        for h in heard {
+            if let Heard::Utterance { start_ms, end_ms, .. } = h {
+                proptest::prop_assert!(start_ms < end_ms);
+            }
+        }
+    }
+}

@@ -21,6 +21,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::Shared;
 use super::frame::{Inbound, decode_input};
 use super::nova::{BodyTx, Job, Responder};
+use crate::hearing::{Heard, Listener};
 use crate::script::ScriptState;
 
 /// The response body type.
@@ -106,12 +107,34 @@ struct Input {
     audio_rate: u32,
     audio_channels: u32,
     voiced_bytes: u64,
+    /// Turn detection and recognition, when the script has utterances (made at the audio
+    /// content's start, which gives the rate).
+    listener: Option<Listener>,
 }
 
 impl Input {
     fn audio_ms(&self) -> u64 {
         let per_sec = u64::from(self.audio_rate.max(1)) * 2 * u64::from(self.audio_channels.max(1));
         self.voiced_bytes * 1000 / per_sec
+    }
+
+    /// Answers the end of each utterance as Nova Sonic does: the USER transcript (when
+    /// recognized), then the script's answer.
+    async fn on_heard(&mut self, heard: Vec<Heard>) {
+        for h in heard {
+            if let Heard::Utterance {
+                start_ms,
+                end_ms,
+                recognition,
+            } = h
+            {
+                let actions = self.script.on_utterance(
+                    recognition.transcript.as_deref(),
+                    end_ms.saturating_sub(start_ms),
+                );
+                self.run(actions).await;
+            }
+        }
     }
 
     async fn run(&mut self, actions: Option<Vec<crate::Action>>) {
@@ -167,6 +190,7 @@ impl Input {
                     };
                     self.audio_rate = cfg("sampleRateHertz", 16_000);
                     self.audio_channels = cfg("channelCount", 1);
+                    self.listener = Listener::for_script(self.script.script(), self.audio_rate);
                     let actions = self.script.on_connect();
                     self.run(actions).await;
                 }
@@ -185,6 +209,11 @@ impl Input {
             }
             "audioInput" => {
                 let pcm = B64.decode(s("content")).unwrap_or_default();
+                if let Some(listener) = self.listener.as_mut() {
+                    let heard = listener.push_pcm16(&pcm);
+                    self.on_heard(heard).await;
+                    return true;
+                }
                 // Silence keeps the stream alive; only sound counts as the user speaking.
                 if pcm.iter().any(|b| *b != 0) {
                     self.voiced_bytes += pcm.len() as u64;
@@ -206,6 +235,16 @@ impl Input {
                 let actions = self.script.on_tool_output(&id, &output);
                 self.run(actions).await;
             }
+            "contentEnd" => {
+                let audio = self
+                    .contents
+                    .get(&s("contentName"))
+                    .is_some_and(|c| c.kind == "AUDIO");
+                if audio && let Some(listener) = self.listener.as_mut() {
+                    let heard = listener.finish();
+                    self.on_heard(heard).await;
+                }
+            }
             "sessionEnd" => return false,
             _ => {}
         }
@@ -226,6 +265,7 @@ async fn read_input(mut body: IncomingBody, tx: BodyTx, shared: Arc<Shared>, ind
         audio_rate: 16_000,
         audio_channels: 1,
         voiced_bytes: 0,
+        listener: None,
     };
     let mut buf = BytesMut::new();
     let mut decoder = MessageFrameDecoder::new();
