@@ -52,28 +52,25 @@ fn scenario_in(dir: &Path) -> Script {
     scenario::load(&path).expect("the scenario loads")
 }
 
-/// `name`.wav at `rate` Hz with silence around it, as 20 ms PCM frames.
-fn frames(dir: &Path, name: &str, rate: u32) -> Vec<Vec<u8>> {
+/// `name`.wav in `dir` at `rate` Hz with silence around it.
+fn samples(dir: &Path, name: &str, rate: u32) -> Vec<i16> {
     let out = dir.join(format!("{name}-{rate}.wav"));
-    let (samples, _) = support::read(&support::convert(
-        &dir.join(format!("{name}.wav")),
-        &out,
-        rate,
-        (0.3, 1.0),
-    ));
-    support::pcm(&samples)
-        .chunks(rate as usize / 50 * 2)
-        .map(<[u8]>::to_vec)
-        .collect()
+    let wav = std::fs::canonicalize(dir.join(format!("{name}.wav"))).expect("the wav exists");
+    support::read(&support::convert(&wav, &out, rate, (0.3, 1.0))).0
 }
 
-/// Says `name` to the agent, a bit faster than real time.
-async fn say(agent: &BidiAgent, dir: &Path, name: &str, rate: SampleRate) {
-    for frame in frames(dir, name, rate.hz()) {
-        let event = BidiAudioInputEvent::from_bytes(&frame, AudioFormat::Pcm, rate, Channels::Mono);
+/// Streams `samples` to the agent in 20 ms frames, a bit faster than real time.
+async fn stream(agent: &BidiAgent, samples: &[i16], rate: SampleRate) {
+    for frame in support::pcm(samples).chunks(rate.hz() as usize / 50 * 2) {
+        let event = BidiAudioInputEvent::from_bytes(frame, AudioFormat::Pcm, rate, Channels::Mono);
         agent.send(event).await.expect("audio sent");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// Says `name` to the agent.
+async fn say(agent: &BidiAgent, dir: &Path, name: &str, rate: SampleRate) {
+    stream(agent, &samples(dir, name, rate.hz()), rate).await;
 }
 
 /// The agent's events until the next final assistant transcript.
@@ -182,5 +179,51 @@ async fn nova_sonic_hears_which_question_was_spoken() {
     )
     .expect("model");
     converse(Box::new(model), dir.path(), SampleRate::Hz16000).await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_scenario_answers_its_recordings_and_not_noise() {
+    let shipped = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios"));
+    let script = scenario::load(shipped.join("spoken.json")).expect("the shipped scenario loads");
+    assert_eq!(script.utterances.len(), 2);
+    let sim = OpenAiSim::start(script).await.expect("sim");
+    let model = BidiOpenAIRealtimeModel::new(
+        OpenAiRealtimeConfig::new()
+            .endpoint(sim.url())
+            .api_key("test"),
+    )
+    .expect("model");
+    let agent = BidiAgent::builder(model).build().expect("agent");
+    agent.start(None).await.expect("start");
+    let mut events = agent.receive();
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(
+        shipped.join("twelve-times-seven.wav"),
+        dir.path().join("q.wav"),
+    )
+    .expect("copy");
+
+    say(&agent, dir.path(), "q", SampleRate::Hz24000).await;
+    let spoken = until_answer(&mut events).await;
+    assert!(user_said(&spoken).iter().any(|t| t == TIMES), "{spoken:#?}");
+    assert_eq!(answer(&spoken).as_deref(), Some(EIGHTY_FOUR));
+    // The server VAD's start of speech reached the client as a barge-in.
+    assert!(
+        spoken.iter().any(|e| e["type"] == "bidi_interruption"),
+        "{spoken:#?}"
+    );
+
+    // Noise is speech to the VAD but no known utterance: no transcript, the audio rule.
+    let mut noise = support::noise(1_200, 24_000, 6_000);
+    noise.extend(vec![0; 24_000]);
+    stream(&agent, &noise, SampleRate::Hz24000).await;
+    let heard = until_answer(&mut events).await;
+    assert!(user_said(&heard).is_empty(), "{heard:#?}");
+    assert_eq!(
+        answer(&heard).as_deref(),
+        Some("Sorry, I did not catch that.")
+    );
+    agent.stop().await.expect("stop");
     sim.shutdown().await;
 }
