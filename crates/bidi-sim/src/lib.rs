@@ -11,6 +11,10 @@
 //! to answer with, which each server renders in its own protocol. Every server records what
 //! clients sent, as JSON, for tests to inspect.
 //!
+//! With [`hearing`], a script's known utterances are recognized in the user's audio (turn
+//! detection and acoustic matching against reference recordings), so spoken questions are
+//! answered by the same `text` rules as typed ones.
+//!
 //! [`scenario`] reads scripts from JSON files; the `bidi-sim` binary serves all three
 //! protocols from one (`cargo run -p bidi-sim -- --help`, and `docs/testing.md`).
 

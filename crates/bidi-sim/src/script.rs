@@ -17,7 +17,10 @@ pub enum Trigger {
         #[serde(default)]
         contains: String,
     },
-    /// The user sent at least `min_ms` milliseconds of audio since the last answer.
+    /// The user sent at least `min_ms` milliseconds of audio since the last answer. When the
+    /// script has [`utterances`](Script::utterances), it fires only at the end of an
+    /// utterance that no `text` rule answered, `min_ms` compared with the utterance's length
+    /// ([`ScriptState::on_utterance`]).
     Audio {
         /// How much audio must arrive first.
         #[serde(default)]
