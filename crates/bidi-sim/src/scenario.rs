@@ -211,6 +211,25 @@ mod tests {
     }
 
     #[test]
+    fn an_utterance_needs_a_readable_recording() {
+        let err = from_json_str(r#"{"utterances": [{"transcript": "hi"}]}"#).expect_err("no wav");
+        assert!(matches!(&err, ScenarioError::NoRecording { transcript } if transcript == "hi"));
+        let dir = std::env::temp_dir().join(format!("bidi-sim-scenario-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("s.json");
+        std::fs::write(
+            &file,
+            r#"{"utterances": [{"transcript": "hi", "wav": "missing.wav"}]}"#,
+        )
+        .expect("write");
+        let err = load(&file).expect_err("missing wav");
+        assert!(err.to_string().contains("missing.wav"), "{err}");
+        let err = from_json_str(r#"{"listening": {"silence": 3}}"#).expect_err("unknown field");
+        assert!(err.to_string().contains("silence"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
     fn an_empty_scenario_is_an_empty_script() {
         assert_eq!(from_json_str("{}").expect("empty"), Script::new());
     }
