@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::hearing::{Listening, Utterance};
+use crate::hearing::{Heard, Listening, Utterance};
 
 /// What a client did that a [`Rule`] can answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -266,6 +266,23 @@ impl ScriptState {
             actions.extend(more);
         }
         Some(actions)
+    }
+
+    /// The actions answering what a [`Listener`](crate::hearing::Listener) heard: the end of
+    /// an utterance is answered as [`on_utterance`](Self::on_utterance) says, the start of
+    /// speech by nothing.
+    pub fn on_heard(&mut self, heard: &Heard) -> Option<Vec<Action>> {
+        match heard {
+            Heard::SpeechStarted { .. } => None,
+            Heard::Utterance {
+                start_ms,
+                end_ms,
+                recognition,
+            } => self.on_utterance(
+                recognition.transcript.as_deref(),
+                end_ms.saturating_sub(*start_ms),
+            ),
+        }
     }
 
     /// The actions answering a tool result for `tool_use_id`.

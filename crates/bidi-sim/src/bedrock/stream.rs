@@ -122,18 +122,8 @@ impl Input {
     /// recognized), then the script's answer.
     async fn on_heard(&mut self, heard: Vec<Heard>) {
         for h in heard {
-            if let Heard::Utterance {
-                start_ms,
-                end_ms,
-                recognition,
-            } = h
-            {
-                let actions = self.script.on_utterance(
-                    recognition.transcript.as_deref(),
-                    end_ms.saturating_sub(start_ms),
-                );
-                self.run(actions).await;
-            }
+            let actions = self.script.on_heard(&h);
+            self.run(actions).await;
         }
     }
 

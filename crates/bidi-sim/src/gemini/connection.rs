@@ -97,18 +97,8 @@ impl Conn {
     /// `interrupted` only while it generates, which the script's actions render.
     fn on_heard(&mut self, heard: Vec<Heard>) {
         for h in heard {
-            if let Heard::Utterance {
-                start_ms,
-                end_ms,
-                recognition,
-            } = h
-            {
-                let actions = self.script.on_utterance(
-                    recognition.transcript.as_deref(),
-                    end_ms.saturating_sub(start_ms),
-                );
-                self.play(actions);
-            }
+            let actions = self.script.on_heard(&h);
+            self.play(actions);
         }
     }
 

@@ -209,18 +209,14 @@ impl Conn {
     /// transcript and the script's answer.
     fn on_heard(&mut self, heard: Vec<Heard>, out: &Sender) {
         for h in heard {
-            match h {
+            match &h {
                 Heard::SpeechStarted { at_ms } => {
                     let item_id = self.lock().id("item");
                     out.event(json!({"type": "input_audio_buffer.speech_started",
                         "audio_start_ms": at_ms, "item_id": item_id}));
                     self.speech_item = Some(item_id);
                 }
-                Heard::Utterance {
-                    start_ms,
-                    end_ms,
-                    recognition,
-                } => {
+                Heard::Utterance { end_ms, .. } => {
                     let item_id = match self.speech_item.take() {
                         Some(id) => id,
                         None => self.lock().id("item"),
@@ -229,10 +225,7 @@ impl Conn {
                         "audio_end_ms": end_ms, "item_id": item_id}));
                     out.event(json!({"type": "input_audio_buffer.committed",
                         "previous_item_id": null, "item_id": item_id}));
-                    let actions = self.script.on_utterance(
-                        recognition.transcript.as_deref(),
-                        end_ms.saturating_sub(start_ms),
-                    );
+                    let actions = self.script.on_heard(&h);
                     self.play(actions);
                 }
             }
