@@ -13,12 +13,17 @@
 //!
 //! Every simulator takes any credentials unless told the one to accept ([`auth`]).
 //!
+//! With [`hearing`], a script's known utterances are recognized in the user's audio (turn
+//! detection and acoustic matching against reference recordings), so spoken questions are
+//! answered by the same `text` rules as typed ones.
+//!
 //! [`scenario`] reads scripts from JSON files; the `bidi-sim` binary serves all three
 //! protocols from one (`cargo run -p bidi-sim -- --help`, and `docs/testing.md`).
 
 pub mod auth;
 pub mod bedrock;
 pub mod gemini;
+pub mod hearing;
 pub mod openai;
 pub mod recording;
 pub mod scenario;

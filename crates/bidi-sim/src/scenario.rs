@@ -5,7 +5,9 @@
 //! (`connect`, `text` with `contains`, `audio` with `min_ms`, `tool_result` with
 //! `tool_use_id`), actions by `"do"` (`user_transcript`, `say`, `speak`, `call_tool`,
 //! `speak_wav`, `interrupt`, `end_turn`, `usage`, `error`, `timeout`, `garbage`, `unknown_event`,
-//! `sleep`, `close`). A `"description"` key is allowed and ignored. `docs/testing.md`
+//! `sleep`, `close`). A `"description"` key is allowed and ignored. `"utterances"` lists
+//! what the simulated model recognizes in the user's audio (`{"transcript": ..., "wav":
+//! ...}`, see [`hearing`](crate::hearing)) and `"listening"` tunes how. `docs/testing.md`
 //! describes every field.
 //!
 //! ```
@@ -75,6 +77,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::hearing::{Listening, Utterance};
 use crate::{Action, Script};
 
 /// Why a scenario could not be loaded.
@@ -99,6 +102,12 @@ pub enum ScenarioError {
         #[source]
         source: hound::Error,
     },
+    /// An utterance names no `wav` recording.
+    #[error("transcript=<{transcript}> | the utterance has no \"wav\" recording")]
+    NoRecording {
+        /// The utterance's transcript.
+        transcript: String,
+    },
     /// The text is not a scenario.
     #[error("path=<{path}> | not a scenario: {source}")]
     Parse {
@@ -119,15 +128,38 @@ struct File {
     description: Option<String>,
     #[serde(default)]
     rules: Vec<crate::Rule>,
+    #[serde(default)]
+    utterances: Vec<Utterance>,
+    #[serde(default)]
+    listening: Listening,
 }
 
-/// Parses a scenario from JSON text.
+/// Parses a scenario from JSON text. Utterances' `wav` files are read relative to the
+/// current folder.
 pub fn from_json_str(text: &str) -> Result<Script, ScenarioError> {
-    parse(text, Path::new("<text>"))
+    let mut script = parse(text, Path::new("<text>"))?;
+    load_utterances(&mut script, Path::new("."))?;
+    Ok(script)
+}
+
+/// Reads each utterance's `wav` recording, relative to `base`.
+fn load_utterances(script: &mut Script, base: &Path) -> Result<(), ScenarioError> {
+    for utterance in &mut script.utterances {
+        let Some(wav) = &utterance.wav else {
+            return Err(ScenarioError::NoRecording {
+                transcript: utterance.transcript.clone(),
+            });
+        };
+        let full = base.join(wav);
+        *utterance = Utterance::from_wav(utterance.transcript.clone(), &full)
+            .map_err(|source| ScenarioError::Wav { path: full, source })?;
+    }
+    Ok(())
 }
 
 /// Reads a scenario file (JSON). Each `speak_wav` path is resolved against the file's folder
-/// and checked to be a readable WAV file.
+/// and checked to be a readable WAV file; each utterance's `wav` recording is read from
+/// there.
 pub fn load(path: impl AsRef<Path>) -> Result<Script, ScenarioError> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
@@ -146,6 +178,7 @@ pub fn load(path: impl AsRef<Path>) -> Result<Script, ScenarioError> {
             *wav = full.to_string_lossy().into_owned();
         }
     }
+    load_utterances(&mut script, base)?;
     Ok(script)
 }
 
@@ -154,7 +187,11 @@ fn parse(text: &str, path: &Path) -> Result<Script, ScenarioError> {
         path: path.to_owned(),
         source,
     })?;
-    Ok(Script { rules: file.rules })
+    Ok(Script {
+        rules: file.rules,
+        utterances: file.utterances,
+        listening: file.listening,
+    })
 }
 
 #[cfg(test)]
@@ -171,6 +208,25 @@ mod tests {
         assert!(err.to_string().contains("rule"));
         let err = load("/nonexistent/scenario.json").expect_err("no file");
         assert!(err.to_string().contains("/nonexistent/scenario.json"));
+    }
+
+    #[test]
+    fn an_utterance_needs_a_readable_recording() {
+        let err = from_json_str(r#"{"utterances": [{"transcript": "hi"}]}"#).expect_err("no wav");
+        assert!(matches!(&err, ScenarioError::NoRecording { transcript } if transcript == "hi"));
+        let dir = std::env::temp_dir().join(format!("bidi-sim-scenario-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("s.json");
+        std::fs::write(
+            &file,
+            r#"{"utterances": [{"transcript": "hi", "wav": "missing.wav"}]}"#,
+        )
+        .expect("write");
+        let err = load(&file).expect_err("missing wav");
+        assert!(err.to_string().contains("missing.wav"), "{err}");
+        let err = from_json_str(r#"{"listening": {"silence": 3}}"#).expect_err("unknown field");
+        assert!(err.to_string().contains("silence"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

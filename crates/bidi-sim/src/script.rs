@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::hearing::{Heard, Listening, Utterance};
+
 /// What a client did that a [`Rule`] can answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "on", rename_all = "snake_case")]
@@ -15,7 +17,10 @@ pub enum Trigger {
         #[serde(default)]
         contains: String,
     },
-    /// The user sent at least `min_ms` milliseconds of audio since the last answer.
+    /// The user sent at least `min_ms` milliseconds of audio since the last answer. When the
+    /// script has [`utterances`](Script::utterances), it fires only at the end of an
+    /// utterance that no `text` rule answered, `min_ms` compared with the utterance's length
+    /// ([`ScriptState::on_utterance`]).
     Audio {
         /// How much audio must arrive first.
         #[serde(default)]
@@ -147,6 +152,13 @@ pub struct Rule {
 pub struct Script {
     /// The rules, in priority order.
     pub rules: Vec<Rule>,
+    /// The utterances the simulated model recognizes in the user's audio (none: `audio`
+    /// triggers count raw audio, see [`hearing`](crate::hearing)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub utterances: Vec<Utterance>,
+    /// How utterances are detected and recognized.
+    #[serde(default)]
+    pub listening: Listening,
 }
 
 impl Script {
@@ -162,6 +174,12 @@ impl Script {
             then,
             repeat: false,
         });
+        self
+    }
+
+    /// Adds an utterance the model recognizes in the user's audio.
+    pub fn hears(mut self, utterance: Utterance) -> Self {
+        self.utterances.push(utterance);
         self
     }
 
@@ -195,6 +213,11 @@ impl ScriptState {
         }
     }
 
+    /// The script being played.
+    pub fn script(&self) -> &Script {
+        &self.script
+    }
+
     /// The actions of the first rule that `matches` accepts, marking it used.
     pub fn fire(&mut self, matches: impl Fn(&Trigger) -> bool) -> Option<Vec<Action>> {
         let idx = self
@@ -226,6 +249,40 @@ impl ScriptState {
     /// The actions answering `audio_ms` milliseconds of audio received since the last answer.
     pub fn on_audio(&mut self, audio_ms: u64) -> Option<Vec<Action>> {
         self.fire(|t| matches!(t, Trigger::Audio { min_ms } if audio_ms >= *min_ms))
+    }
+
+    /// The actions answering an utterance the user finished speaking, `ms` long, as a
+    /// provider answers speech: when it was recognized as `transcript`, the user's
+    /// transcript first, then the first `text` rule matching the transcript, else the first
+    /// `audio` rule; when it was not recognized, the first `audio` rule (and no transcript).
+    pub fn on_utterance(&mut self, transcript: Option<&str>, ms: u64) -> Option<Vec<Action>> {
+        let Some(text) = transcript else {
+            return self.on_audio(ms);
+        };
+        let mut actions = vec![Action::UserTranscript {
+            text: text.to_owned(),
+        }];
+        if let Some(more) = self.on_text(text).or_else(|| self.on_audio(ms)) {
+            actions.extend(more);
+        }
+        Some(actions)
+    }
+
+    /// The actions answering what a [`Listener`](crate::hearing::Listener) heard: the end of
+    /// an utterance is answered as [`on_utterance`](Self::on_utterance) says, the start of
+    /// speech by nothing.
+    pub fn on_heard(&mut self, heard: &Heard) -> Option<Vec<Action>> {
+        match heard {
+            Heard::SpeechStarted { .. } => None,
+            Heard::Utterance {
+                start_ms,
+                end_ms,
+                recognition,
+            } => self.on_utterance(
+                recognition.transcript.as_deref(),
+                end_ms.saturating_sub(*start_ms),
+            ),
+        }
     }
 
     /// The actions answering a tool result for `tool_use_id`.
@@ -334,6 +391,38 @@ mod tests {
         assert_eq!(s.on_text("x"), Some(vec![Action::Interrupt]));
         assert_eq!(s.on_audio(1000), None);
         assert_eq!(s.on_connect(), None);
+    }
+
+    #[test]
+    fn a_recognized_utterance_is_transcribed_then_answered_as_text() {
+        let script = Script::new()
+            .on(
+                Trigger::Text {
+                    contains: "time".into(),
+                },
+                vec![Action::EndTurn],
+            )
+            .on(Trigger::Audio { min_ms: 500 }, vec![Action::Interrupt]);
+        let mut s = ScriptState::new(script);
+        let transcript = |t: &str| Action::UserTranscript { text: t.into() };
+        assert_eq!(
+            s.on_utterance(Some("What time is it"), 900),
+            Some(vec![transcript("What time is it"), Action::EndTurn])
+        );
+        // The text rule is used: the audio rule answers, after the transcript.
+        assert_eq!(
+            s.on_utterance(Some("What time is it"), 900),
+            Some(vec![transcript("What time is it"), Action::Interrupt])
+        );
+        // Nothing left: the transcript alone.
+        assert_eq!(
+            s.on_utterance(Some("hello"), 900),
+            Some(vec![transcript("hello")])
+        );
+        assert_eq!(s.on_utterance(None, 900), None);
+        let mut s = ScriptState::new(Script::new().on(Trigger::Audio { min_ms: 500 }, vec![]));
+        assert_eq!(s.on_utterance(None, 400), None);
+        assert_eq!(s.on_utterance(None, 600), Some(vec![]));
     }
 
     #[test]

@@ -17,6 +17,12 @@
 //! - answers rendered from a [`Script`] as Nova Sonic events, exceptions as `exception`
 //!   frames (`modelTimeoutException`, `validationException`, ...).
 //!
+//! `audioInput` that is not digital silence fires [`Trigger::Audio`](crate::Trigger::Audio);
+//! when the script has [utterances](crate::hearing), all the audio goes to turn detection
+//! instead (at the audio content's rate), and each utterance, ended by silence or the audio
+//! content's `contentEnd`, is answered with
+//! [`ScriptState::on_utterance`](crate::script::ScriptState::on_utterance).
+//!
 //! Every event a client sent is recorded as JSON, per connection ([`BedrockSim::recorded`]).
 //! Each connection runs its own copy of the script from the start.
 //!

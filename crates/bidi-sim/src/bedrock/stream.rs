@@ -22,6 +22,7 @@ use super::Shared;
 use super::frame::{Inbound, decode_input};
 use super::nova::{BodyTx, Job, Responder};
 use crate::auth;
+use crate::hearing::{Heard, Listener};
 use crate::script::ScriptState;
 
 /// The response body type.
@@ -139,12 +140,24 @@ struct Input {
     audio_rate: u32,
     audio_channels: u32,
     voiced_bytes: u64,
+    /// Turn detection and recognition, when the script has utterances (made at the audio
+    /// content's start, which gives the rate).
+    listener: Option<Listener>,
 }
 
 impl Input {
     fn audio_ms(&self) -> u64 {
         let per_sec = u64::from(self.audio_rate.max(1)) * 2 * u64::from(self.audio_channels.max(1));
         self.voiced_bytes * 1000 / per_sec
+    }
+
+    /// Answers the end of each utterance as Nova Sonic does: the USER transcript (when
+    /// recognized), then the script's answer.
+    async fn on_heard(&mut self, heard: Vec<Heard>) {
+        for h in heard {
+            let actions = self.script.on_heard(&h);
+            self.run(actions).await;
+        }
     }
 
     async fn run(&mut self, actions: Option<Vec<crate::Action>>) {
@@ -200,6 +213,7 @@ impl Input {
                     };
                     self.audio_rate = cfg("sampleRateHertz", 16_000);
                     self.audio_channels = cfg("channelCount", 1);
+                    self.listener = Listener::for_script(self.script.script(), self.audio_rate);
                     let actions = self.script.on_connect();
                     self.run(actions).await;
                 }
@@ -218,6 +232,11 @@ impl Input {
             }
             "audioInput" => {
                 let pcm = B64.decode(s("content")).unwrap_or_default();
+                if let Some(listener) = self.listener.as_mut() {
+                    let heard = listener.push_pcm16(&pcm);
+                    self.on_heard(heard).await;
+                    return true;
+                }
                 // Silence keeps the stream alive; only sound counts as the user speaking.
                 if pcm.iter().any(|b| *b != 0) {
                     self.voiced_bytes += pcm.len() as u64;
@@ -239,6 +258,16 @@ impl Input {
                 let actions = self.script.on_tool_output(&id, &output);
                 self.run(actions).await;
             }
+            "contentEnd" => {
+                let audio = self
+                    .contents
+                    .get(&s("contentName"))
+                    .is_some_and(|c| c.kind == "AUDIO");
+                if audio && let Some(listener) = self.listener.as_mut() {
+                    let heard = listener.finish();
+                    self.on_heard(heard).await;
+                }
+            }
             "sessionEnd" => return false,
             _ => {}
         }
@@ -259,6 +288,7 @@ async fn read_input(mut body: IncomingBody, tx: BodyTx, shared: Arc<Shared>, ind
         audio_rate: 16_000,
         audio_channels: 1,
         voiced_bytes: 0,
+        listener: None,
     };
     let mut buf = BytesMut::new();
     let mut decoder = MessageFrameDecoder::new();

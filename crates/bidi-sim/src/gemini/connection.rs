@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::hearing::{Heard, Listener};
 use crate::recording::Recorder;
 use crate::script::ScriptState;
 use crate::speech::Voice;
@@ -20,6 +21,7 @@ use crate::{Action, Script, tone};
 /// Output audio: 24 kHz PCM16 mono.
 const OUT_RATE_HZ: u32 = 24_000;
 /// Input audio: 16 kHz PCM16 mono, 32 bytes per millisecond.
+const IN_RATE_HZ: u32 = 16_000;
 const IN_BYTES_PER_MS: u64 = 32;
 const DEFAULT_FRAME_MS: u64 = 40;
 static HANDLES: AtomicU64 = AtomicU64::new(1);
@@ -48,6 +50,8 @@ struct Conn {
     resumption: bool,
     realtime: bool,
     audio_bytes: u64,
+    /// Turn detection and recognition, when the script has utterances.
+    listener: Option<Listener>,
 }
 
 /// Serves one connection until either side closes it.
@@ -59,6 +63,7 @@ pub(super) async fn run(
     realtime: bool,
 ) {
     let (tx, rx) = mpsc::unbounded_channel();
+    let listener = Listener::for_script(&script, IN_RATE_HZ);
     let mut conn = Conn {
         script: ScriptState::new(script),
         out: Sender(tx),
@@ -69,6 +74,7 @@ pub(super) async fn run(
         resumption: false,
         realtime,
         audio_bytes: 0,
+        listener,
     };
     crate::ws::pump(socket, rx, |text| conn.on_client(text)).await;
     conn.runners.shutdown().await;
@@ -83,6 +89,16 @@ impl Conn {
                 resumption: self.resumption,
             };
             self.runners.spawn(runner.run(actions));
+        }
+    }
+
+    /// Answers the end of each utterance: the input transcription (when recognized) and
+    /// the script's answer. A start of speech needs no message: the service sends
+    /// `interrupted` only while it generates, which the script's actions render.
+    fn on_heard(&mut self, heard: Vec<Heard>) {
+        for h in heard {
+            let actions = self.script.on_heard(&h);
+            self.play(actions);
         }
     }
 
@@ -122,13 +138,24 @@ impl Conn {
                 .and_then(|a| a.get("data"))
                 .and_then(Value::as_str)
             {
-                let bytes = BASE64.decode(data).map(|b| b.len()).unwrap_or(0);
-                self.audio_bytes += bytes as u64;
-                let heard_ms = self.audio_bytes / IN_BYTES_PER_MS;
-                if let Some(actions) = self.script.on_audio(heard_ms) {
-                    self.audio_bytes = 0;
-                    self.play(Some(actions));
+                let pcm = BASE64.decode(data).unwrap_or_default();
+                if let Some(listener) = self.listener.as_mut() {
+                    let heard = listener.push_pcm16(&pcm);
+                    self.on_heard(heard);
+                } else {
+                    self.audio_bytes += pcm.len() as u64;
+                    let heard_ms = self.audio_bytes / IN_BYTES_PER_MS;
+                    if let Some(actions) = self.script.on_audio(heard_ms) {
+                        self.audio_bytes = 0;
+                        self.play(Some(actions));
+                    }
                 }
+            }
+            if rt.get("audioStreamEnd").and_then(Value::as_bool) == Some(true)
+                && let Some(listener) = self.listener.as_mut()
+            {
+                let heard = listener.finish();
+                self.on_heard(heard);
             }
         }
         if let Some(cc) = msg.get("clientContent")

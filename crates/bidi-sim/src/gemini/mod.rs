@@ -13,8 +13,11 @@
 //! - `realtimeInput.text`, and `clientContent` with `turnComplete: true`, fire
 //!   [`Trigger::Text`](crate::Trigger::Text) (`clientContent` with `turnComplete: false` is
 //!   history and fires nothing); `realtimeInput.audio` (16 kHz PCM16) adds to the audio
-//!   heard and fires [`Trigger::Audio`](crate::Trigger::Audio); each response in a
-//!   `toolResponse` fires [`Trigger::ToolResult`](crate::Trigger::ToolResult).
+//!   heard and fires [`Trigger::Audio`](crate::Trigger::Audio) (when the script has
+//!   [utterances](crate::hearing), the audio goes to turn detection instead, and each
+//!   utterance, ended by silence or `realtimeInput.audioStreamEnd`, is answered with
+//!   [`ScriptState::on_utterance`](crate::script::ScriptState::on_utterance)); each
+//!   response in a `toolResponse` fires [`Trigger::ToolResult`](crate::Trigger::ToolResult).
 //!
 //! The [`Action`](crate::Action)s render as: `UserTranscript` an `inputTranscription`;
 //! `Say` `outputTranscription` pieces; `Speak` `modelTurn` inline audio at 24 kHz;

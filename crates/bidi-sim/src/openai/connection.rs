@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 
 use super::render::{RATE_HZ, Runner, Sender, Shared};
 use crate::Script;
+use crate::hearing::{Heard, Listener};
 use crate::recording::Recorder;
 use crate::script::ScriptState;
 use crate::ws::ServerSocket;
@@ -34,6 +35,10 @@ struct Conn {
     pending_text: Option<String>,
     pending_tool: Option<(String, Value)>,
     audio_samples: u64,
+    /// Turn detection and recognition, when the script has utterances.
+    listener: Option<Listener>,
+    /// The input item of the utterance under way.
+    speech_item: Option<String>,
 }
 
 /// Serves one connection until either side closes it.
@@ -57,6 +62,7 @@ pub(super) async fn run(
         "audio": {"input": {"format": {"type": "audio/pcm", "rate": RATE_HZ}},
                   "output": {"format": {"type": "audio/pcm", "rate": RATE_HZ}, "voice": "alloy"}},
     }}));
+    let listener = Listener::for_script(&script, RATE_HZ);
     let mut conn = Conn {
         script: ScriptState::new(script),
         runner: Runner {
@@ -73,6 +79,8 @@ pub(super) async fn run(
         pending_text: None,
         pending_tool: None,
         audio_samples: 0,
+        listener,
+        speech_item: None,
     };
     crate::ws::pump(socket, rx, |text| conn.on_client(text)).await;
     conn.runners.shutdown().await;
@@ -137,6 +145,14 @@ impl Conn {
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 match BASE64.decode(audio) {
+                    Ok(bytes) if self.listener.is_some() => {
+                        let heard = self
+                            .listener
+                            .as_mut()
+                            .map(|l| l.push_pcm16(&bytes))
+                            .unwrap_or_default();
+                        self.on_heard(heard, &out);
+                    }
                     Ok(bytes) => {
                         self.audio_samples += (bytes.len() / 2) as u64;
                         let ms = self.audio_samples * 1000 / u64::from(RATE_HZ);
@@ -150,11 +166,20 @@ impl Conn {
                 }
             }
             "input_audio_buffer.commit" => {
+                let heard = self.listener.as_mut().map(Listener::finish);
+                if let Some(heard) = heard.filter(|h| !h.is_empty()) {
+                    self.on_heard(heard, &out);
+                    return;
+                }
                 let item_id = self.lock().id("item");
                 out.event(json!({"type": "input_audio_buffer.committed", "previous_item_id": null, "item_id": item_id}));
             }
             "input_audio_buffer.clear" => {
                 self.audio_samples = 0;
+                if let Some(listener) = self.listener.as_mut() {
+                    listener.clear();
+                }
+                self.speech_item = None;
                 out.event(json!({"type": "input_audio_buffer.cleared"}));
             }
             "response.cancel" => {
@@ -176,6 +201,34 @@ impl Conn {
                 );
             }
             other => out.error("unknown_event", &format!("Invalid value: '{other}'.")),
+        }
+    }
+
+    /// Answers what the turn detector heard as the service's server VAD does:
+    /// `speech_started`, then at the end `speech_stopped` and `committed`, then the
+    /// transcript and the script's answer.
+    fn on_heard(&mut self, heard: Vec<Heard>, out: &Sender) {
+        for h in heard {
+            match &h {
+                Heard::SpeechStarted { at_ms } => {
+                    let item_id = self.lock().id("item");
+                    out.event(json!({"type": "input_audio_buffer.speech_started",
+                        "audio_start_ms": at_ms, "item_id": item_id}));
+                    self.speech_item = Some(item_id);
+                }
+                Heard::Utterance { end_ms, .. } => {
+                    let item_id = match self.speech_item.take() {
+                        Some(id) => id,
+                        None => self.lock().id("item"),
+                    };
+                    out.event(json!({"type": "input_audio_buffer.speech_stopped",
+                        "audio_end_ms": end_ms, "item_id": item_id}));
+                    out.event(json!({"type": "input_audio_buffer.committed",
+                        "previous_item_id": null, "item_id": item_id}));
+                    let actions = self.script.on_heard(&h);
+                    self.play(actions);
+                }
+            }
         }
     }
 

@@ -11,13 +11,18 @@
 //!   or [`Trigger::ToolResult`](crate::Trigger::ToolResult) (a second `response.create`
 //!   while a response runs gets `conversation_already_has_active_response`);
 //! - `input_audio_buffer.append` adds to the audio heard (24 kHz PCM16) and fires
-//!   [`Trigger::Audio`](crate::Trigger::Audio);
+//!   [`Trigger::Audio`](crate::Trigger::Audio); when the script has
+//!   [utterances](crate::hearing), the audio goes to turn detection instead, like the
+//!   service's server VAD: `input_audio_buffer.speech_started` when speech starts, then
+//!   `speech_stopped`, `committed` and the answer to the utterance
+//!   ([`ScriptState::on_utterance`](crate::script::ScriptState::on_utterance)) when it ends;
 //! - `response.cancel` ends the running response (`response.done`, status `cancelled`) or
 //!   gets `response_cancel_not_active`;
 //! - `conversation.item.truncate` is answered with `conversation.item.truncated`, or an
 //!   `invalid_value` error when `audio_end_ms` is 0 or beyond the item's audio, as the
 //!   service does;
-//! - `input_audio_buffer.commit` / `.clear`: `committed` / `cleared`.
+//! - `input_audio_buffer.commit` / `.clear`: `committed` / `cleared` (with utterances, a
+//!   commit ends the utterance under way and a clear forgets the audio heard).
 //!
 //! The [`Action`](crate::Action)s render as: `Say` and `Speak` stream
 //! `response.output_audio_transcript.delta/.done` and `response.output_audio.delta` in an
