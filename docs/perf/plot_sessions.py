@@ -7,7 +7,9 @@ docs/perf/sessions-p99.png. Needs matplotlib (e.g. `python3 -m venv /tmp/plot &&
 install matplotlib`).
 
     python docs/perf/plot_sessions.py [--compare target/bench/compare.json]
-                                      [--sim target/bench/results-bidi-sim.json] [--out docs/perf/sessions-p99.png]
+                                      [--sim target/bench/results-bidi-sim.json]
+                                      [--sim-wire target/bench/results-wire-sim.json]
+                                      [--out docs/perf/sessions-p99.png]
 """
 
 import argparse
@@ -34,6 +36,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--compare", default=os.path.join(root, "target/bench/compare.json"))
     p.add_argument("--sim", default=os.path.join(root, "target/bench/results-bidi-sim.json"))
+    p.add_argument("--sim-wire", default=os.path.join(root, "target/bench/results-wire-sim.json"))
     p.add_argument("--out", default=os.path.join(root, "docs/perf/sessions-p99.png"))
     a = p.parse_args()
     fig, ax = plt.subplots(figsize=(8, 5))
@@ -42,9 +45,14 @@ def main() -> None:
         cmp = json.load(f)
     curves.append(("Python strands 1.40 (fake server)", cmp["python"]["median"], "tab:red", "o"))
     curves.append(("bidi (fake server)", cmp["bidi"]["median"], "tab:blue", "s"))
+    if cmp.get("wire"):
+        curves.append(("bare wire client, no agent (fake server)", cmp["wire"]["median"], "tab:gray", "x"))
     if os.path.exists(a.sim):
         with open(a.sim) as f:
             curves.append(("bidi (Rust simulator)", json.load(f)["median"], "tab:green", "^"))
+    if os.path.exists(a.sim_wire):
+        with open(a.sim_wire) as f:
+            curves.append(("bare wire client (Rust simulator)", json.load(f)["median"], "tab:olive", "v"))
     for label, median, color, marker in curves:
         ns, p99, ok = series(median)
         if not ns:

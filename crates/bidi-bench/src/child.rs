@@ -384,6 +384,9 @@ pub async fn run(name: &str, target: &Target, p: &Value) -> Result<Value, ChildE
             .endpoint(target.url.clone())
             .model_id(format!("{tag}-{i}"));
         config.audio = bidi_types::AudioConfig::new(rate, SampleRate::Hz24000);
+        if let Some(c) = p.get("channel_capacity").and_then(Value::as_u64) {
+            config.channel_capacity = usize::try_from(c).unwrap_or(usize::MAX);
+        }
         let build = |e: &dyn std::fmt::Display| ChildError::Build {
             index: i,
             message: e.to_string(),

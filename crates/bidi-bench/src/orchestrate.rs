@@ -108,6 +108,10 @@ pub struct RunArgs {
     /// this protocol pays on this machine).
     #[arg(long, value_enum, default_value = "bidi")]
     pub client: ClientKind,
+    /// The OpenAI model's per-connection queue capacity, frames each way
+    /// (`OpenAiRealtimeConfig::channel_capacity`; default: the model's default).
+    #[arg(long)]
+    pub channel_capacity: Option<usize>,
     /// Per child process time limit, seconds.
     #[arg(long, default_value_t = 600.0)]
     pub child_timeout: f64,
@@ -163,7 +167,7 @@ pub fn plan(a: &RunArgs, kind: ServerKind) -> Vec<(String, Value, usize)> {
         .as_ref()
         .map(|o| o.split(',').map(str::to_owned).collect());
     let base = json!({"input_rate": a.input_rate, "chunk_ms": a.chunk_ms, "runtime": a.runtime,
-        "client": a.client.name()});
+        "client": a.client.name(), "channel_capacity": a.channel_capacity});
     let mut plan = Vec::new();
     let mut add = |name: String, params: Value, repeats: usize| {
         let key = if name.starts_with("sessions") {
