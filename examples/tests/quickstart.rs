@@ -591,9 +591,15 @@ async fn rejected_credentials_are_one_line_on_stderr_and_exit_3() {
                 "{provider}: secret on stdout: {stdout}"
             );
         }
-        // Whatever reached stdout is JSON events (Bedrock's refusal arrives as an error event
-        // of the open stream); no conversation took place.
-        assert!(finals(&events(&output), "assistant").is_empty(), "{stdout}");
+        // Whatever reached stdout is JSON events (Bedrock's refusal arrives as the error of
+        // the open stream, which the agent yields as one `bidi_error`); no conversation
+        // took place.
+        let events = events(&output);
+        assert!(finals(&events, "assistant").is_empty(), "{stdout}");
+        assert!(
+            of_type(&events, "bidi_error").len() <= 1,
+            "{provider}: the refusal is reported once: {stdout}"
+        );
     }
     sims.shutdown().await;
 }

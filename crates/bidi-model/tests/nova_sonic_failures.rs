@@ -38,8 +38,10 @@ async fn silence_validation_error_531_is_restartable() {
     sim.shutdown().await;
 }
 
+/// As in the reference, a provider exception ends `receive` with the error, with no
+/// `bidi_error` event of the model's own before it (the agent yields the error once as one).
 #[tokio::test]
-async fn provider_exception_is_an_error_event_then_an_error() {
+async fn provider_exception_ends_the_stream_with_the_error() {
     let script = Script::new().on(
         text("boom"),
         vec![Action::Error {
@@ -52,22 +54,19 @@ async fn provider_exception_is_an_error_event_then_an_error() {
     model.start(StartParams::default()).await.expect("start");
     let mut events = model.receive().expect("receive");
     model.send("boom".into()).await.expect("send");
-    let seen = until(&mut events, |e| matches!(e, BidiOutputEvent::Error(_))).await;
-    let Some(BidiOutputEvent::Error(event)) = seen.last() else {
-        panic!()
-    };
-    assert_eq!(event.code(), "ModelProviderError");
-    assert!(
-        event.message().contains("the model broke"),
-        "{}",
-        event.message()
-    );
-    match next(&mut events).await {
-        Some(Err(ModelError::Provider { message, .. })) => {
-            assert_eq!(message, "the model broke")
+    let err = loop {
+        match next(&mut events).await {
+            Some(Ok(BidiOutputEvent::Error(e))) => panic!("a bidi_error before the error: {e:?}"),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => break e,
+            None => panic!("the stream ended without the error"),
         }
+    };
+    match &err {
+        ModelError::Provider { message, .. } => assert_eq!(message, "the model broke"),
         other => panic!("{other:?}"),
     }
+    assert_eq!(err.to_event().code(), "ModelProviderError");
     model.stop().await.expect("stop");
     sim.shutdown().await;
 }
@@ -122,7 +121,10 @@ async fn server_closing_mid_stream_is_a_clear_error() {
             None => panic!("the stream ended without an error"),
         }
     };
-    assert!(saw_error_event);
+    assert!(
+        !saw_error_event,
+        "the error is reported once, by ending the stream"
+    );
     assert!(!err.is_timeout());
     assert!(
         matches!(
@@ -208,7 +210,7 @@ async fn stop_closes_cleanly_even_when_nobody_reads_the_events() {
 }
 
 #[tokio::test]
-async fn an_unreachable_endpoint_is_an_error_event_then_a_connection_error() {
+async fn an_unreachable_endpoint_ends_the_stream_with_a_connection_error() {
     // A port that was just free: nothing listens there.
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -226,11 +228,8 @@ async fn an_unreachable_endpoint_is_an_error_event_then_a_connection_error() {
         Some(Ok(BidiOutputEvent::ConnectionStart(_)))
     ));
     match next(&mut events).await {
-        Some(Ok(BidiOutputEvent::Error(e))) => assert_eq!(e.code(), "ModelConnectionError"),
-        other => panic!("{other:?}"),
-    }
-    match next(&mut events).await {
         Some(Err(e @ ModelError::Connection { .. })) => {
+            assert_eq!(e.to_event().code(), "ModelConnectionError");
             assert!(e.to_string().contains("could not open the stream"), "{e}")
         }
         other => panic!("{other:?}"),

@@ -11,12 +11,14 @@
 //! - one `bidi_response_start` per response; barge-in from the `{ "interrupted" : true }`
 //!   text and from `contentEnd.stopReason == "INTERRUPTED"`; a text `contentStart` without
 //!   `additionalModelFields` is tolerated (taken as final);
-//! - provider exceptions become a `bidi_error` event before `receive()` ends with the error;
+//! - a provider exception ends `receive()` with the error (the agent yields it once as a
+//!   `bidi_error` event), as in the reference; a malformed event or a failed input is a
+//!   `bidi_error` event and the stream goes on;
 //!   `ModelTimeoutException` and the silence `ValidationException` (`InternalErrorCode=531`)
 //!   end it with the restartable [`ModelError::Timeout`](bidi_types::ModelError::Timeout);
 //! - credentials Bedrock refuses (HTTP 403 `UnrecognizedClientException`, a bad signature, an
-//!   expired token) end it with [`ModelError::Unauthorized`](bidi_types::ModelError::Unauthorized),
-//!   after its `bidi_error` event: `start` returns before Bedrock answers (the stream opens
+//!   expired token) end it with [`ModelError::Unauthorized`](bidi_types::ModelError::Unauthorized):
+//!   `start` returns before Bedrock answers (the stream opens
 //!   in the background, as Bedrock sends nothing before input), so the refusal is the
 //!   stream's first error, not `start`'s;
 //! - a proactive restart before the ~8-minute limit, at a turn boundary, replays the history

@@ -393,18 +393,18 @@ impl Session {
                 } else {
                     e
                 };
-                if !e.is_timeout() {
-                    self.emit(Ok(e.to_event().into())).await;
-                } else {
+                if e.is_timeout() {
                     tracing::info!("error=<{e}> | connection limit reached, the agent restarts");
                 }
+                // The error ends `receive`; the agent yields it once as a `bidi_error` event.
                 self.emit(Err(e)).await;
                 false
             }
             Incoming::Ended => {
-                let e = ModelError::Closed("the server ended the stream".into());
-                self.emit(Ok(e.to_event().into())).await;
-                self.emit(Err(e)).await;
+                self.emit(Err(ModelError::Closed(
+                    "the server ended the stream".into(),
+                )))
+                .await;
                 false
             }
         }
