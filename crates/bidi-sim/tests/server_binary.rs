@@ -2,6 +2,8 @@
 //! read, and each provider's real client (through a real agent with a real tool) talking to
 //! the server it printed.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -77,23 +79,7 @@ async fn converse(model: Box<dyn BidiModel>) -> Vec<Value> {
         .expect("agent");
     agent.start(None).await.expect("start");
     agent.send("What is the weather?").await.expect("send");
-    let mut events = agent.receive();
-    let mut seen = Vec::new();
-    let collect = async {
-        while let Some(event) = events.next().await {
-            let event = event.expect("event").to_json();
-            let done = event["type"] == "bidi_transcript_stream"
-                && event["role"] == "assistant"
-                && event["is_final"] == true;
-            seen.push(event);
-            if done {
-                break;
-            }
-        }
-    };
-    tokio::time::timeout(HANG, collect)
-        .await
-        .expect("an answer in time");
+    let seen = support::until_answer(&mut agent.receive()).await;
     agent.stop().await.expect("stop");
     seen
 }
@@ -121,12 +107,7 @@ async fn serves_every_protocol_from_one_scenario_file() {
     assert_eq!(protocols, ["openai", "gemini", "nova-sonic"]);
     assert!(server.urls.iter().all(|(_, u)| u.contains("://127.0.0.1:")));
 
-    let openai = BidiOpenAIRealtimeModel::new(
-        OpenAiRealtimeConfig::new()
-            .endpoint(url_of(&server, "openai"))
-            .api_key("test"),
-    )
-    .expect("openai model");
+    let openai = support::openai_model(url_of(&server, "openai"));
     assert_tool_then_answer(&converse(Box::new(openai)).await);
 
     let gemini = BidiGeminiLiveModel::new(

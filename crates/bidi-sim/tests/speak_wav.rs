@@ -1,11 +1,12 @@
 //! A scenario that speaks a recording: the WAV file, named relative to the scenario file,
 //! reaches a real OpenAI client behind a real agent as the model's audio, at 24 kHz.
 
+mod support;
+
 use std::time::Duration;
 
 use base64::Engine;
 use bidi_agent::BidiAgent;
-use bidi_agent::models::openai::{BidiOpenAIRealtimeModel, OpenAiRealtimeConfig};
 use bidi_sim::openai::OpenAiSim;
 use bidi_sim::scenario;
 use futures_util::StreamExt;
@@ -37,12 +38,7 @@ async fn the_recording_is_the_models_speech() {
     let script = scenario::load(&scenario_path).expect("scenario loads");
 
     let sim = OpenAiSim::start(script).await.expect("sim");
-    let model = BidiOpenAIRealtimeModel::new(
-        OpenAiRealtimeConfig::new()
-            .endpoint(sim.url())
-            .api_key("test"),
-    )
-    .expect("model");
+    let model = support::openai_model(&sim.url());
     let agent = BidiAgent::builder(model).build().expect("agent");
     agent.start(None).await.expect("start");
     agent.send("hi").await.expect("send");

@@ -12,18 +12,14 @@ use aws_sdk_bedrockruntime::config::Credentials;
 use bidi_agent::BidiAgent;
 use bidi_agent::models::gemini::{BidiGeminiLiveModel, GeminiLiveConfig};
 use bidi_agent::models::nova_sonic::{BidiNovaSonicModel, NovaSonicConfig};
-use bidi_agent::models::openai::{BidiOpenAIRealtimeModel, OpenAiRealtimeConfig};
 use bidi_agent::types::{AudioFormat, BidiAudioInputEvent, BidiModel, Channels, SampleRate};
 use bidi_sim::bedrock::BedrockSim;
 use bidi_sim::gemini::GeminiSim;
 use bidi_sim::openai::OpenAiSim;
 use bidi_sim::{Script, scenario};
-use futures_util::StreamExt;
 use serde_json::Value;
 use support::{JOKE, TIME, TIMES};
 
-/// Upper bound against hangs, never a timing assertion.
-const HANG: Duration = Duration::from_secs(30);
 const NOON: &str = "It is noon in Tokyo.";
 const EIGHTY_FOUR: &str = "Twelve times seven is 84.";
 
@@ -73,27 +69,6 @@ async fn say(agent: &BidiAgent, dir: &Path, name: &str, rate: SampleRate) {
     stream(agent, &samples(dir, name, rate.hz()), rate).await;
 }
 
-/// The agent's events until the next final assistant transcript.
-async fn until_answer(events: &mut bidi_agent::AgentEventStream) -> Vec<Value> {
-    let mut seen = Vec::new();
-    let collect = async {
-        while let Some(event) = events.next().await {
-            let event = event.expect("event").to_json();
-            let done = event["type"] == "bidi_transcript_stream"
-                && event["role"] == "assistant"
-                && event["is_final"] == true;
-            seen.push(event);
-            if done {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(HANG, collect)
-        .await
-        .unwrap_or_else(|_| panic!("no answer in time; saw {seen:#?}"));
-    seen
-}
-
 fn user_said(events: &[Value]) -> Vec<String> {
     events
         .iter()
@@ -116,19 +91,19 @@ async fn converse(model: Box<dyn BidiModel>, dir: &Path, rate: SampleRate) {
     let mut events = agent.receive();
 
     say(&agent, dir, "time", rate).await;
-    let first = until_answer(&mut events).await;
+    let first = support::until_answer(&mut events).await;
     assert!(user_said(&first).iter().any(|t| t == TIME), "{first:#?}");
     assert_eq!(answer(&first).as_deref(), Some(NOON), "{first:#?}");
 
     say(&agent, dir, "times", rate).await;
-    let second = until_answer(&mut events).await;
+    let second = support::until_answer(&mut events).await;
     assert!(user_said(&second).iter().any(|t| t == TIMES), "{second:#?}");
     assert!(!user_said(&second).iter().any(|t| t == TIME), "{second:#?}");
     assert_eq!(answer(&second).as_deref(), Some(EIGHTY_FOUR), "{second:#?}");
 
     // The rule that answered the spoken question answers the typed one.
     agent.send("So what time is it?").await.expect("text sent");
-    let third = until_answer(&mut events).await;
+    let third = support::until_answer(&mut events).await;
     assert_eq!(answer(&third).as_deref(), Some(NOON), "{third:#?}");
     agent.stop().await.expect("stop");
 }
@@ -139,12 +114,7 @@ async fn openai_hears_which_question_was_spoken() {
     let sim = OpenAiSim::start(scenario_in(dir.path()))
         .await
         .expect("sim");
-    let model = BidiOpenAIRealtimeModel::new(
-        OpenAiRealtimeConfig::new()
-            .endpoint(sim.url())
-            .api_key("test"),
-    )
-    .expect("model");
+    let model = support::openai_model(&sim.url());
     converse(Box::new(model), dir.path(), SampleRate::Hz24000).await;
     sim.shutdown().await;
 }
@@ -188,12 +158,7 @@ async fn the_shipped_scenario_answers_its_recordings_and_not_noise() {
     let script = scenario::load(shipped.join("spoken.json")).expect("the shipped scenario loads");
     assert_eq!(script.utterances.len(), 2);
     let sim = OpenAiSim::start(script).await.expect("sim");
-    let model = BidiOpenAIRealtimeModel::new(
-        OpenAiRealtimeConfig::new()
-            .endpoint(sim.url())
-            .api_key("test"),
-    )
-    .expect("model");
+    let model = support::openai_model(&sim.url());
     let agent = BidiAgent::builder(model).build().expect("agent");
     agent.start(None).await.expect("start");
     let mut events = agent.receive();
@@ -205,7 +170,7 @@ async fn the_shipped_scenario_answers_its_recordings_and_not_noise() {
     .expect("copy");
 
     say(&agent, dir.path(), "q", SampleRate::Hz24000).await;
-    let spoken = until_answer(&mut events).await;
+    let spoken = support::until_answer(&mut events).await;
     assert!(user_said(&spoken).iter().any(|t| t == TIMES), "{spoken:#?}");
     assert_eq!(answer(&spoken).as_deref(), Some(EIGHTY_FOUR));
     // The server VAD's start of speech reached the client as a barge-in.
@@ -218,7 +183,7 @@ async fn the_shipped_scenario_answers_its_recordings_and_not_noise() {
     let mut noise = support::noise(1_200, 24_000, 6_000);
     noise.extend(vec![0; 24_000]);
     stream(&agent, &noise, SampleRate::Hz24000).await;
-    let heard = until_answer(&mut events).await;
+    let heard = support::until_answer(&mut events).await;
     assert!(user_said(&heard).is_empty(), "{heard:#?}");
     assert_eq!(
         answer(&heard).as_deref(),

@@ -73,3 +73,36 @@ pub fn noise(ms: u32, rate: u32, amplitude: i16) -> Vec<i16> {
 pub fn pcm(samples: &[i16]) -> Vec<u8> {
     samples.iter().flat_map(|s| s.to_le_bytes()).collect()
 }
+
+/// Upper bound on waiting for an answer, against hangs; never a timing assertion.
+pub const ANSWER_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The real OpenAI Realtime client pointed at a simulator's `url`, with a placeholder key.
+pub fn openai_model(url: &str) -> bidi_agent::models::openai::BidiOpenAIRealtimeModel {
+    use bidi_agent::models::openai::{BidiOpenAIRealtimeModel, OpenAiRealtimeConfig};
+    BidiOpenAIRealtimeModel::new(OpenAiRealtimeConfig::new().endpoint(url).api_key("test"))
+        .expect("model")
+}
+
+/// The agent's events, as reference JSON, up to and including the next final assistant
+/// transcript; panics with what was seen when none comes within [`ANSWER_LIMIT`].
+pub async fn until_answer(events: &mut bidi_agent::AgentEventStream) -> Vec<serde_json::Value> {
+    use futures_util::StreamExt;
+    let mut seen = Vec::new();
+    let collect = async {
+        while let Some(event) = events.next().await {
+            let event = event.expect("event").to_json();
+            let done = event["type"] == "bidi_transcript_stream"
+                && event["role"] == "assistant"
+                && event["is_final"] == true;
+            seen.push(event);
+            if done {
+                return;
+            }
+        }
+    };
+    if tokio::time::timeout(ANSWER_LIMIT, collect).await.is_err() {
+        panic!("no answer in time; saw {seen:#?}");
+    }
+    seen
+}
