@@ -468,6 +468,7 @@ pub async fn run(name: &str, target: &Target, p: &Value) -> Result<Value, ChildE
     };
     let c0 = procfs::cpu_times("self").unwrap_or_default();
     let p0 = procfs::process_cpu();
+    let x0 = procfs::context_switches();
     let w0 = Instant::now();
     go_tx.send_replace(true);
     let timeout = Duration::from_secs_f64(param(p, "timeout", 300.0));
@@ -489,6 +490,7 @@ pub async fn run(name: &str, target: &Target, p: &Value) -> Result<Value, ChildE
     let wall_s = w0.elapsed().as_secs_f64();
     let p1 = procfs::process_cpu();
     let c1 = procfs::cpu_times("self").unwrap_or_default();
+    let switches = procfs::context_switches().saturating_sub(x0);
 
     let server = match &target.stats_url {
         Some(url) => {
@@ -546,6 +548,12 @@ pub async fn run(name: &str, target: &Target, p: &Value) -> Result<Value, ChildE
         .collect();
     let mut res = metrics::summarize(name, p, &inputs, &outputs, &server, &m);
     res["client"] = json!(if wire { "wire" } else { "bidi" });
+    let chunks = res["in_chunks_sent"].as_f64().unwrap_or(0.0)
+        + res["out_chunks_recv"].as_f64().unwrap_or(0.0);
+    res["context_switches"] = json!(switches);
+    if chunks > 0.0 {
+        res["context_switches_per_chunk"] = json!(switches as f64 / chunks);
+    }
     Ok(res)
 }
 

@@ -69,12 +69,35 @@ pub fn peak_rss_kb() -> u64 {
     status_kb("VmHWM")
 }
 
+/// Context switches of this process so far (voluntary + involuntary, summed over its live
+/// threads, from `/proc/self/task/*/status`): how often it went to sleep or was preempted.
+pub fn context_switches() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter_map(|line| {
+                    let (key, value) = line.split_once(':')?;
+                    key.ends_with("ctxt_switches")
+                        .then(|| value.trim().parse::<u64>().ok())?
+                })
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn reads_this_process() {
+        assert!(context_switches() > 0);
         assert!(cpu_times("self").is_some());
         assert!(rss_kb() > 0);
         assert!(peak_rss_kb() >= rss_kb());
