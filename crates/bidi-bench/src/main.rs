@@ -19,6 +19,7 @@ mod orchestrate;
 mod procfs;
 mod report;
 mod server;
+mod session;
 mod sim_server;
 mod wire;
 

@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use crate::child::{BenchInput, SessionState, lock, now_ns, stamp_latency_ns};
+use crate::session::{BenchInput, SessionState, lock, now_ns, stamp_latency_ns};
 
 /// Why a wire session ended early.
 #[derive(Debug, thiserror::Error)]
