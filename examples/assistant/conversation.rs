@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bidi_agent::types::{
     AgentView, BidiAgentEvent, BidiInput, BidiInputEvent, BidiOutput, BidiOutputEvent, IoError,
+    ModelError,
 };
 use bidi_agent::{AgentError, BidiAgent};
 use futures_util::StreamExt;
@@ -240,6 +241,10 @@ async fn read_input(
     input.stop().await
 }
 
+/// How long the conversation waits for the event stream to say why the model's connection
+/// ended, when a send finds it ended.
+const CAUSE_GRACE: Duration = Duration::from_secs(2);
+
 async fn pump(
     agent: &BidiAgent,
     outputs: &mut [Box<dyn BidiOutput>],
@@ -250,13 +255,19 @@ async fn pump(
     let mut turns = Turns::new(quiet);
     let mut events = agent.receive();
     let mut inputs_done = false;
+    // A send that found the model's connection ended, and until when to wait for the event
+    // stream to say why (a refusal, a provider error): that cause is what gets reported.
+    let mut ended: Option<(AgentError, Instant)> = None;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
-        let deadline = turns.quiet_deadline();
+        let deadline = match &ended {
+            Some((_, until)) => *until,
+            None => turns.quiet_deadline(),
+        };
         tokio::select! {
             event = events.next() => match event {
-                None => return Ok(()),
+                None => return ended.map_or(Ok(()), |(e, _)| Err(e)),
                 Some(Err(e)) => return Err(e),
                 Some(Ok(event)) => {
                     turns.observe(&event);
@@ -275,13 +286,27 @@ async fn pump(
                         r.received += 1;
                         r.idle = false;
                     });
-                    agent.send(event).await?;
+                    match agent.send(event).await {
+                        Ok(()) => {}
+                        Err(e @ AgentError::Model(ModelError::Closed(_))) => {
+                            ended = Some((e, Instant::now() + CAUSE_GRACE));
+                            inputs_done = true;
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 Some(Err(source)) => return Err(AgentError::Io { name: "input".into(), source }),
                 None => inputs_done = true,
             },
             _ = tokio::time::sleep_until(deadline) => {}
             _ = &mut ctrl_c => return Ok(()),
+        }
+        if let Some((e, until)) = ended.take() {
+            if Instant::now() >= until {
+                return Err(e);
+            }
+            ended = Some((e, until));
+            continue;
         }
         let idle = turns.idle(Instant::now());
         if inputs_done && idle {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use bidi_types::{AgentView, BidiInput, BidiOutput};
+use bidi_types::{AgentView, BidiInput, BidiOutput, ModelError};
 use futures_util::StreamExt;
 use futures_util::future::{join_all, try_join_all};
 
@@ -109,10 +109,22 @@ async fn pump(
         read = &mut read_all => match read {
             // Every input is exhausted: the conversation goes on until the model ends it.
             Ok(_) => write_all.await,
+            // A send found the model's connection already ended: the event stream carries
+            // why (a refusal, a provider error), so let it reach the outputs and report that.
+            Err(closed @ AgentError::Model(ModelError::Closed(_))) => {
+                match tokio::time::timeout(CAUSE_GRACE, &mut write_all).await {
+                    Ok(Err(cause)) => Err(cause),
+                    _ => Err(closed),
+                }
+            }
             Err(e) => Err(e),
         },
     }
 }
+
+/// How long `run` waits for the event stream to say why the model's connection ended, when
+/// an input's send finds it ended.
+const CAUSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Stops inputs, outputs and agent once, also when `run` is dropped midway.
 struct StopGuard {

@@ -65,6 +65,23 @@ fn aws_error(status: StatusCode, kind: &'static str, body: String) -> Response<B
     r
 }
 
+/// How long a refused request's body is still read after the refusal.
+const REFUSED_BODY_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `response` to a stream request refused before it opened, with the request body still
+/// read (and dropped) in the background for [`REFUSED_BODY_GRACE`]: the client keeps writing
+/// its event stream until it reads the answer, and a server that stopped reading would have
+/// the connection closed under that write, so the client would see a broken pipe instead of
+/// the refusal (as it never does against Bedrock).
+fn refuse(req: Request<IncomingBody>, response: Response<Body>) -> Response<Body> {
+    let mut body = req.into_body();
+    tokio::spawn(async move {
+        let drain = async { while let Some(Ok(_)) = body.frame().await {} };
+        let _ = tokio::time::timeout(REFUSED_BODY_GRACE, drain).await;
+    });
+    response
+}
+
 /// Answers one HTTP request.
 pub(crate) async fn handle(
     req: Request<IncomingBody>,
@@ -75,7 +92,10 @@ pub(crate) async fn handle(
         return Ok(plain(StatusCode::NOT_FOUND, "not found"));
     }
     if !req.headers().contains_key("authorization") {
-        return Ok(plain(StatusCode::FORBIDDEN, "missing SigV4 authorization"));
+        return Ok(refuse(
+            req,
+            plain(StatusCode::FORBIDDEN, "missing SigV4 authorization"),
+        ));
     }
     if let Some(required) = shared.required_key() {
         let presented = req
@@ -86,19 +106,19 @@ pub(crate) async fn handle(
         if presented != Some(required.as_str()) {
             tracing::debug!("path=<{path}> | sim bedrock: unknown access key id rejected");
             let body = serde_json::json!({ "message": auth::AWS_INVALID_TOKEN }).to_string();
-            return Ok(aws_error(
-                StatusCode::FORBIDDEN,
-                auth::AWS_UNRECOGNIZED_CLIENT,
-                body,
+            return Ok(refuse(
+                req,
+                aws_error(StatusCode::FORBIDDEN, auth::AWS_UNRECOGNIZED_CLIENT, body),
             ));
         }
     }
     if shared.refuse.load(std::sync::atomic::Ordering::SeqCst) {
-        return Ok(aws_error(
+        let error = aws_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailableException",
             r#"{"message":"simulated: service unavailable"}"#.to_owned(),
-        ));
+        );
+        return Ok(refuse(req, error));
     }
     let index = shared.open_connection(format!("{:?}", req.version()));
     tracing::debug!("connection=<{index}>, path=<{path}> | bidirectional stream opened");
