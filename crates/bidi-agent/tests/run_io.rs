@@ -246,6 +246,38 @@ async fn an_input_error_stops_everything_and_surfaces_first() {
     assert_eq!(model.stops(), 1);
 }
 
+/// A send that finds the connection ended is not what `run` reports: the event stream says
+/// why it ended (here a refusal), and that reaches the outputs and the caller.
+#[tokio::test]
+async fn a_send_on_an_ended_connection_reports_the_cause_from_the_stream() {
+    let model = ScriptedModel::new(vec![vec![
+        conn_start("c1"),
+        Step::WaitSent(1),
+        Step::Fail(ModelError::Unauthorized {
+            provider: "scripted",
+            reason: "invalid_api_key: wrong key".into(),
+            hint: "check SCRIPTED_KEY".into(),
+        }),
+    ]]);
+    model.close_sends();
+    let agent = BidiAgent::builder(model.clone()).build().unwrap();
+    let out = Shared::default();
+    let input = TextInput::from_reader(&b"hello\n"[..]);
+    let err = within(agent.run(
+        vec![Box::new(input)],
+        vec![Box::new(TextOutput::to_writer(out.clone()))],
+        None,
+    ))
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, AgentError::Model(ModelError::Unauthorized { .. })),
+        "{err}"
+    );
+    assert_eq!(model.sent().len(), 1);
+    assert!(!agent.is_started());
+}
+
 #[tokio::test]
 async fn stop_errors_are_combined_after_every_stop_ran() {
     let log = Arc::new(Mutex::new(Vec::new()));

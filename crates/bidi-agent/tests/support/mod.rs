@@ -35,6 +35,8 @@ impl From<BidiOutputEvent> for Step {
 struct Shared {
     scripts: Mutex<VecDeque<Vec<Step>>>,
     fail_start: Mutex<Option<ModelError>>,
+    /// Every send is recorded, then refused as if the connection had ended.
+    sends_closed: std::sync::atomic::AtomicBool,
     fail_stop: Mutex<Option<ModelError>>,
     starts: Mutex<Vec<StartParams>>,
     sent: Mutex<Vec<ModelInput>>,
@@ -61,6 +63,12 @@ impl ScriptedModel {
 
     pub fn fail_next_start(&self, e: ModelError) {
         *self.0.fail_start.lock().unwrap() = Some(e);
+    }
+
+    /// From now on every send is recorded (for [`Step::WaitSent`]) and then fails with
+    /// [`ModelError::Closed`], as a provider's send does once its connection ended.
+    pub fn close_sends(&self) {
+        self.0.sends_closed.store(true, Ordering::SeqCst);
     }
 
     pub fn fail_next_stop(&self, e: ModelError) {
@@ -159,6 +167,9 @@ impl BidiModel for ScriptedModel {
         };
         if let Some(tx) = self.0.sent_count.lock().unwrap().as_ref() {
             tx.send_replace(count);
+        }
+        if self.0.sends_closed.load(Ordering::SeqCst) {
+            return Err(ModelError::Closed("the connection has ended".into()));
         }
         Ok(())
     }
