@@ -22,7 +22,10 @@ impl BidiAgent {
     /// and the agent. Every stop runs; the first error is returned, else the combined stop
     /// errors ([`AgentError::Stop`]).
     ///
-    /// An input whose `read` returns `Ok(None)` is exhausted; the others go on.
+    /// An input whose `read` returns `Ok(None)` is exhausted; the others go on. When a `send`
+    /// finds the model's connection already ended ([`ModelError::Closed`]), the error
+    /// returned is the one that ended the event stream (a refusal, a provider error), if it
+    /// comes within 2 s, after its `bidi_error` reached the outputs.
     ///
     /// ```no_run
     /// # async fn demo(agent: bidi_agent::BidiAgent) -> Result<(), bidi_agent::AgentError> {
