@@ -23,7 +23,8 @@ pub struct Args {
     /// The provider (default: from the environment's credentials, else `sim`).
     #[arg(long, value_enum)]
     pub provider: Option<ProviderName>,
-    /// Talk to this endpoint instead of the provider's (e.g. a `bidi-sim` server); needs
+    /// Talk to this endpoint instead of the provider's (e.g. a `bidi-sim` server): its base
+    /// URL (`wss://host[:port]`) or the full URL its docs show; needs
     /// `--provider nova-sonic|openai|gemini`, the protocol it speaks.
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,

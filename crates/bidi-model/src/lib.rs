@@ -16,6 +16,9 @@
 //! The providers land one by one; until a provider's feature exists this crate exposes
 //! nothing of it.
 
+#[cfg(any(feature = "nova-sonic", feature = "ws"))]
+pub mod endpoint;
+
 #[cfg(feature = "nova-sonic")]
 pub mod nova_sonic;
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bidi_model::ws::{CloseInfo, WsConfig, WsError, WsIncoming, connect};
-use bidi_sim::ws::{ServerSocket, serve};
+use bidi_sim::ws::{ServerSocket, any_path, serve};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -42,7 +42,7 @@ async fn echo(mut ws: ServerSocket) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frames_both_ways_headers_and_a_clean_close() {
-    let server = serve(None, |ws, request| async move {
+    let server = serve(None, any_path, |ws, request| async move {
         assert_eq!(request.header("x-test"), Some("yes"));
         echo(ws).await;
     })
@@ -71,7 +71,7 @@ async fn frames_both_ways_headers_and_a_clean_close() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_close_code_and_reason_arrive() {
-    let server = serve(None, |ws, _| echo(ws)).await.expect("server");
+    let server = serve(None, any_path, |ws, _| echo(ws)).await.expect("server");
     let (tx, mut rx) = connect(WsConfig::new(server.url("/")))
         .await
         .expect("connect");
@@ -105,7 +105,7 @@ async fn server_close_code_and_reason_arrive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_peer_is_declared_dead() {
     // Never reads, so never answers pings.
-    let server = serve(None, |ws, _| async move {
+    let server = serve(None, any_path, |ws, _| async move {
         tokio::time::sleep(HANG * 2).await;
         drop(ws);
     })
@@ -125,7 +125,7 @@ async fn a_silent_peer_is_declared_dead() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pongs_keep_a_quiet_connection_alive() {
-    let server = serve(None, |ws, _| echo(ws)).await.expect("server");
+    let server = serve(None, any_path, |ws, _| echo(ws)).await.expect("server");
     let config = WsConfig::new(server.url("/"))
         .ping_interval(Some(Duration::from_millis(20)))
         .ping_timeout(Duration::from_secs(10));
@@ -142,7 +142,7 @@ async fn pongs_keep_a_quiet_connection_alive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_messages_are_refused() {
-    let server = serve(None, |mut ws, _| async move {
+    let server = serve(None, any_path, |mut ws, _| async move {
         let _ = ws.send(Message::text("x".repeat(4096))).await;
         while ws.next().await.is_some() {}
     })

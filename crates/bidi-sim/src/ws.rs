@@ -1,7 +1,9 @@
 //! A WebSocket server skeleton for the simulators of WebSocket providers (OpenAI Realtime,
 //! Gemini Live): listens on 127.0.0.1, optionally with TLS, upgrades each connection while
 //! recording its request line and headers, and hands the socket to a per-connection
-//! handler. [`WsServerHandle::shutdown`] stops the listener and every connection.
+//! handler. An upgrade to a path the provider does not serve is refused with HTTP 404, as the
+//! real services refuse it. [`WsServerHandle::shutdown`] stops the listener and every
+//! connection.
 
 use std::future::Future;
 use std::io;
@@ -16,7 +18,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
 
 /// Any byte stream a WebSocket can run over (TCP or TLS over TCP).
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
@@ -93,23 +96,33 @@ impl Drop for WsServerHandle {
     }
 }
 
-/// Listens on 127.0.0.1 (a free port) and runs `handler` for every upgraded connection.
-/// With `tls`, connections are TLS first.
+/// Which request paths a server upgrades; any other gets HTTP 404.
+pub type PathFilter = fn(&str) -> bool;
+
+/// Every path: for servers that serve any.
+pub fn any_path(_: &str) -> bool {
+    true
+}
+
+/// Listens on 127.0.0.1 (a free port) and runs `handler` for every upgraded connection to a
+/// path `paths` accepts. With `tls`, connections are TLS first.
 pub async fn serve<F, Fut>(
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    paths: PathFilter,
     handler: F,
 ) -> io::Result<WsServerHandle>
 where
     F: Fn(ServerSocket, RequestInfo) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    serve_on(0, tls, handler).await
+    serve_on(0, tls, paths, handler).await
 }
 
 /// Like [`serve`], on 127.0.0.1:`port` (0: a free port).
 pub async fn serve_on<F, Fut>(
     port: u16,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    paths: PathFilter,
     handler: F,
 ) -> io::Result<WsServerHandle>
 where
@@ -146,6 +159,15 @@ where
                         // The error type is tungstenite's, not ours.
                         #[allow(clippy::result_large_err)]
                         let callback = |req: &Request, resp: Response| {
+                            if !paths(req.uri().path()) {
+                                tracing::debug!("path=<{}> | sim: no such service path, 404", req.uri().path());
+                                let mut refusal = ErrorResponse::new(Some(format!(
+                                    "no WebSocket service at {}\n",
+                                    req.uri().path()
+                                )));
+                                *refusal.status_mut() = StatusCode::NOT_FOUND;
+                                return Err(refusal);
+                            }
                             info = Some(RequestInfo {
                                 path: req.uri().path().to_owned(),
                                 query: req.uri().query().map(str::to_owned),
@@ -186,19 +208,21 @@ where
 /// handler gets the socket, the recorder and the connection's index in it.
 pub async fn serve_recorded<F, Fut>(
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    paths: PathFilter,
     handler: F,
 ) -> io::Result<(WsServerHandle, Arc<Recorder>)>
 where
     F: Fn(ServerSocket, Arc<Recorder>, usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    serve_recorded_on(0, tls, handler).await
+    serve_recorded_on(0, tls, paths, handler).await
 }
 
 /// Like [`serve_recorded`], on 127.0.0.1:`port` (0: a free port).
 pub async fn serve_recorded_on<F, Fut>(
     port: u16,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    paths: PathFilter,
     handler: F,
 ) -> io::Result<(WsServerHandle, Arc<Recorder>)>
 where
@@ -207,7 +231,7 @@ where
 {
     let recorder = Arc::new(Recorder::default());
     let rec = Arc::clone(&recorder);
-    let server = serve_on(port, tls, move |socket, request| {
+    let server = serve_on(port, tls, paths, move |socket, request| {
         let index = rec.open(request);
         handler(socket, Arc::clone(&rec), index)
     })

@@ -122,7 +122,7 @@ async fn gemini_closes_1007_unless_the_key_comes_by_query_or_header() {
     let sim = GeminiSim::start_with(Script::new(), options)
         .await
         .expect("sim");
-    let base = sim.base_url();
+    let base = sim.url();
 
     let expected = (1007, GEMINI_INVALID_KEY.to_owned());
     let by_query = frames(&format!("{base}?key=wrong"), &[]).await;

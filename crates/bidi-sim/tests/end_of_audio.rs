@@ -116,7 +116,7 @@ async fn openai_commit_ends_the_utterance() {
 async fn gemini_audio_stream_end_ends_the_utterance() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sim = GeminiSim::start(shipped()).await.expect("sim");
-    let (mut ws, _) = tokio_tungstenite::connect_async(sim.base_url())
+    let (mut ws, _) = tokio_tungstenite::connect_async(sim.url())
         .await
         .expect("connect");
     send(&mut ws, json!({"setup": {"model": "models/sim"}})).await;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bidi_types::{AudioConfig, SampleRate};
+use bidi_types::{AudioConfig, ModelError, SampleRate};
 use serde_json::{Map, Value};
 
 /// The reference's default model.
@@ -53,7 +53,8 @@ pub enum TextInputMode {
 /// let cfg = GeminiLiveConfig::default().with_api_key("k").with_voice("Puck");
 /// assert_eq!(cfg.audio.input_rate.hz(), 16_000);
 /// assert_eq!(cfg.audio.output_rate.hz(), 24_000);
-/// assert!(cfg.url().starts_with("wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1alpha."));
+/// assert!(cfg.url()?.starts_with("wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1alpha."));
+/// # Ok::<(), bidi_types::ModelError>(())
 /// ```
 #[derive(Clone)]
 pub struct GeminiLiveConfig {
@@ -61,9 +62,11 @@ pub struct GeminiLiveConfig {
     pub model_id: String,
     /// API key; when `None`, `GOOGLE_API_KEY` then `GEMINI_API_KEY` are read at start.
     pub api_key: Option<String>,
-    /// WebSocket base URL (`ws://` or `wss://`), without the service path.
+    /// The WebSocket URL: a base (`wss://host[:port]`, `wss://host/ws`, or a proxy's path
+    /// prefix; the service path is added) or the full URL of the `BidiGenerateContent`
+    /// method, any API version. See [`endpoint::gemini_url`](crate::endpoint::gemini_url).
     pub base_url: String,
-    /// API version (`v1alpha`, `v1beta`).
+    /// API version (`v1alpha`, `v1beta`) added to a base URL; a full URL keeps its own.
     pub api_version: String,
     /// Audio: 16 kHz in, 24 kHz out, mono PCM; `voice` is the prebuilt voice name.
     pub audio: AudioConfig,
@@ -158,7 +161,8 @@ impl GeminiLiveConfig {
         self
     }
 
-    /// The same config pointed at another WebSocket base URL (a proxy, a simulator).
+    /// The same config pointed at another server (a proxy, a simulator): a base URL or the
+    /// method's full URL (see [`Self::url`]).
     pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self
@@ -170,13 +174,14 @@ impl GeminiLiveConfig {
         self
     }
 
-    /// The full WebSocket URL of the `BidiGenerateContent` service.
-    pub fn url(&self) -> String {
-        format!(
-            "{}/google.ai.generativelanguage.{}.GenerativeService.BidiGenerateContent",
-            self.base_url.trim_end_matches('/'),
-            self.api_version
-        )
+    /// The full WebSocket URL of the `BidiGenerateContent` service, from
+    /// [`base_url`](Self::base_url) in any form
+    /// [`endpoint::gemini_url`](crate::endpoint::gemini_url) accepts.
+    ///
+    /// # Errors
+    /// [`ModelError::Config`] naming the accepted forms when the URL is malformed.
+    pub fn url(&self) -> Result<String, ModelError> {
+        crate::endpoint::gemini_url(&self.base_url, &self.api_version)
     }
 
     /// The API key from the config, else `GOOGLE_API_KEY`, else `GEMINI_API_KEY`.

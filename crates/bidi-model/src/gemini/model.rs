@@ -64,6 +64,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug)]
 pub struct BidiGeminiLiveModel {
     config: GeminiLiveConfig,
+    /// The URL connected to, from the config's base URL and API version.
+    url: String,
     api_key: String,
     session: Mutex<Option<Session>>,
     lifecycle: tokio::sync::Mutex<()>,
@@ -101,6 +103,7 @@ impl BidiGeminiLiveModel {
             )
         })?;
         Ok(Self {
+            url: config.url()?,
             config,
             api_key,
             session: Mutex::new(None),
@@ -121,7 +124,7 @@ impl BidiGeminiLiveModel {
 
     fn ws_config(&self) -> WsConfig {
         let c = &self.config;
-        let mut ws = WsConfig::new(c.url())
+        let mut ws = WsConfig::new(self.url.clone())
             .header("x-goog-api-key", &self.api_key)
             .capacity(c.channel_capacity)
             .ping_interval(Some(c.ping_interval))

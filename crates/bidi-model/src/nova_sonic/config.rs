@@ -134,7 +134,9 @@ pub struct NovaSonicConfig {
     /// The AWS region; `None`: the AWS chain's, else [`DEFAULT_REGION`].
     pub region: Option<String>,
     /// Another endpoint than `https://bedrock-runtime.<region>.amazonaws.com` (a VPC endpoint,
-    /// a proxy, a local simulator).
+    /// a proxy, a local simulator): a base URL, or the full
+    /// `.../model/MODEL_ID/invoke-with-bidirectional-stream` URL
+    /// (see [`endpoint::bedrock_endpoint`](crate::endpoint::bedrock_endpoint)).
     pub endpoint_url: Option<String>,
     /// Static credentials instead of the AWS chain.
     pub credentials: Option<aws_sdk_bedrockruntime::config::Credentials>,
@@ -297,6 +299,9 @@ impl NovaSonicConfig {
         }
         if self.voice.is_empty() {
             return Err(ModelError::Config("voice=<> | voice is empty".into()));
+        }
+        if let Some(url) = &self.endpoint_url {
+            crate::endpoint::bedrock_endpoint(url)?;
         }
         if self.silence_frame.is_zero() {
             return Err(ModelError::Config(

@@ -63,9 +63,29 @@ impl std::fmt::Debug for BidiNovaSonicModel {
 }
 
 impl BidiNovaSonicModel {
-    /// A model with `config`, validated (see [`NovaSonicConfig::validate`]).
-    pub fn new(config: NovaSonicConfig) -> Result<Self, ModelError> {
+    /// A model with `config`, validated (see [`NovaSonicConfig::validate`]). A full
+    /// `.../model/MODEL_ID/invoke-with-bidirectional-stream` endpoint URL is cut back to its
+    /// base, its model id used, and the region of an AWS host used when none is configured
+    /// (see [`endpoint::bedrock_endpoint`](crate::endpoint::bedrock_endpoint)).
+    pub fn new(mut config: NovaSonicConfig) -> Result<Self, ModelError> {
         config.validate()?;
+        if let Some(url) = &config.endpoint_url {
+            let endpoint = crate::endpoint::bedrock_endpoint(url)?;
+            if let Some(model_id) = endpoint.model_id {
+                if model_id != config.model_id {
+                    tracing::info!(
+                        "model_id=<{model_id}>, configured=<{}> | using the model the endpoint URL names",
+                        config.model_id
+                    );
+                }
+                config.model_id = model_id;
+            }
+            if config.region.is_none() {
+                config.region = endpoint.region;
+            }
+            config.endpoint_url = Some(endpoint.url);
+            config.validate()?;
+        }
         Ok(Self {
             config: Arc::new(config),
             running: Mutex::new(None),

@@ -160,7 +160,9 @@ pub struct OpenAiRealtimeConfig {
     pub organization: Option<String>,
     /// `OpenAI-Project`; `OPENAI_PROJECT` when `None`.
     pub project: Option<String>,
-    /// The WebSocket URL (`ws://` or `wss://`), without `?model=` (which is appended).
+    /// The WebSocket URL: a base (`wss://host[:port]`, `/v1/realtime` is added) or a full
+    /// URL (`wss://host/v1/realtime[?model=...]`, or a proxy's path); `?model=` is added
+    /// unless given. See [`endpoint::openai_url`](crate::endpoint::openai_url).
     pub endpoint: String,
     /// More request headers (e.g. Azure's `api-key`).
     pub extra_headers: Vec<(String, String)>,
@@ -251,7 +253,7 @@ impl OpenAiRealtimeConfig {
         self.project = Some(project.into());
         self
     }
-    /// Sets the WebSocket URL.
+    /// Sets the WebSocket URL, a base or a full URL (see [`Self::url`]).
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint = url.into();
         self
@@ -325,12 +327,7 @@ impl OpenAiRealtimeConfig {
                 self.session_timeout, MAX_SESSION_TIMEOUT
             )));
         }
-        if !(self.endpoint.starts_with("ws://") || self.endpoint.starts_with("wss://")) {
-            return Err(ModelError::Config(format!(
-                "endpoint=<{}> | endpoint must be a ws:// or wss:// URL",
-                self.endpoint.split('?').next().unwrap_or_default()
-            )));
-        }
+        self.url()?;
         let audio = &self.audio;
         if audio.input_rate != SampleRate::Hz24000
             || audio.output_rate != SampleRate::Hz24000
@@ -347,36 +344,21 @@ impl OpenAiRealtimeConfig {
         Ok(self)
     }
 
-    /// The URL to connect to: the endpoint with `model=<model_id>` appended to its query.
+    /// The URL to connect to, from [`endpoint`](Self::endpoint) in any of the forms
+    /// [`endpoint::openai_url`](crate::endpoint::openai_url) accepts: a base URL gets
+    /// `/v1/realtime`, and `model=<model_id>` is added unless the query names a model.
     ///
     /// ```
     /// use bidi_model::openai::OpenAiRealtimeConfig;
     /// let c = OpenAiRealtimeConfig::new().endpoint("wss://proxy.local/rt?deployment=x");
-    /// assert_eq!(c.url(), "wss://proxy.local/rt?deployment=x&model=gpt-realtime");
+    /// assert_eq!(c.url().unwrap(), "wss://proxy.local/rt?deployment=x&model=gpt-realtime");
+    /// let c = OpenAiRealtimeConfig::new().endpoint("wss://api.openai.com");
+    /// assert_eq!(c.url().unwrap(), "wss://api.openai.com/v1/realtime?model=gpt-realtime");
     /// ```
-    pub fn url(&self) -> String {
-        let sep = if self.endpoint.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        format!(
-            "{}{sep}model={}",
-            self.endpoint,
-            encode_query(&self.model_id)
-        )
+    ///
+    /// # Errors
+    /// [`ModelError::Config`] naming the accepted forms when the endpoint is malformed.
+    pub fn url(&self) -> Result<String, ModelError> {
+        crate::endpoint::openai_url(&self.endpoint, &self.model_id)
     }
-}
-
-/// Percent-encodes what may not appear raw in a query value.
-fn encode_query(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

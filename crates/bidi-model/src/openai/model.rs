@@ -137,6 +137,8 @@ fn closed_before_session(info: Option<ws::CloseInfo>) -> ModelError {
 #[derive(Debug)]
 pub struct BidiOpenAIRealtimeModel {
     config: OpenAiRealtimeConfig,
+    /// The URL connected to, from the config's endpoint.
+    url: String,
     session: Mutex<Option<Session>>,
     lifecycle: tokio::sync::Mutex<()>,
     /// Model audio emitted across this model's connections, in ns (the playback tracker
@@ -160,6 +162,7 @@ impl BidiOpenAIRealtimeModel {
     pub fn new(config: OpenAiRealtimeConfig) -> Result<Self, ModelError> {
         let config = config.resolve(|k| std::env::var(k).ok())?;
         Ok(Self {
+            url: config.url()?,
             config,
             session: Mutex::new(None),
             lifecycle: tokio::sync::Mutex::new(()),
@@ -178,7 +181,7 @@ impl BidiOpenAIRealtimeModel {
 
     fn ws_config(&self) -> WsConfig {
         let c = &self.config;
-        let mut ws = WsConfig::new(c.url()).capacity(c.channel_capacity);
+        let mut ws = WsConfig::new(self.url.clone()).capacity(c.channel_capacity);
         if let Some(key) = &c.api_key {
             ws = ws.header("Authorization", format!("Bearer {}", key.expose()));
         }

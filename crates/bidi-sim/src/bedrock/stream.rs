@@ -82,13 +82,22 @@ fn refuse(req: Request<IncomingBody>, response: Response<Body>) -> Response<Body
     response
 }
 
+/// Whether `path` is Bedrock's `InvokeModelWithBidirectionalStream` path,
+/// `/model/MODEL_ID/invoke-with-bidirectional-stream`, and nothing else (a doubled or
+/// prefixed path is refused, as by the real service).
+fn is_operation_path(path: &str) -> bool {
+    path.strip_prefix("/model/")
+        .and_then(|rest| rest.strip_suffix("/invoke-with-bidirectional-stream"))
+        .is_some_and(|model| !model.is_empty() && !model.contains('/'))
+}
+
 /// Answers one HTTP request.
 pub(crate) async fn handle(
     req: Request<IncomingBody>,
     shared: Arc<Shared>,
 ) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_owned();
-    if req.method() != Method::POST || !path.ends_with("/invoke-with-bidirectional-stream") {
+    if req.method() != Method::POST || !is_operation_path(&path) {
         return Ok(plain(StatusCode::NOT_FOUND, "not found"));
     }
     if !req.headers().contains_key("authorization") {

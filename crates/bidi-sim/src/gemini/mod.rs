@@ -56,6 +56,20 @@ use crate::auth;
 use crate::recording::{RecordedConnection, Recorder};
 use crate::ws::{self, WsServerHandle};
 
+/// Whether `path` is a Live API method path the real service serves:
+/// `/ws/google.ai.generativelanguage.{v1alpha|v1beta}.GenerativeService.BidiGenerateContent`
+/// (or `...Constrained`, for ephemeral tokens). Any other path gets HTTP 404.
+pub fn is_service_path(path: &str) -> bool {
+    let Some(method) = ["v1alpha", "v1beta"].iter().find_map(|v| {
+        path.strip_prefix("/ws/google.ai.generativelanguage.")?
+            .strip_prefix(v)?
+            .strip_prefix(".GenerativeService.")
+    }) else {
+        return false;
+    };
+    matches!(method, "BidiGenerateContent" | "BidiGenerateContentConstrained")
+}
+
 /// Options of a [`GeminiSim`] beyond the script.
 #[derive(Debug, Clone, Default)]
 pub struct GeminiSimOptions {
@@ -96,7 +110,7 @@ impl GeminiSim {
         let realtime = options.realtime;
         let required = options.require_key;
         let (server, recorder) =
-            ws::serve_recorded_on(port, options.tls, move |socket, rec, index| {
+            ws::serve_recorded_on(port, options.tls, is_service_path, move |socket, rec, index| {
                 let presented = rec.request(index).and_then(|r| auth::gemini_key(&r));
                 let accepted = auth::accepts(required.as_deref(), presented.as_deref());
                 let script = script.clone();
@@ -125,6 +139,14 @@ impl GeminiSimHandle {
     /// with TLS); the client appends the service path.
     pub fn base_url(&self) -> String {
         self.server.url("/ws")
+    }
+
+    /// The full URL of the `BidiGenerateContent` method (API version `v1beta`), as a client
+    /// that does not build the path itself connects to it.
+    pub fn url(&self) -> String {
+        self.server.url(
+            "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+        )
     }
 
     /// What every connection so far sent.

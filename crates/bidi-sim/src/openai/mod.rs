@@ -72,6 +72,14 @@ pub use crate::recording::RecordedConnection;
 use crate::recording::Recorder;
 use crate::ws::{self, WsServerHandle};
 
+/// The path of OpenAI's Realtime WebSocket, the one path this server upgrades (others get
+/// HTTP 404, as from the real service).
+pub const SERVICE_PATH: &str = "/v1/realtime";
+
+fn is_service_path(path: &str) -> bool {
+    path == SERVICE_PATH
+}
+
 /// Options of an [`OpenAiSim`] beyond the script.
 #[derive(Debug, Clone, Default)]
 pub struct OpenAiSimOptions {
@@ -125,7 +133,7 @@ impl OpenAiSim {
         };
         let required = options.require_key;
         let (server, recorder) =
-            ws::serve_recorded_on(port, options.tls, move |socket, rec, index| {
+            ws::serve_recorded_on(port, options.tls, is_service_path, move |socket, rec, index| {
                 let presented = rec
                     .request(index)
                     .and_then(|r| auth::openai_bearer(&r).map(str::to_owned));
