@@ -71,7 +71,9 @@ fn check_common(url: &Url, fail: impl Fn(&str) -> ModelError) -> Result<(), Mode
         return Err(fail("a #fragment is not allowed"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(fail("credentials in the URL are not allowed (use the API key settings)"));
+        return Err(fail(
+            "credentials in the URL are not allowed (use the API key settings)",
+        ));
     }
     Ok(())
 }
@@ -169,7 +171,9 @@ pub fn gemini_url(endpoint: &str, api_version: &str) -> Result<String, ModelErro
         return Ok(url.into());
     }
     if api_version.is_empty() || api_version.contains(['/', '.', '?', '#']) {
-        return Err(fail(&format!("api_version={api_version:?} is not a version")));
+        return Err(fail(&format!(
+            "api_version={api_version:?} is not a version"
+        )));
     }
     let service =
         format!("{GEMINI_SERVICE_PREFIX}{api_version}.GenerativeService.BidiGenerateContent");
@@ -298,7 +302,7 @@ mod tests {
 
     #[test]
     fn openai_forms() {
-        let url = |e: &str| openai_url(e, "gpt-realtime").unwrap();
+        let url = |e: &str| openai_url(e, "gpt-realtime").expect("accepted");
         assert_eq!(
             url("wss://api.openai.com/v1/realtime"),
             "wss://api.openai.com/v1/realtime?model=gpt-realtime"
@@ -317,7 +321,7 @@ mod tests {
         );
         // The model id is percent-encoded in the query.
         assert_eq!(
-            openai_url("wss://h", "a b&c").unwrap(),
+            openai_url("wss://h", "a b&c").expect("accepted"),
             "wss://h/v1/realtime?model=a+b%26c"
         );
     }
@@ -333,14 +337,17 @@ mod tests {
             "wss://user:pw@h/v1/realtime",
             "ftp://h",
         ] {
-            let e = openai_url(bad, "m").unwrap_err().to_string();
+            let e = openai_url(bad, "m").expect_err("refused").to_string();
             assert!(e.contains("wss://HOST[:PORT]"), "{bad}: {e}");
             assert!(!e.contains("pw"), "{e}");
-            let e = gemini_url(bad, "v1beta").unwrap_err().to_string();
-            assert!(e.contains("GenerativeService.BidiGenerateContent"), "{bad}: {e}");
+            let e = gemini_url(bad, "v1beta").expect_err("refused").to_string();
+            assert!(
+                e.contains("GenerativeService.BidiGenerateContent"),
+                "{bad}: {e}"
+            );
         }
         let e = openai_url("wss://h/v1/realtime?key=sk-secret#f", "m")
-            .unwrap_err()
+            .expect_err("refused")
             .to_string();
         assert!(!e.contains("sk-secret"), "{e}");
     }
@@ -350,9 +357,15 @@ mod tests {
         let v = |ver: &str| {
             format!("/ws/google.ai.generativelanguage.{ver}.GenerativeService.BidiGenerateContent")
         };
-        let g = |e: &str| gemini_url(e, "v1alpha").unwrap();
-        assert_eq!(g("ws://127.0.0.1:5/ws"), format!("ws://127.0.0.1:5{}", v("v1alpha")));
-        assert_eq!(g("ws://127.0.0.1:5"), format!("ws://127.0.0.1:5{}", v("v1alpha")));
+        let g = |e: &str| gemini_url(e, "v1alpha").expect("accepted");
+        assert_eq!(
+            g("ws://127.0.0.1:5/ws"),
+            format!("ws://127.0.0.1:5{}", v("v1alpha"))
+        );
+        assert_eq!(
+            g("ws://127.0.0.1:5"),
+            format!("ws://127.0.0.1:5{}", v("v1alpha"))
+        );
         assert_eq!(
             g("wss://proxy.local/gemini/"),
             format!("wss://proxy.local/gemini{}", v("v1alpha"))
@@ -374,24 +387,25 @@ mod tests {
 
     #[test]
     fn bedrock_forms() {
-        let e = bedrock_endpoint("https://bedrock-runtime.us-west-2.amazonaws.com/").unwrap();
+        let e =
+            bedrock_endpoint("https://bedrock-runtime.us-west-2.amazonaws.com/").expect("accepted");
         assert_eq!(e.url, "https://bedrock-runtime.us-west-2.amazonaws.com");
         assert_eq!(e.region.as_deref(), Some("us-west-2"));
         assert_eq!(e.model_id, None);
         let e = bedrock_endpoint(
             "http://127.0.0.1:4000/model/amazon.nova-2-sonic-v1%3A0/invoke-with-bidirectional-stream",
         )
-        .unwrap();
+        .expect("accepted");
         assert_eq!(e.url, "http://127.0.0.1:4000");
         assert_eq!(e.model_id.as_deref(), Some("amazon.nova-2-sonic-v1:0"));
         assert_eq!(e.region, None);
-        let e = bedrock_endpoint("https://gw.corp/bedrock/?a=1").unwrap();
+        let e = bedrock_endpoint("https://gw.corp/bedrock/?a=1").expect("accepted");
         assert_eq!(e.url, "https://gw.corp/bedrock?a=1");
-        let e = bedrock_endpoint("https://gw.corp?a=1").unwrap();
+        let e = bedrock_endpoint("https://gw.corp?a=1").expect("accepted");
         assert_eq!(e.url, "https://gw.corp?a=1");
         assert_eq!(
             bedrock_endpoint("https://bedrock-runtime-fips.us-gov-west-1.amazonaws.com")
-                .unwrap()
+                .expect("accepted")
                 .region
                 .as_deref(),
             Some("us-gov-west-1")
@@ -404,8 +418,11 @@ mod tests {
             "https://h/model/%zz/invoke-with-bidirectional-stream",
             "https://h/invoke-with-bidirectional-stream",
         ] {
-            let err = bedrock_endpoint(bad).unwrap_err().to_string();
-            assert!(err.contains("invoke-with-bidirectional-stream"), "{bad}: {err}");
+            let err = bedrock_endpoint(bad).expect_err("refused").to_string();
+            assert!(
+                err.contains("invoke-with-bidirectional-stream"),
+                "{bad}: {err}"
+            );
         }
     }
 }

@@ -104,7 +104,11 @@ async fn gemini_takes_the_base_and_the_full_url_of_any_version() {
         (base.clone(), method("v1alpha"), None),
         (format!("{base}/ws"), method("v1alpha"), None),
         (format!("{base}/ws/"), method("v1alpha"), None),
-        (format!("{base}{}", method("v1beta")), method("v1beta"), None),
+        (
+            format!("{base}{}", method("v1beta")),
+            method("v1beta"),
+            None,
+        ),
         (
             format!("{base}{}?alt=1", method("v1alpha")),
             method("v1alpha"),
@@ -140,8 +144,7 @@ fn nova(endpoint: &str) -> Result<BidiNovaSonicModel, ModelError> {
 async fn nova_takes_the_base_and_the_full_operation_url() {
     let sim = BedrockSim::start(script()).await.expect("sim");
     let base = sim.endpoint();
-    let full =
-        format!("{base}/model/amazon.nova-2-sonic-v1%3A0/invoke-with-bidirectional-stream");
+    let full = format!("{base}/model/amazon.nova-2-sonic-v1%3A0/invoke-with-bidirectional-stream");
     let with_query = format!("{base}?probe=1");
     for (endpoint, sdk_url) in [
         (base.clone(), base.as_str()),
@@ -176,7 +179,10 @@ fn malformed_urls_are_config_errors_naming_the_accepted_forms() {
         "wss://api.openai.com/v1/realtime#frag",
     ] {
         let message = config_error(openai(bad).map(drop));
-        assert!(message.contains("wss://HOST[:PORT]/v1/realtime"), "{message}");
+        assert!(
+            message.contains("wss://HOST[:PORT]/v1/realtime"),
+            "{message}"
+        );
     }
     for bad in [
         "generativelanguage.googleapis.com",

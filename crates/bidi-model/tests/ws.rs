@@ -71,7 +71,9 @@ async fn frames_both_ways_headers_and_a_clean_close() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_close_code_and_reason_arrive() {
-    let server = serve(None, any_path, |ws, _| echo(ws)).await.expect("server");
+    let server = serve(None, any_path, |ws, _| echo(ws))
+        .await
+        .expect("server");
     let (tx, mut rx) = connect(WsConfig::new(server.url("/")))
         .await
         .expect("connect");
@@ -125,7 +127,9 @@ async fn a_silent_peer_is_declared_dead() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pongs_keep_a_quiet_connection_alive() {
-    let server = serve(None, any_path, |ws, _| echo(ws)).await.expect("server");
+    let server = serve(None, any_path, |ws, _| echo(ws))
+        .await
+        .expect("server");
     let config = WsConfig::new(server.url("/"))
         .ping_interval(Some(Duration::from_millis(20)))
         .ping_timeout(Duration::from_secs(10));

@@ -67,7 +67,10 @@ pub fn is_service_path(path: &str) -> bool {
     }) else {
         return false;
     };
-    matches!(method, "BidiGenerateContent" | "BidiGenerateContentConstrained")
+    matches!(
+        method,
+        "BidiGenerateContent" | "BidiGenerateContentConstrained"
+    )
 }
 
 /// Options of a [`GeminiSim`] beyond the script.
@@ -109,8 +112,11 @@ impl GeminiSim {
     ) -> io::Result<GeminiSimHandle> {
         let realtime = options.realtime;
         let required = options.require_key;
-        let (server, recorder) =
-            ws::serve_recorded_on(port, options.tls, is_service_path, move |socket, rec, index| {
+        let (server, recorder) = ws::serve_recorded_on(
+            port,
+            options.tls,
+            is_service_path,
+            move |socket, rec, index| {
                 let presented = rec.request(index).and_then(|r| auth::gemini_key(&r));
                 let accepted = auth::accepts(required.as_deref(), presented.as_deref());
                 let script = script.clone();
@@ -121,8 +127,9 @@ impl GeminiSim {
                         auth::reject_gemini(socket, rec, index).await;
                     }
                 }
-            })
-            .await?;
+            },
+        )
+        .await?;
         Ok(GeminiSimHandle { server, recorder })
     }
 }
@@ -144,9 +151,8 @@ impl GeminiSimHandle {
     /// The full URL of the `BidiGenerateContent` method (API version `v1beta`), as a client
     /// that does not build the path itself connects to it.
     pub fn url(&self) -> String {
-        self.server.url(
-            "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
-        )
+        self.server
+            .url("/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent")
     }
 
     /// What every connection so far sent.

@@ -132,8 +132,11 @@ impl OpenAiSim {
             skip_audio_recording: options.skip_audio_recording,
         };
         let required = options.require_key;
-        let (server, recorder) =
-            ws::serve_recorded_on(port, options.tls, is_service_path, move |socket, rec, index| {
+        let (server, recorder) = ws::serve_recorded_on(
+            port,
+            options.tls,
+            is_service_path,
+            move |socket, rec, index| {
                 let presented = rec
                     .request(index)
                     .and_then(|r| auth::openai_bearer(&r).map(str::to_owned));
@@ -146,8 +149,9 @@ impl OpenAiSim {
                         auth::reject_openai(socket, presented, rec, index).await;
                     }
                 }
-            })
-            .await?;
+            },
+        )
+        .await?;
         Ok(OpenAiSimHandle { server, recorder })
     }
 }
