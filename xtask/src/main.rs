@@ -1,5 +1,7 @@
 //! Project chores: `cargo xtask ci` runs every check CI runs, in order, and stops at the
-//! first failure.
+//! first failure; `cargo xtask drift` checks that the docs name only what exists.
+
+mod drift;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -111,11 +113,37 @@ fn ci_steps() -> Vec<Step> {
     ]
 }
 
+/// The commands `cargo xtask` knows.
+const COMMANDS: &[&str] = &["ci", "drift", "bench"];
+
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <command>\n\ncommands:\n  ci     format, clippy, tests, doc tests and docs, stopping at the first failure\n  bench  bidi vs the Python original (release build of bidi-bench; args passed on, e.g.\n         `cargo xtask bench compare --pin`; see docs/performance.md)"
+        "usage: cargo xtask <command>\n\ncommands:\n  ci     drift, format, clippy, tests, doc tests and docs, stopping at the first failure\n  drift  the docs name only files, packages, examples, binaries, benches and tests that exist\n  bench  bidi vs the Python original (release build of bidi-bench; args passed on, e.g.\n         `cargo xtask bench compare --pin`; see docs/performance.md)"
     );
     ExitCode::from(2)
+}
+
+/// Runs the drift check on the workspace, printing each finding.
+fn check_drift() -> Result<(), String> {
+    println!("\n==> xtask: drift (the docs name only what exists)");
+    let started = Instant::now();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("xtask has no parent folder")?;
+    let findings = drift::run(root, COMMANDS)?;
+    for finding in &findings {
+        eprintln!("{finding}");
+    }
+    let secs = started.elapsed().as_secs_f32();
+    if findings.is_empty() {
+        println!("==> xtask: drift ok ({secs:.1}s)");
+        Ok(())
+    } else {
+        Err(format!(
+            "step=<drift> | {} stale reference(s) in the docs",
+            findings.len()
+        ))
+    }
 }
 
 fn main() -> ExitCode {
@@ -123,6 +151,10 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("ci") => {
             let started = Instant::now();
+            if let Err(e) = check_drift() {
+                eprintln!("\nxtask ci: FAILED | {e}");
+                return ExitCode::FAILURE;
+            }
             for step in ci_steps() {
                 if let Err(e) = step.run() {
                     eprintln!("\nxtask ci: FAILED | {e}");
@@ -135,6 +167,13 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Some("drift") => match check_drift() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("\nxtask drift: FAILED | {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some("bench") => {
             let mut args: Vec<&'static str> = vec!["run", "--release", "-p", "bidi-bench", "--"];
             let rest: Vec<&'static str> = args_tail(&args_owned(1));

@@ -13,8 +13,8 @@
 //! kept apart from the connection (tasks, keep-alive, limits), so tests and the simulator can
 //! drive the codec directly.
 //!
-//! The providers land one by one; until a provider's feature exists this crate exposes
-//! nothing of it.
+//! Module [`endpoint`] turns the URLs users write (a base URL or the full URL a provider's
+//! docs show) into the one each client connects to.
 
 #[cfg(any(feature = "nova-sonic", feature = "ws"))]
 pub mod endpoint;
