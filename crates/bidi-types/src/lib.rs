@@ -57,6 +57,7 @@ mod message;
 mod model;
 mod output;
 mod playback;
+mod timeout;
 mod tool;
 
 pub use agent_event::{
@@ -73,8 +74,7 @@ pub use io::{AgentView, BidiInput, BidiOutput, IoError};
 pub use media::{BinarySource, DocumentBlock, ImageBlock};
 pub use message::{ContentBlock, Message, Role};
 pub use model::{
-    BidiModel, BoxError, ModelConfig, ModelError, ModelEventStream, ModelInput, ModelTimeout,
-    RestartConfig, StartParams,
+    BidiModel, BoxError, ModelConfig, ModelError, ModelEventStream, ModelInput, StartParams,
 };
 pub use output::{
     BidiConnectionCloseEvent, BidiConnectionRestartEvent, BidiConnectionStartEvent, BidiErrorEvent,
@@ -84,6 +84,7 @@ pub use output::{
     TranscriptDelta,
 };
 pub use playback::PlaybackTracker;
+pub use timeout::{ModelTimeout, RestartConfig};
 pub use tool::{
     ToolInputSchema, ToolResult, ToolResultContent, ToolResultStatus, ToolSpec, ToolUse,
 };
