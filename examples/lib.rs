@@ -16,9 +16,8 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let agent = BidiAgent::builder_default()?.tool(weather).build()?; // Nova Sonic
-//!     let audio = BidiAudioIO::new();
-//!     agent.run(vec![Box::new(audio.input())], vec![Box::new(audio.output())], None).await?;
+//!     let agent = BidiAgent::builder_default().tool(weather).build()?; // Nova Sonic
+//!     agent.run_io(BidiAudioIO::new()).await?; // microphone in, speaker out
 //!     Ok(())
 //! }
 //! ```

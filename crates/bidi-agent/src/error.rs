@@ -1,13 +1,12 @@
-//! [`AgentError`]: why an agent call failed, and [`StopFailure`], one failed step of a stop
-//! sequence.
+//! The crate's errors, at the bottom of its module tree (they import no other module):
+//! [`AgentError`], why an agent call failed, and [`StopFailure`], one failed step of a stop
+//! sequence; [`ToolError`] (re-exported in `tools`), [`SessionError`] (in `session`) and
+//! [`StateError`] (at the root), which `AgentError` wraps.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use bidi_types::{BoxError, IoError, ModelError, TypesError};
-
-use crate::session::SessionError;
-use crate::state::StateError;
-use crate::tools::ToolError;
 
 /// Why a call on a [`BidiAgent`](crate::BidiAgent) failed.
 ///
@@ -134,4 +133,135 @@ impl AgentError {
     pub(crate) fn hook(hook: &'static str, source: BoxError) -> Self {
         Self::Hook { hook, source }
     }
+}
+
+/// Why a tool failed or could not be registered.
+///
+/// A tool's own failure (`Failed`, `InvalidInput`, `Panicked`, ...) never ends the
+/// conversation: it becomes an `error` tool result whose text is `Error: <this error>`.
+///
+/// ```
+/// use bidi_agent::tools::ToolError;
+/// assert_eq!(ToolError::failed("no such city").to_string(), "no such city");
+/// assert_eq!(ToolError::Unknown("nope".into()).to_string(), "Unknown tool: nope");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ToolError {
+    /// The model's input did not match the tool's arguments.
+    #[error("tool=<{tool}> | invalid input: {reason}")]
+    InvalidInput {
+        /// The tool.
+        tool: String,
+        /// What serde said (names the argument).
+        reason: String,
+    },
+    /// The tool reported a failure.
+    #[error("{0}")]
+    Failed(String),
+    /// The tool panicked.
+    #[error("tool=<{tool}> | tool panicked: {message}")]
+    Panicked {
+        /// The tool.
+        tool: String,
+        /// The panic's message.
+        message: String,
+    },
+    /// No tool has this name.
+    #[error("Unknown tool: {0}")]
+    Unknown(String),
+    /// Another tool with the same name (or the same up to `-`/`_`) is registered.
+    #[error("Tool name '{0}' already exists. Cannot register tools with exact same name.")]
+    Duplicate(String),
+    /// Names differing only in `-` and `_` would be ambiguous.
+    #[error(
+        "tool_name=<{name}>, existing=<{existing}> | tool names differing only in '-' and '_' are ambiguous"
+    )]
+    AmbiguousName {
+        /// The new name.
+        name: String,
+        /// The registered name it clashes with.
+        existing: String,
+    },
+    /// The spec has no name or no description.
+    #[error("tool_name=<{0}> | tool spec needs a name and a description")]
+    InvalidSpec(String),
+    /// A direct call during which the tool could not run.
+    #[error(transparent)]
+    Other(BoxError),
+}
+
+impl ToolError {
+    /// A failure with this message.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::Failed(message.into())
+    }
+}
+
+/// Why the state refused a key or a value.
+///
+/// ```
+/// use bidi_agent::{AgentState, StateError};
+/// assert!(matches!(AgentState::new().set("", 1.into()), Err(StateError::EmptyKey)));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// Keys must be non-empty strings.
+    #[error("Key cannot be empty")]
+    EmptyKey,
+    /// The value could not become JSON (a map with non-string keys, a failing `Serialize`).
+    #[error("key=<{key}> | Value is not JSON serializable: {reason}")]
+    NotJson {
+        /// The key it was meant for.
+        key: String,
+        /// What serde said.
+        reason: String,
+    },
+    /// A stored value is not of the asked type.
+    #[error("key=<{key}> | stored value has another type: {reason}")]
+    WrongType {
+        /// The key.
+        key: String,
+        /// What serde said.
+        reason: String,
+    },
+}
+
+/// Why a session could not be read or written.
+///
+/// ```
+/// use bidi_agent::session::{FileSessionManager, SessionError};
+/// let err = FileSessionManager::new("../escape", "/tmp").unwrap_err();
+/// assert!(matches!(err, SessionError::InvalidSessionId(_)));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The session id holds a path separator.
+    #[error("session_id=<{0}> | id cannot contain path separators")]
+    InvalidSessionId(String),
+    /// Two agents with one id in one session.
+    #[error("agent_id=<{0}> | The `agent_id` of an agent must be unique in a session.")]
+    DuplicateAgent(String),
+    /// A file could not be read or written.
+    #[error("path=<{path}> | {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not what it should be.
+    #[error("path=<{path}> | corrupt session file: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The agent was not initialised in this manager.
+    #[error("agent_id=<{0}> | agent not initialized in this session")]
+    UnknownAgent(String),
 }

@@ -4,17 +4,19 @@
 //! This crate holds the agent and is the facade: it re-exports the vocabulary of
 //! [`bidi_types`] as [`types`].
 //!
-//! - [`BidiAgent`]: `start`, `send`, `receive`, `stop`, `run`, `scoped`, direct tool calls.
+//! - [`BidiAgent`]: `start`, `send`, `receive`, `stop`, `run_io` (and `run`), `scoped`, direct
+//!   tool calls.
 //! - [`tools`]: the [`AgentTool`](tools::AgentTool) trait, the [`#[tool]`](tool) attribute,
 //!   the registry, the executors and [`ToolProvider`](tools::ToolProvider)s (MCP servers
 //!   through the `bidi-mcp` crate).
 //! - [`hooks`]: lifecycle events for [`HookProvider`](hooks::HookProvider)s.
 //! - [`AgentState`], [`InvocationState`], [`RequestState`].
 //! - [`session`]: sessions, such as [`FileSessionManager`](session::FileSessionManager).
-//! - [`io`]: text IO, [`BidiTextIO`](io::BidiTextIO).
+//! - [`io`]: what `run_io` takes ([`IntoAgentIo`](io::IntoAgentIo), [`AgentIo`](io::AgentIo)),
+//!   and text IO, [`BidiTextIO`](io::BidiTextIO).
 //!
-//! The reference's default model (Nova Sonic) is being written in `bidi-model`; until it is
-//! wired behind a `nova-sonic` feature, a model is required.
+//! With the `nova-sonic` feature, `BidiAgent::builder_default()` talks to the reference's
+//! default model (Nova Sonic); otherwise give a model to [`BidiAgent::builder`].
 //!
 //! # Example
 //!
@@ -249,7 +251,7 @@ pub mod __private {
         match e.try_into_panic() {
             Ok(panic) => ToolError::Panicked {
                 tool: tool.to_owned(),
-                message: crate::agent::panic_text(panic.as_ref()),
+                message: crate::agent::panic_message(panic.as_ref()),
             },
             Err(e) => ToolError::Failed(format!("tool=<{tool}> | blocking task failed: {e}")),
         }

@@ -6,35 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-/// Why the state refused a key or a value.
-///
-/// ```
-/// use bidi_agent::{AgentState, StateError};
-/// assert!(matches!(AgentState::new().set("", 1.into()), Err(StateError::EmptyKey)));
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StateError {
-    /// Keys must be non-empty strings.
-    #[error("Key cannot be empty")]
-    EmptyKey,
-    /// The value could not become JSON (a map with non-string keys, a failing `Serialize`).
-    #[error("key=<{key}> | Value is not JSON serializable: {reason}")]
-    NotJson {
-        /// The key it was meant for.
-        key: String,
-        /// What serde said.
-        reason: String,
-    },
-    /// A stored value is not of the asked type.
-    #[error("key=<{key}> | stored value has another type: {reason}")]
-    WrongType {
-        /// The key.
-        key: String,
-        /// What serde said.
-        reason: String,
-    },
-}
+pub use crate::error::StateError;
 
 /// The agent's state: a JSON object that tools and hooks read and write, and that a
 /// [`SessionManager`](crate::session::SessionManager) saves and restores.

@@ -8,10 +8,7 @@ use bidi_agent::models::nova_sonic::{BidiNovaSonicModel, NovaSonicConfig};
 
 #[test]
 fn default_builder_uses_nova_sonic_v2() {
-    let agent = BidiAgent::builder_default()
-        .expect("builder")
-        .build()
-        .expect("agent");
+    let agent = BidiAgent::builder_default().build().expect("agent");
     let config = agent.model().config();
     assert_eq!(config.model_id, "amazon.nova-2-sonic-v1:0");
     assert_eq!(config.audio.input_rate.hz(), 16_000);

@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use bidi_agent::io::{TextInput, TextOutput};
+use bidi_agent::io::{AgentIo, TextInput, TextOutput};
 use bidi_agent::tools::StopConversation;
 use bidi_agent::types::*;
 use bidi_agent::{AgentError, BidiAgent};
@@ -153,6 +153,58 @@ async fn run_with_text_io() {
         .collect();
     assert_eq!(texts, ["hello", "how are you?", "Hi there"]);
     assert_eq!(agent.messages().len(), 5, "plus the stop tool's pair");
+}
+
+/// The conversation of `run_with_text_io`, for `run_io`.
+fn stop_after_hello() -> (ScriptedModel, BidiAgent) {
+    let model = ScriptedModel::new(vec![vec![
+        conn_start("c1"),
+        Step::WaitSent(1),
+        transcript("Hi there", Role::Assistant, true),
+        tool_use("t1", "stop_conversation", json!({})),
+    ]]);
+    let agent = BidiAgent::builder(model.clone())
+        .tool(StopConversation)
+        .build()
+        .unwrap();
+    (model, agent)
+}
+
+/// What the text output shows of that conversation.
+const STOPPED_AFTER_HELLO: &str = "\rassistant: Hi there\ntool call: stop_conversation({})\n\
+     tool result: t1 success\nuser requested connection close using the stop tool.\n";
+
+#[tokio::test]
+async fn run_io_takes_an_input_output_pair() {
+    let (model, agent) = stop_after_hello();
+    let out = Shared::default();
+    let input = TextInput::from_reader(&b"hello\n"[..]);
+    within(agent.run_io((input, TextOutput::to_writer(out.clone()))))
+        .await
+        .unwrap();
+    assert!(!agent.is_started(), "run_io stops the agent");
+    assert_eq!(model.stops(), 1);
+    assert_eq!(out.text(), STOPPED_AFTER_HELLO);
+    assert_eq!(agent.messages()[0].joined_text().as_deref(), Some("hello"));
+}
+
+#[tokio::test]
+async fn run_io_takes_an_agent_io_with_every_output() {
+    let (_model, agent) = stop_after_hello();
+    let (first, second) = (Shared::default(), Shared::default());
+    let io = AgentIo::new()
+        .input(TextInput::from_reader(&b"hello\n"[..]))
+        .output(TextOutput::to_writer(first.clone()))
+        .output(TextOutput::to_writer(second.clone()));
+    within(agent.run_io(io)).await.unwrap();
+    assert!(!agent.is_started());
+    assert_eq!(first.text(), STOPPED_AFTER_HELLO);
+    assert_eq!(
+        second.text(),
+        STOPPED_AFTER_HELLO,
+        "every event reaches every output"
+    );
+    assert_eq!(agent.messages()[0].joined_text().as_deref(), Some("hello"));
 }
 
 /// An IO part that records its lifecycle and fails where told.

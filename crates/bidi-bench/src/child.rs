@@ -11,6 +11,7 @@ use bidi_types::SampleRate;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use crate::error::ChildError;
 use crate::http;
 use crate::metrics::{self, InputRecord, Measured, OutputRecord, ServerSide, param};
 use crate::procfs;
@@ -36,28 +37,6 @@ pub struct Target {
     pub url: String,
     /// The fake server's `/stats` URL; `None` for the Rust simulator.
     pub stats_url: Option<String>,
-}
-
-/// Why a run failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ChildError {
-    /// A scenario name this benchmark does not know.
-    #[error("scenario=<{0}> | unknown scenario")]
-    UnknownScenario(String),
-    /// Building the model or agent failed.
-    #[error("building session {index}: {message}")]
-    Build {
-        /// The session.
-        index: usize,
-        /// The error.
-        message: String,
-    },
-    /// The sessions did not all connect.
-    #[error("sessions did not connect within {0:?}")]
-    Connect(Duration),
-    /// `/stats` failed.
-    #[error(transparent)]
-    Stats(#[from] http::HttpError),
 }
 
 async fn session_done(name: &str, p: &Value, state: &SessionState) {

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
+use crate::args::{ClientKind, RunArgs, ServerKind};
+use crate::error::BenchError;
 use crate::metrics::median_of_runs;
-use crate::orchestrate::{self, BenchError, ClientKind, RunArgs, ServerKind};
+use crate::orchestrate;
 use crate::report::{fmt, write_json};
 use crate::server::{peer_dir, python, repo_root};
 

@@ -11,8 +11,10 @@
 //!
 //! See `docs/performance.md`.
 
+mod args;
 mod child;
 mod compare;
+mod error;
 mod http;
 mod metrics;
 mod orchestrate;
@@ -40,7 +42,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Runs the scenarios (each repeat in a fresh child process) and writes the JSON.
-    Run(orchestrate::RunArgs),
+    Run(args::RunArgs),
     /// Runs the Python benchmark and ours alternately and prints the ratios.
     Compare(compare::CompareArgs),
     /// One scenario run in this process (used by `run`).

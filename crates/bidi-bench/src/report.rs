@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::orchestrate::{BenchError, io};
+use crate::error::{BenchError, io};
 
 /// Writes `value` as indented JSON.
 pub fn write_json(path: &Path, value: &Value) -> Result<(), BenchError> {

@@ -9,7 +9,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::orchestrate::{BenchError, RunArgs, ServerKind, io};
+use crate::args::{RunArgs, ServerKind};
+use crate::error::{BenchError, io};
 use crate::procfs;
 
 /// The repository root (this crate is `crates/bidi-bench`).

@@ -14,7 +14,7 @@ use bidi_types::{
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::child::ChildError;
+use crate::error::ChildError;
 use crate::metrics::{InputRecord, OutputRecord, param};
 
 const IN_MAGIC: &[u8; 8] = b"BENCHIN\0";

@@ -1,4 +1,5 @@
-//! What goes into the agent: [`BidiInputEvent`] and its three events.
+//! What goes into the agent: [`BidiInputEvent`] and its three events (the audio one,
+//! [`BidiAudioInputEvent`], is an [`AudioChunkEvent`](crate::AudioChunkEvent)).
 //!
 //! Input events come from outside the process (a browser over a WebSocket, a script), so they
 //! are validated when parsed: unknown `type`, missing or unknown keys, wrong JSON kinds,
@@ -8,8 +9,9 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::audio_chunk::BidiAudioInputEvent;
 use crate::fields::{self, BASE64, Fields};
-use crate::{AudioFormat, Channels, Role, SampleRate, TypesError};
+use crate::{Role, TypesError};
 
 use base64::Engine as _;
 
@@ -60,96 +62,6 @@ impl BidiTextInputEvent {
             Some(r) => r.parse().map_err(|e: TypesError| e.in_field("role"))?,
         };
         Ok(Self::with_role(f.str("text")?, role))
-    }
-}
-
-/// Audio for the model: `{"type": "bidi_audio_input", "audio" (base64), "format",
-/// "sample_rate", "channels"}`.
-///
-/// ```
-/// use bidi_types::{AudioFormat, BidiAudioInputEvent, Channels, SampleRate};
-///
-/// let pcm = [1u8, 0, 255, 127];
-/// let e = BidiAudioInputEvent::from_bytes(&pcm, AudioFormat::Pcm, SampleRate::Hz16000, Channels::Mono);
-/// assert_eq!(e.audio(), "AQD/fw==");
-/// assert_eq!(e.audio_bytes().unwrap(), pcm);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename = "bidi_audio_input")]
-pub struct BidiAudioInputEvent {
-    audio: String,
-    format: AudioFormat,
-    sample_rate: SampleRate,
-    channels: Channels,
-}
-
-impl BidiAudioInputEvent {
-    /// The `type` tag.
-    pub const TYPE: &'static str = "bidi_audio_input";
-
-    /// An event from base64 text, which is checked.
-    pub fn new(
-        audio: impl Into<String>,
-        format: AudioFormat,
-        sample_rate: SampleRate,
-        channels: Channels,
-    ) -> Result<Self, TypesError> {
-        let audio = audio.into();
-        fields::check_base64("audio", &audio)?;
-        Ok(Self {
-            audio,
-            format,
-            sample_rate,
-            channels,
-        })
-    }
-
-    /// An event from raw bytes, which are base64-encoded.
-    pub fn from_bytes(
-        bytes: &[u8],
-        format: AudioFormat,
-        sample_rate: SampleRate,
-        channels: Channels,
-    ) -> Self {
-        Self {
-            audio: BASE64.encode(bytes),
-            format,
-            sample_rate,
-            channels,
-        }
-    }
-
-    /// The audio, base64.
-    pub fn audio(&self) -> &str {
-        &self.audio
-    }
-
-    /// The audio, decoded.
-    pub fn audio_bytes(&self) -> Result<Vec<u8>, TypesError> {
-        fields::decode_base64("audio", &self.audio)
-    }
-
-    /// Its encoding.
-    pub fn format(&self) -> AudioFormat {
-        self.format
-    }
-
-    /// Its sample rate.
-    pub fn sample_rate(&self) -> SampleRate {
-        self.sample_rate
-    }
-
-    /// Its channel count.
-    pub fn channels(&self) -> Channels {
-        self.channels
-    }
-
-    fn parse(f: &Fields<'_>) -> Result<Self, TypesError> {
-        let audio = f.str("audio")?;
-        let format = f.parsed("format", str::parse)?;
-        let sample_rate = f.converted("sample_rate", SampleRate::try_from)?;
-        let channels = f.converted("channels", Channels::try_from)?;
-        Self::new(audio, format, sample_rate, channels)
     }
 }
 

@@ -47,14 +47,17 @@
 
 mod agent_event;
 mod audio;
+mod audio_chunk;
 mod error;
 mod fields;
 mod input;
 mod io;
+mod media;
 mod message;
 mod model;
 mod output;
 mod playback;
+mod timeout;
 mod tool;
 
 pub use agent_event::{
@@ -62,22 +65,26 @@ pub use agent_event::{
     ToolStreamData, ToolStreamEvent,
 };
 pub use audio::{AudioConfig, AudioFormat, Channels, SampleRate};
+pub use audio_chunk::{
+    AudioChunkEvent, AudioDirection, BidiAudioInputEvent, BidiAudioStreamEvent, FromModel, ToModel,
+};
 pub use error::TypesError;
-pub use input::{BidiAudioInputEvent, BidiImageInputEvent, BidiInputEvent, BidiTextInputEvent};
+pub use input::{BidiImageInputEvent, BidiInputEvent, BidiTextInputEvent};
 pub use io::{AgentView, BidiInput, BidiOutput, IoError};
-pub use message::{BinarySource, ContentBlock, DocumentBlock, ImageBlock, Message, Role};
+pub use media::{BinarySource, DocumentBlock, ImageBlock};
+pub use message::{ContentBlock, Message, Role};
 pub use model::{
-    BidiModel, BoxError, ModelConfig, ModelError, ModelEventStream, ModelInput, ModelTimeout,
-    RestartConfig, StartParams,
+    BidiModel, BoxError, ModelConfig, ModelError, ModelEventStream, ModelInput, StartParams,
 };
 pub use output::{
-    BidiAudioStreamEvent, BidiConnectionCloseEvent, BidiConnectionRestartEvent,
-    BidiConnectionStartEvent, BidiErrorEvent, BidiInterruptionEvent, BidiOutputEvent,
-    BidiResponseCompleteEvent, BidiResponseStartEvent, BidiTranscriptStreamEvent, BidiUsageEvent,
-    CloseReason, InterruptionReason, Modality, ModalityUsage, StopReason, ToolUseDelta,
-    ToolUseStreamDelta, ToolUseStreamEvent, TranscriptDelta,
+    BidiConnectionCloseEvent, BidiConnectionRestartEvent, BidiConnectionStartEvent, BidiErrorEvent,
+    BidiInterruptionEvent, BidiOutputEvent, BidiResponseCompleteEvent, BidiResponseStartEvent,
+    BidiTranscriptStreamEvent, BidiUsageEvent, CloseReason, InterruptionReason, Modality,
+    ModalityUsage, StopReason, ToolUseDelta, ToolUseStreamDelta, ToolUseStreamEvent,
+    TranscriptDelta,
 };
 pub use playback::PlaybackTracker;
+pub use timeout::{ModelTimeout, RestartConfig};
 pub use tool::{
     ToolInputSchema, ToolResult, ToolResultContent, ToolResultStatus, ToolSpec, ToolUse,
 };

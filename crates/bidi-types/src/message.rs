@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::media::{DocumentBlock, ImageBlock};
 use crate::{ToolResult, ToolUse, TypesError};
 
 /// Who said something. JSON: `"user"` or `"assistant"`.
@@ -137,31 +138,4 @@ pub enum ContentBlock {
     ToolUse(ToolUse),
     /// A tool answered.
     ToolResult(ToolResult),
-}
-
-/// An image: `{"format": "png", "source": {"bytes": "<base64>"}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageBlock {
-    /// `png`, `jpeg`, `gif` or `webp`.
-    pub format: String,
-    /// Where the bytes are.
-    pub source: BinarySource,
-}
-
-/// A document: `{"format": "pdf", "name": "...", "source": {"bytes": "<base64>"}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DocumentBlock {
-    /// `pdf`, `txt`, `md`, ...
-    pub format: String,
-    /// The document's name.
-    pub name: String,
-    /// Where the bytes are.
-    pub source: BinarySource,
-}
-
-/// Bytes carried in JSON: `{"bytes": "<base64>"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BinarySource {
-    /// The bytes, base64 (standard alphabet, padded).
-    pub bytes: String,
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{DocumentBlock, ImageBlock};
+use crate::media::{DocumentBlock, ImageBlock};
 
 /// What a tool is called, what it does and what input it takes:
 /// `{"name", "description", "inputSchema": {"json": <JSON Schema>}}`.

@@ -1,15 +1,16 @@
-//! [`BidiAgentBuilder`]: the agent's options.
+//! Building an agent: [`BidiAgent::builder`] and its siblings, and [`BidiAgentBuilder`], the
+//! agent's options. Every configuration error (the default model's, an id, a tool, the
+//! state, a hook) surfaces at [`BidiAgentBuilder::build`].
 
-use std::path::{Component, Path};
 use std::sync::{Arc, Mutex};
 
 use bidi_types::{BidiModel, Message, PlaybackTracker};
 use serde_json::{Map, Value};
 
 use super::BidiAgent;
-use super::event_loop::Phase;
-use super::handle::Inner;
-use crate::AgentError;
+use super::inner::Inner;
+use super::shared::{Phase, validate_id};
+use crate::error::AgentError;
 use crate::hooks::{BidiAgentInitializedEvent, HookProvider, HookRegistry};
 use crate::session::{SessionHooks, SessionManager};
 use crate::state::AgentState;
@@ -30,6 +31,38 @@ pub const DEFAULT_AGENT_ID: &str = "default";
 /// ```
 pub const DEFAULT_AGENT_NAME: &str = "Strands Agents";
 
+impl BidiAgent {
+    /// A builder for an agent talking to `model`.
+    pub fn builder(model: impl BidiModel + 'static) -> BidiAgentBuilder {
+        BidiAgentBuilder::new(Ok(Box::new(model)))
+    }
+
+    /// A builder for an agent talking to an already boxed model.
+    pub fn builder_boxed(model: Box<dyn BidiModel>) -> BidiAgentBuilder {
+        BidiAgentBuilder::new(Ok(model))
+    }
+
+    /// A builder for an agent talking to the reference's default model: Nova Sonic
+    /// (`amazon.nova-2-sonic-v1:0`), with credentials and region from the standard AWS chain.
+    /// A failure to set the model up is returned by [`BidiAgentBuilder::build`].
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), bidi_agent::AgentError> {
+    /// let agent = bidi_agent::BidiAgent::builder_default().system_prompt("Be brief.").build()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "nova-sonic")]
+    pub fn builder_default() -> BidiAgentBuilder {
+        let model = bidi_model::nova_sonic::BidiNovaSonicModel::new(
+            bidi_model::nova_sonic::NovaSonicConfig::default(),
+        );
+        BidiAgentBuilder::new(match model {
+            Ok(model) => Ok(Box::new(model)),
+            Err(e) => Err(e.into()),
+        })
+    }
+}
+
 /// Builds a [`BidiAgent`] with the reference's options.
 ///
 /// The model is given to [`BidiAgent::builder`]; with the `nova-sonic` feature,
@@ -49,7 +82,8 @@ pub const DEFAULT_AGENT_NAME: &str = "Strands Agents";
 /// ```
 #[must_use]
 pub struct BidiAgentBuilder {
-    model: Box<dyn BidiModel>,
+    /// The model, or why it could not be set up (returned by `build`).
+    model: Result<Box<dyn BidiModel>, AgentError>,
     tools: Vec<Arc<dyn AgentTool>>,
     providers: Vec<Arc<dyn ToolProvider>>,
     system_prompt: Option<String>,
@@ -80,7 +114,7 @@ impl std::fmt::Debug for BidiAgentBuilder {
 }
 
 impl BidiAgentBuilder {
-    pub(crate) fn new(model: Box<dyn BidiModel>) -> Self {
+    fn new(model: Result<Box<dyn BidiModel>, AgentError>) -> Self {
         Self {
             model,
             tools: Vec::new(),
@@ -198,8 +232,10 @@ impl BidiAgentBuilder {
     }
 
     /// Builds the agent: registers the tools, then the hooks (the session manager last), then
-    /// fires [`BidiAgentInitializedEvent`].
+    /// fires [`BidiAgentInitializedEvent`]. Fails with the first configuration error: the
+    /// model's (from `builder_default`), the agent id, a tool, the state, a hook.
     pub fn build(self) -> Result<BidiAgent, AgentError> {
+        let model = self.model?;
         let agent_id = self.agent_id.unwrap_or_else(|| DEFAULT_AGENT_ID.to_owned());
         validate_id(&agent_id)?;
         let name = self.name.unwrap_or_else(|| DEFAULT_AGENT_NAME.to_owned());
@@ -223,7 +259,7 @@ impl BidiAgentBuilder {
         };
         hooks.agent_initialized(&mut init)?;
         let inner = Inner {
-            model: self.model,
+            model,
             agent_id,
             name,
             description: self.description,
@@ -242,20 +278,5 @@ impl BidiAgentBuilder {
         Ok(BidiAgent {
             inner: Arc::new(inner),
         })
-    }
-}
-
-/// An id must be its own file name: no separator, not empty, not `.` or `..`.
-pub(crate) fn validate_id(id: &str) -> Result<(), AgentError> {
-    let mut parts = Path::new(id).components();
-    let ok = !id.contains(['/', '\\'])
-        && matches!(
-            (parts.next(), parts.next()),
-            (Some(Component::Normal(_)), None)
-        );
-    if ok {
-        Ok(())
-    } else {
-        Err(AgentError::InvalidAgentId(id.to_owned()))
     }
 }

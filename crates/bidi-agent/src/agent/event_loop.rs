@@ -1,27 +1,26 @@
-//! The agent loop: the model task, one task per tool call, the event queue, the send gate and
-//! the restart on a model timeout (the reference's `_BidiAgentLoop`).
+//! The agent loop (the reference's `_BidiAgentLoop`): `start`, `stop`, the event queue as
+//! `receive`'s stream, and the model task, which only dispatches: it queues each event, then
+//! hands a final transcript to the history, a tool use to [`tool_call`], an interruption to
+//! [`barge_in`] and a timeout to [`restart`].
 
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use bidi_types::{
-    BidiAgentEvent, BidiConnectionCloseEvent, BidiConnectionRestartEvent, BidiOutputEvent,
-    CloseReason, Message, ModelError, ModelEventStream, ModelInput, ModelTimeout, RestartConfig,
-    StartParams, ToolResultMessageEvent, ToolUse,
+    BidiAgentEvent, BidiOutputEvent, CloseReason, Message, ModelError, ModelEventStream,
+    RestartConfig, ToolUse,
 };
-use futures_util::{FutureExt, Stream, StreamExt};
+use futures_util::{Stream, StreamExt};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 
-use super::handle::{AgentHandle, Inner};
+use super::barge_in;
+use super::conversation::Conversation;
+use super::inner::Inner;
+use super::restart::restart;
+use super::shared::{LoopItem, Phase, Run, TaskSet};
 use super::tool_call;
-use crate::AgentError;
-use crate::error::StopFailure;
-use crate::hooks::{
-    BidiAfterConnectionRestartEvent, BidiAfterInvocationEvent, BidiBeforeConnectionRestartEvent,
-    BidiBeforeInvocationEvent, BidiInterruptionHookEvent,
-};
+use crate::error::{AgentError, StopFailure};
+use crate::hooks::{BidiAfterInvocationEvent, BidiBeforeInvocationEvent};
 use crate::invocation::{InvocationState, RequestState};
 
 /// The stream `receive()` returns: the agent's events, ending after a `user_request` close,
@@ -39,94 +38,6 @@ use crate::invocation::{InvocationState, RequestState};
 /// ```
 pub type AgentEventStream =
     Pin<Box<dyn Stream<Item = Result<BidiAgentEvent, AgentError>> + Send + 'static>>;
-
-/// What the tasks put on the queue.
-#[derive(Debug)]
-pub(crate) enum LoopItem {
-    Event(BidiAgentEvent),
-    /// A model error: yielded as `bidi_error`, then as the stream's error.
-    ModelError(ModelError),
-    /// Any other failure of a task.
-    Error(AgentError),
-}
-
-/// Where the agent is in its lifecycle.
-pub(crate) enum Phase {
-    Stopped,
-    Starting,
-    Started(Run),
-}
-
-/// The tasks of one conversation.
-#[derive(Default)]
-pub(crate) struct TaskSet(Mutex<Vec<JoinHandle<()>>>);
-
-impl TaskSet {
-    fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
-        let mut tasks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        tasks.retain(|t| !t.is_finished());
-        tasks.push(tokio::spawn(fut));
-    }
-
-    pub(crate) fn abort_all(&self) {
-        let tasks = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
-        for t in tasks {
-            t.abort();
-        }
-    }
-}
-
-/// One started conversation.
-pub(crate) struct Run {
-    receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<LoopItem>>>,
-    pub(crate) tasks: Arc<TaskSet>,
-    stopped: watch::Sender<bool>,
-}
-
-/// What every task of one conversation holds.
-#[derive(Clone)]
-struct RunCtx {
-    inner: Arc<Inner>,
-    tx: mpsc::Sender<LoopItem>,
-    tasks: Arc<TaskSet>,
-    invocation: InvocationState,
-    request: RequestState,
-}
-
-impl RunCtx {
-    fn handle(&self) -> AgentHandle {
-        AgentHandle(Arc::clone(&self.inner))
-    }
-
-    /// Queues an item; false when the receiver is gone.
-    async fn put(&self, item: LoopItem) -> bool {
-        self.tx.send(item).await.is_ok()
-    }
-
-    /// Runs `fut` as a task of this conversation, turning a panic into an error item.
-    fn spawn(&self, task: &'static str, fut: impl Future<Output = ()> + Send + 'static) {
-        let tx = self.tx.clone();
-        self.tasks.spawn(async move {
-            if let Err(panic) = AssertUnwindSafe(fut).catch_unwind().await {
-                let message = tool_call::panic_message(panic.as_ref());
-                tracing::error!(task, "task=<{task}> | agent task panicked: {message}");
-                let _ = tx
-                    .send(LoopItem::Error(AgentError::Task { task, message }))
-                    .await;
-            }
-        });
-    }
-}
-
-fn start_params(inner: &Inner, restart_config: RestartConfig) -> StartParams {
-    StartParams {
-        system_prompt: inner.system_prompt.clone(),
-        tools: inner.tools.specs(),
-        messages: inner.messages().clone(),
-        restart_config,
-        playback: Some(inner.playback.clone()),
-    }
-}
 
 /// `start`: tool providers, hooks, model, queue, model task.
 pub(crate) async fn start(
@@ -165,14 +76,15 @@ pub(crate) async fn start(
 }
 
 async fn open(inner: &Arc<Inner>, invocation: InvocationState) -> Result<Run, AgentError> {
-    let handle = AgentHandle(Arc::clone(inner));
     inner
         .hooks
-        .before_invocation(&BidiBeforeInvocationEvent { agent: handle })
+        .before_invocation(&BidiBeforeInvocationEvent {
+            agent: inner.handle(),
+        })
         .await?;
     inner
         .model
-        .start(start_params(inner, RestartConfig::new()))
+        .start(inner.start_params(RestartConfig::new()))
         .await?;
     let stream = match inner.model.receive() {
         Ok(s) => s,
@@ -184,15 +96,15 @@ async fn open(inner: &Arc<Inner>, invocation: InvocationState) -> Result<Run, Ag
     // Capacity 1, as the reference: the model is not read while the consumer is behind.
     let (tx, rx) = mpsc::channel(1);
     let tasks = Arc::new(TaskSet::default());
-    let ctx = RunCtx {
+    let conv = Conversation {
         inner: Arc::clone(inner),
         tx,
         tasks: Arc::clone(&tasks),
         invocation,
         request: RequestState::new(),
     };
-    let model_ctx = ctx.clone();
-    ctx.spawn("model", model_task(model_ctx, stream));
+    let model_conv = conv.clone();
+    conv.spawn("model", model_task(model_conv, stream));
     Ok(Run {
         receiver: Arc::new(tokio::sync::Mutex::new(rx)),
         tasks,
@@ -225,7 +137,7 @@ pub(crate) async fn stop(inner: &Arc<Inner>) -> Result<(), AgentError> {
     }
     failures.extend(inner.tools.unload().await);
     let event = BidiAfterInvocationEvent {
-        agent: AgentHandle(Arc::clone(inner)),
+        agent: inner.handle(),
     };
     if let Err(e) = inner.hooks.after_invocation(&event).await {
         failures.push(StopFailure {
@@ -238,19 +150,6 @@ pub(crate) async fn stop(inner: &Arc<Inner>) -> Result<(), AgentError> {
     } else {
         Err(AgentError::Stop(failures))
     }
-}
-
-/// Sends to the model through the gate (held during a restart).
-pub(crate) async fn send(inner: &Arc<Inner>, input: ModelInput) -> Result<(), AgentError> {
-    if !matches!(*inner.phase(), Phase::Started(_)) {
-        return Err(AgentError::NotStarted { action: "sending" });
-    }
-    let _gate = inner.send_gate.read().await;
-    if let ModelInput::Event(bidi_types::BidiInputEvent::Text(t)) = &input {
-        inner.append([Message::text(t.role(), t.text())]).await?;
-    }
-    inner.model.send(input).await?;
-    Ok(())
 }
 
 enum ReceiveState {
@@ -325,7 +224,8 @@ enum After {
     Interrupted(bidi_types::InterruptionReason),
 }
 
-async fn model_task(ctx: RunCtx, mut stream: ModelEventStream) {
+/// Reads the model's events and dispatches each one after queueing it.
+async fn model_task(conv: Conversation, mut stream: ModelEventStream) {
     loop {
         let event = match stream.next().await {
             None => {
@@ -333,20 +233,20 @@ async fn model_task(ctx: RunCtx, mut stream: ModelEventStream) {
                 return;
             }
             Some(Ok(event)) => event,
-            Some(Err(ModelError::Timeout(timeout))) => match restart(&ctx, timeout).await {
+            Some(Err(ModelError::Timeout(timeout))) => match restart(&conv, timeout).await {
                 Ok(Some(new_stream)) => {
                     stream = new_stream;
                     continue;
                 }
                 Ok(None) => return,
                 Err(e) => {
-                    ctx.put(e).await;
+                    conv.put(e).await;
                     return;
                 }
             },
             Some(Err(e)) => {
                 tracing::warn!(code = e.code(), "error=<{e}> | model error, ending receive");
-                ctx.put(LoopItem::ModelError(e)).await;
+                conv.put(LoopItem::ModelError(e)).await;
                 return;
             }
         };
@@ -358,142 +258,22 @@ async fn model_task(ctx: RunCtx, mut stream: ModelEventStream) {
             BidiOutputEvent::Interruption(i) => After::Interrupted(i.reason()),
             _ => After::Nothing,
         };
-        if !ctx.put(LoopItem::Event(event.into())).await {
+        if !conv.put(LoopItem::Event(event.into())).await {
             return;
         }
         let outcome = match after {
             After::Nothing => Ok(()),
-            After::Append(message) => ctx.inner.append([message]).await,
+            After::Append(message) => conv.inner.append([message]).await,
             After::Tool(tool_use) => {
-                let tool_ctx = ctx.clone();
-                ctx.spawn("tool", tool_task(tool_ctx, tool_use));
+                let tool_conv = conv.clone();
+                conv.spawn("tool", tool_call::run_for_model(tool_conv, tool_use));
                 Ok(())
             }
-            After::Interrupted(reason) => {
-                let event = BidiInterruptionHookEvent {
-                    agent: ctx.handle(),
-                    reason,
-                    interrupted_response_id: None,
-                };
-                ctx.inner.hooks.interruption(&event).await
-            }
+            After::Interrupted(reason) => barge_in::on_interruption(&conv, reason).await,
         };
         if let Err(e) = outcome {
-            ctx.put(LoopItem::Error(e)).await;
+            conv.put(LoopItem::Error(e)).await;
             return;
         }
-    }
-}
-
-/// Restarts the connection after a timeout, holding sends until done. `Ok(None)`: the
-/// receiver is gone. `Err`: the item that ends `receive()`.
-async fn restart(
-    ctx: &RunCtx,
-    timeout: ModelTimeout,
-) -> Result<Option<ModelEventStream>, LoopItem> {
-    let inner = &ctx.inner;
-    tracing::debug!(
-        "timeout=<{}> | model timed out, restarting connection",
-        timeout.message
-    );
-    // Queue the restart event first: the consumer may be sending (and so waiting at the
-    // gate) before it pulls again.
-    let event = BidiConnectionRestartEvent::new(timeout.clone());
-    if !ctx.put(LoopItem::Event(event.into())).await {
-        return Ok(None);
-    }
-    let _gate = inner.send_gate.write().await;
-    let before = BidiBeforeConnectionRestartEvent {
-        agent: ctx.handle(),
-        timeout_error: timeout.clone(),
-    };
-    inner
-        .hooks
-        .before_connection_restart(&before)
-        .await
-        .map_err(LoopItem::Error)?;
-    let reopened = async {
-        inner.model.stop().await?;
-        inner
-            .model
-            .start(start_params(inner, timeout.restart_config.clone()))
-            .await?;
-        inner.model.receive()
-    }
-    .await;
-    let (stream, exception) = match reopened {
-        Ok(s) => (Some(s), None),
-        Err(e) => (None, Some(e)),
-    };
-    let mut after = BidiAfterConnectionRestartEvent {
-        agent: ctx.handle(),
-        exception,
-    };
-    inner
-        .hooks
-        .after_connection_restart(&after)
-        .await
-        .map_err(LoopItem::Error)?;
-    match (stream, after.exception.take()) {
-        (Some(s), _) => Ok(Some(s)),
-        (None, Some(e)) => Err(LoopItem::ModelError(e)),
-        (None, None) => Err(LoopItem::Error(AgentError::Task {
-            task: "restart",
-            message: "restart produced no stream".into(),
-        })),
-    }
-}
-
-async fn tool_task(ctx: RunCtx, tool_use: ToolUse) {
-    tracing::debug!(tool_name = %tool_use.name, "tool_name=<{}> | tool execution starting", tool_use.name);
-    let run = tool_call::prepare(
-        ctx.handle(),
-        tool_use.clone(),
-        ctx.invocation.clone(),
-        ctx.request.clone(),
-        Some(ctx.tx.clone()),
-    );
-    let result = match ctx.inner.executor.execute(run).await {
-        Ok(r) => r,
-        Err(e) => {
-            ctx.put(LoopItem::Error(e)).await;
-            return;
-        }
-    };
-    let result_message = Message::tool_result(result.clone());
-    if let Err(e) = ctx
-        .inner
-        .append([Message::tool_use(tool_use.clone()), result_message.clone()])
-        .await
-    {
-        ctx.put(LoopItem::Error(e)).await;
-        return;
-    }
-    if !ctx
-        .put(LoopItem::Event(
-            ToolResultMessageEvent::new(result_message).into(),
-        ))
-        .await
-    {
-        return;
-    }
-    let mut should_stop = ctx.request.should_stop();
-    if !should_stop && tool_use.name == "stop_conversation" {
-        tracing::warn!("tool=<stop_conversation> | stopping by tool name is deprecated");
-        should_stop = true;
-    }
-    if should_stop {
-        tracing::info!("stop_event_loop=<true> | stopping conversation");
-        let connection_id = ctx
-            .inner
-            .model
-            .connection_id()
-            .unwrap_or_else(|| "unknown".to_owned());
-        let close = BidiConnectionCloseEvent::new(connection_id, CloseReason::UserRequest);
-        ctx.put(LoopItem::Event(close.into())).await;
-        return;
-    }
-    if let Err(e) = send(&ctx.inner, ModelInput::ToolResult(result)).await {
-        ctx.put(LoopItem::Error(e)).await;
     }
 }

@@ -1,20 +1,39 @@
 //! [`BidiAgent`]: a persistent, bidirectional conversation with a speech-to-speech model.
+//!
+//! The modules form a tree; each depends only on those below it:
+//!
+//! - `shared`: the bottom (imports none of its siblings): [`AgentHandle`], the event queue's
+//!   item, the lifecycle phase, the task set, small helpers.
+//! - `inner`: the shared core (options, model, tools, hooks, history, phase), the history
+//!   write and the gated send.
+//! - `conversation`: what every task of one started conversation holds.
+//! - `tool_call`: the tool-call lifecycle (model's tool use → executor → history → result
+//!   sent back), and direct calls.
+//! - `barge_in`: the agent's reaction to an interruption.
+//! - `restart`: the restart on a model timeout.
+//! - `event_loop`: `start`, `stop`, `receive`, and the model task that dispatches to the
+//!   three above.
+//! - `input`: what `send` accepts.
+//! - this module: [`BidiAgent`] and its methods; above it, `builder` (building an agent)
+//!   and `run` (the agent between inputs and outputs).
 
+mod barge_in;
 mod builder;
-pub(crate) mod event_loop;
-mod handle;
+mod conversation;
+mod event_loop;
+mod inner;
 mod input;
+mod restart;
 mod run;
+mod shared;
 mod tool_call;
 
-pub(crate) use builder::validate_id as validate_id_for_path;
 pub use builder::{BidiAgentBuilder, DEFAULT_AGENT_ID, DEFAULT_AGENT_NAME};
 pub use event_loop::AgentEventStream;
-pub(crate) use event_loop::LoopItem;
-pub use handle::AgentHandle;
 pub use input::IntoAgentInput;
+pub use shared::AgentHandle;
+pub(crate) use shared::{LoopItem, panic_message, validate_id};
 pub use tool_call::DirectCallOptions;
-pub(crate) use tool_call::panic_message as panic_text;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,10 +41,11 @@ use std::sync::Arc;
 use bidi_types::{BidiModel, Message, ModelInput, PlaybackTracker, ToolResult};
 use serde_json::Value;
 
-use crate::AgentError;
+use crate::error::AgentError;
 use crate::invocation::InvocationState;
 use crate::state::AgentState;
-use handle::Inner;
+use inner::Inner;
+use shared::Phase;
 
 /// An agent in a real-time, bidirectional conversation with a speech-to-speech model.
 ///
@@ -40,8 +60,8 @@ use handle::Inner;
 /// the agent yields `bidi_connection_restart` and reopens the connection with the history so
 /// far, holding `send` meanwhile.
 ///
-/// Build one with [`BidiAgent::builder`]. The reference's default model (Nova Sonic) is not
-/// wired yet: a model is required.
+/// Build one with [`BidiAgent::builder`] (or, with the `nova-sonic` feature,
+/// `BidiAgent::builder_default`, the reference's default model).
 ///
 /// See the [crate docs](crate) for a complete example.
 ///
@@ -74,35 +94,9 @@ impl std::fmt::Debug for BidiAgent {
 }
 
 impl BidiAgent {
-    /// A builder for an agent talking to `model`.
-    pub fn builder(model: impl BidiModel + 'static) -> BidiAgentBuilder {
-        BidiAgentBuilder::new(Box::new(model))
-    }
-
-    /// A builder for an agent talking to an already boxed model.
-    pub fn builder_boxed(model: Box<dyn BidiModel>) -> BidiAgentBuilder {
-        BidiAgentBuilder::new(model)
-    }
-
-    /// A builder for an agent talking to the reference's default model: Nova Sonic
-    /// (`amazon.nova-2-sonic-v1:0`), with credentials and region from the standard AWS chain.
-    ///
-    /// ```no_run
-    /// # fn demo() -> Result<(), bidi_agent::AgentError> {
-    /// let agent = bidi_agent::BidiAgent::builder_default()?.system_prompt("Be brief.").build()?;
-    /// # Ok(()) }
-    /// ```
-    #[cfg(feature = "nova-sonic")]
-    pub fn builder_default() -> Result<BidiAgentBuilder, AgentError> {
-        let model = bidi_model::nova_sonic::BidiNovaSonicModel::new(
-            bidi_model::nova_sonic::NovaSonicConfig::default(),
-        )?;
-        Ok(Self::builder(model))
-    }
-
     /// A handle on the agent (what hooks, tools and IO see).
     pub fn handle(&self) -> AgentHandle {
-        AgentHandle(Arc::clone(&self.inner))
+        self.inner.handle()
     }
 
     /// The agent's id.
@@ -132,7 +126,7 @@ impl BidiAgent {
 
     /// A copy of the history.
     pub fn messages(&self) -> Vec<Message> {
-        self.inner.messages().clone()
+        self.inner.history().clone()
     }
 
     /// The agent's state.
@@ -153,7 +147,7 @@ impl BidiAgent {
 
     /// Whether the agent is started.
     pub fn is_started(&self) -> bool {
-        matches!(*self.inner.phase(), event_loop::Phase::Started(_))
+        self.inner.is_started()
     }
 
     /// Loads the tool providers' tools, opens the model connection and starts the loop. `invocation_state` is passed to every
@@ -170,7 +164,7 @@ impl BidiAgent {
             return Err(AgentError::NotStarted { action: "sending" });
         }
         let event = input.into_agent_input()?;
-        event_loop::send(&self.inner, ModelInput::Event(event)).await
+        self.inner.send(ModelInput::Event(event)).await
     }
 
     /// The agent's events: the model's and the tools'. The stream ends after a
@@ -236,7 +230,7 @@ impl BidiAgent {
         args: Value,
         options: DirectCallOptions,
     ) -> Result<ToolResult, AgentError> {
-        tool_call::direct(self.handle(), name, args, options).await
+        tool_call::direct(Arc::clone(&self.inner), name, args, options).await
     }
 }
 
@@ -258,8 +252,8 @@ impl Drop for BidiAgent {
     /// Dropping a started agent cancels its tasks and closes the model connection in the
     /// background; no hook fires (call `stop` for an orderly end).
     fn drop(&mut self) {
-        let run = match std::mem::replace(&mut *self.inner.phase(), event_loop::Phase::Stopped) {
-            event_loop::Phase::Started(run) => run,
+        let run = match std::mem::replace(&mut *self.inner.phase(), Phase::Stopped) {
+            Phase::Started(run) => run,
             _ => return,
         };
         run.tasks.abort_all();

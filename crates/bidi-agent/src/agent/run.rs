@@ -1,4 +1,4 @@
-//! `BidiAgent::run`: the agent between inputs and outputs.
+//! `BidiAgent::run` and `BidiAgent::run_io`: the agent between inputs and outputs.
 
 use std::sync::Arc;
 
@@ -6,16 +6,40 @@ use bidi_types::{AgentView, BidiInput, BidiOutput, ModelError};
 use futures_util::StreamExt;
 use futures_util::future::{join_all, try_join_all};
 
+use super::inner::Inner;
 use super::{BidiAgent, event_loop};
-use crate::AgentError;
-use crate::error::StopFailure;
+use crate::error::{AgentError, StopFailure};
 use crate::invocation::InvocationState;
+use crate::io::IntoAgentIo;
 
 type Inputs = Vec<Box<dyn BidiInput>>;
 type Outputs = Vec<Box<dyn BidiOutput>>;
 
 impl BidiAgent {
-    /// Runs the agent between `inputs` and `outputs`: starts the agent, then every input and
+    /// Runs the agent between the inputs and outputs of `io`, with no invocation state: an IO
+    /// that is both sides (`BidiTextIO`, `BidiAudioIO`), an `(input, output)` pair, an
+    /// [`AgentIo`](crate::io::AgentIo) built from several, or the two lists as a pair. Else
+    /// as [`Self::run`].
+    ///
+    /// ```no_run
+    /// # async fn demo(agent: bidi_agent::BidiAgent) -> Result<(), bidi_agent::AgentError> {
+    /// use bidi_agent::io::{AgentIo, BidiTextIO};
+    ///
+    /// agent.run_io(BidiTextIO::new()).await?;
+    ///
+    /// let text = BidiTextIO::new();
+    /// agent.run_io((text.input(), text.output())).await?;
+    /// agent.run_io(AgentIo::new().input(text.input()).output(text.output()).output(BidiTextIO::new().output())).await
+    /// # }
+    /// ```
+    pub async fn run_io(&self, io: impl IntoAgentIo) -> Result<(), AgentError> {
+        let (inputs, outputs) = io.into_agent_io().into_parts();
+        self.run(inputs, outputs, None).await
+    }
+
+    /// Runs the agent between `inputs` and `outputs` (for one IO or a pair,
+    /// [`Self::run_io`] reads simpler; this form takes any number, and the invocation state
+    /// every tool sees): starts the agent, then every input and
     /// output (with the agent as an [`AgentView`]); pumps every input into `send` and every
     /// event of `receive` into all outputs, concurrently; and on any exit (the stop tool, the
     /// model closing, an error, or this future being dropped) stops the inputs, the outputs
@@ -32,7 +56,8 @@ impl BidiAgent {
     /// use bidi_agent::io::BidiTextIO;
     ///
     /// let io = BidiTextIO::new();
-    /// agent.run(vec![Box::new(io.input())], vec![Box::new(io.output())], None).await
+    /// let state = bidi_agent::InvocationState::new();
+    /// agent.run(vec![Box::new(io.input())], vec![Box::new(io.output())], Some(state)).await
     /// # }
     /// ```
     pub async fn run(
@@ -43,7 +68,7 @@ impl BidiAgent {
     ) -> Result<(), AgentError> {
         self.start(invocation_state).await?;
         let mut guard = StopGuard {
-            agent: Some(self.handle()),
+            agent: Some(Arc::clone(&self.inner)),
             inputs,
             outputs,
         };
@@ -131,7 +156,7 @@ const CAUSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Stops inputs, outputs and agent once, also when `run` is dropped midway.
 struct StopGuard {
-    agent: Option<super::AgentHandle>,
+    agent: Option<Arc<Inner>>,
     inputs: Inputs,
     outputs: Outputs,
 }
@@ -151,7 +176,7 @@ impl StopGuard {
 }
 
 async fn stop_parts(
-    agent: super::AgentHandle,
+    agent: Arc<Inner>,
     mut inputs: Inputs,
     mut outputs: Outputs,
 ) -> Result<(), AgentError> {
@@ -174,7 +199,7 @@ async fn stop_parts(
             });
         }
     }
-    if let Err(e) = event_loop::stop(&agent.0).await {
+    if let Err(e) = event_loop::stop(&agent).await {
         failures.push(StopFailure {
             name: "agent.stop".into(),
             error: Box::new(e),

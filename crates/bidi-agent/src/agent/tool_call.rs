@@ -1,39 +1,94 @@
-//! One tool call from start to result (the reference's executor `_stream`): the before hook,
-//! cancel, unknown tool, the tool itself (errors and panics become error results), the after
-//! hook. Also the direct calls (`agent.tool(...)`).
+//! The tool-call lifecycle, in one home: from the model's tool use ([`run_for_model`],
+//! spawned by the loop), through the executor and one call from start to result (the
+//! reference's executor `_stream`: the before hook, cancel, unknown tool, the tool itself —
+//! errors and panics become error results —, the after hook), to the history append (the
+//! tool use and its result, adjacent), the events yielded and the result sent back to the
+//! model, or the conversation closed when a tool asked to stop. Also the direct calls
+//! (`agent.tool(...)`), which share the call and record their own messages.
+//!
+//! No per-call timeout: a tool runs until it returns (an executor may bound it).
 
-use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use bidi_types::{
-    BidiAgentEvent, Message, Role, ToolCancelEvent, ToolResult, ToolResultEvent, ToolUse,
+    BidiAgentEvent, BidiConnectionCloseEvent, CloseReason, Message, ModelInput, Role,
+    ToolCancelEvent, ToolResult, ToolResultEvent, ToolResultMessageEvent, ToolUse,
 };
 use futures_util::FutureExt;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use super::event_loop::LoopItem;
-use super::handle::AgentHandle;
-use crate::AgentError;
+use super::conversation::Conversation;
+use super::inner::Inner;
+use super::shared::{LoopItem, panic_message};
+use crate::error::AgentError;
 use crate::hooks::{BidiAfterToolCallEvent, BidiBeforeToolCallEvent};
 use crate::invocation::{InvocationState, RequestState};
 use crate::tools::{AgentTool, ToolContext, ToolError, ToolRun};
 
-/// The text of a panic payload.
-pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_owned()
+/// A tool use from the model, to its end: the call through the executor, the tool use and
+/// its result appended to the history, the result message yielded, then the result sent to
+/// the model — or, when `request_state.stop_event_loop` is set (or the tool is
+/// `stop_conversation`), `bidi_connection_close{reason: user_request}`, which ends `receive`.
+/// Runs as its own task of the conversation.
+pub(crate) async fn run_for_model(conv: Conversation, tool_use: ToolUse) {
+    tracing::debug!(tool_name = %tool_use.name, "tool_name=<{}> | tool execution starting", tool_use.name);
+    let run = prepare(
+        Arc::clone(&conv.inner),
+        tool_use.clone(),
+        conv.invocation.clone(),
+        conv.request.clone(),
+        Some(conv.tx.clone()),
+    );
+    let result = match conv.inner.executor.execute(run).await {
+        Ok(r) => r,
+        Err(e) => {
+            conv.put(LoopItem::Error(e)).await;
+            return;
+        }
+    };
+    let result_message = Message::tool_result(result.clone());
+    if let Err(e) = conv
+        .inner
+        .append([Message::tool_use(tool_use.clone()), result_message.clone()])
+        .await
+    {
+        conv.put(LoopItem::Error(e)).await;
+        return;
+    }
+    if !conv
+        .put(LoopItem::Event(
+            ToolResultMessageEvent::new(result_message).into(),
+        ))
+        .await
+    {
+        return;
+    }
+    let mut should_stop = conv.request.should_stop();
+    if !should_stop && tool_use.name == "stop_conversation" {
+        tracing::warn!("tool=<stop_conversation> | stopping by tool name is deprecated");
+        should_stop = true;
+    }
+    if should_stop {
+        tracing::info!("stop_event_loop=<true> | stopping conversation");
+        let connection_id = conv
+            .inner
+            .model
+            .connection_id()
+            .unwrap_or_else(|| "unknown".to_owned());
+        let close = BidiConnectionCloseEvent::new(connection_id, CloseReason::UserRequest);
+        conv.put(LoopItem::Event(close.into())).await;
+        return;
+    }
+    if let Err(e) = conv.inner.send(ModelInput::ToolResult(result)).await {
+        conv.put(LoopItem::Error(e)).await;
     }
 }
 
 /// The call, ready for the executor.
-pub(crate) fn prepare(
-    agent: AgentHandle,
+fn prepare(
+    inner: Arc<Inner>,
     tool_use: ToolUse,
     invocation: InvocationState,
     request: RequestState,
@@ -42,7 +97,7 @@ pub(crate) fn prepare(
     let use_for_run = tool_use.clone();
     ToolRun::new(
         tool_use,
-        execute(agent, use_for_run, invocation, request, events),
+        execute(inner, use_for_run, invocation, request, events),
     )
 }
 
@@ -53,13 +108,13 @@ async fn emit(events: &Option<mpsc::Sender<LoopItem>>, event: BidiAgentEvent) {
 }
 
 async fn execute(
-    agent: AgentHandle,
+    inner: Arc<Inner>,
     tool_use: ToolUse,
     invocation: InvocationState,
     request: RequestState,
     events: Option<mpsc::Sender<LoopItem>>,
 ) -> Result<ToolResult, AgentError> {
-    let inner = Arc::clone(&agent.0);
+    let agent = inner.handle();
     let mut before = BidiBeforeToolCallEvent {
         agent: agent.clone(),
         selected_tool: inner.tools.get(&tool_use.name),
@@ -192,12 +247,11 @@ fn random_suffix() -> u64 {
 /// A direct call: looks the tool up, runs it through the executor and its hooks, and records
 /// the four messages when asked.
 pub(crate) async fn direct(
-    agent: AgentHandle,
+    inner: Arc<Inner>,
     name: &str,
     args: Value,
     options: DirectCallOptions,
 ) -> Result<ToolResult, AgentError> {
-    let inner = Arc::clone(&agent.0);
     let Some((normalized, _)) = inner.tools.find(name) else {
         return Err(ToolError::Unknown(name.to_owned()).into());
     };
@@ -214,7 +268,7 @@ pub(crate) async fn direct(
             _ => InvocationState::new(),
         });
     let run = prepare(
-        agent,
+        Arc::clone(&inner),
         tool_use.clone(),
         invocation,
         RequestState::new(),

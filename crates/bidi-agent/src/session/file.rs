@@ -60,7 +60,7 @@ impl FileSessionManager {
         storage_dir: impl AsRef<Path>,
     ) -> Result<Self, SessionError> {
         let session_id = session_id.into();
-        if crate::agent::validate_id_for_path(&session_id).is_err() {
+        if crate::agent::validate_id(&session_id).is_err() {
             return Err(SessionError::InvalidSessionId(session_id));
         }
         let dir = storage_dir.as_ref().join(format!("session_{session_id}"));

@@ -9,54 +9,16 @@ mod file;
 
 pub use file::FileSessionManager;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use bidi_types::{ContentBlock, Message, Role, ToolResult};
 
 use crate::agent::AgentHandle;
+pub use crate::error::SessionError;
 use crate::hooks::{
     BidiAfterInvocationEvent, BidiAgentInitializedEvent, BidiMessageAddedEvent, HookProvider,
     HookResult,
 };
-
-/// Why a session could not be read or written.
-///
-/// ```
-/// use bidi_agent::session::{FileSessionManager, SessionError};
-/// let err = FileSessionManager::new("../escape", "/tmp").unwrap_err();
-/// assert!(matches!(err, SessionError::InvalidSessionId(_)));
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SessionError {
-    /// The session id holds a path separator.
-    #[error("session_id=<{0}> | id cannot contain path separators")]
-    InvalidSessionId(String),
-    /// Two agents with one id in one session.
-    #[error("agent_id=<{0}> | The `agent_id` of an agent must be unique in a session.")]
-    DuplicateAgent(String),
-    /// A file could not be read or written.
-    #[error("path=<{path}> | {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file is not what it should be.
-    #[error("path=<{path}> | corrupt session file: {reason}")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What was wrong.
-        reason: String,
-    },
-    /// The agent was not initialised in this manager.
-    #[error("agent_id=<{0}> | agent not initialized in this session")]
-    UnknownAgent(String),
-}
 
 /// Saves and restores agents.
 ///

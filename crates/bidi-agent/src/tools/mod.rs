@@ -18,70 +18,9 @@ pub use provider::{ConsumerId, ToolProvider};
 pub use registry::{ToolRegistry, normalize_spec};
 pub use stop::StopConversation;
 
-use bidi_types::{BoxError, ToolResult, ToolSpec};
+pub use crate::error::ToolError;
 
-/// Why a tool failed or could not be registered.
-///
-/// A tool's own failure (`Failed`, `InvalidInput`, `Panicked`, ...) never ends the
-/// conversation: it becomes an `error` tool result whose text is `Error: <this error>`.
-///
-/// ```
-/// use bidi_agent::tools::ToolError;
-/// assert_eq!(ToolError::failed("no such city").to_string(), "no such city");
-/// assert_eq!(ToolError::Unknown("nope".into()).to_string(), "Unknown tool: nope");
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ToolError {
-    /// The model's input did not match the tool's arguments.
-    #[error("tool=<{tool}> | invalid input: {reason}")]
-    InvalidInput {
-        /// The tool.
-        tool: String,
-        /// What serde said (names the argument).
-        reason: String,
-    },
-    /// The tool reported a failure.
-    #[error("{0}")]
-    Failed(String),
-    /// The tool panicked.
-    #[error("tool=<{tool}> | tool panicked: {message}")]
-    Panicked {
-        /// The tool.
-        tool: String,
-        /// The panic's message.
-        message: String,
-    },
-    /// No tool has this name.
-    #[error("Unknown tool: {0}")]
-    Unknown(String),
-    /// Another tool with the same name (or the same up to `-`/`_`) is registered.
-    #[error("Tool name '{0}' already exists. Cannot register tools with exact same name.")]
-    Duplicate(String),
-    /// Names differing only in `-` and `_` would be ambiguous.
-    #[error(
-        "tool_name=<{name}>, existing=<{existing}> | tool names differing only in '-' and '_' are ambiguous"
-    )]
-    AmbiguousName {
-        /// The new name.
-        name: String,
-        /// The registered name it clashes with.
-        existing: String,
-    },
-    /// The spec has no name or no description.
-    #[error("tool_name=<{0}> | tool spec needs a name and a description")]
-    InvalidSpec(String),
-    /// A direct call during which the tool could not run.
-    #[error(transparent)]
-    Other(BoxError),
-}
-
-impl ToolError {
-    /// A failure with this message.
-    pub fn failed(message: impl Into<String>) -> Self {
-        Self::Failed(message.into())
-    }
-}
+use bidi_types::{ToolResult, ToolSpec};
 
 /// A tool the model can call.
 ///

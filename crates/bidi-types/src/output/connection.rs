@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ModelTimeout;
+use crate::timeout::ModelTimeout;
 
 /// The model's connection is open: `{"type": "bidi_connection_start", "connection_id", "model"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ mod usage;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::{TypesError, fields};
+use crate::{BidiAudioStreamEvent, TypesError, fields};
 
 pub use connection::{
     BidiConnectionCloseEvent, BidiConnectionRestartEvent, BidiConnectionStartEvent, CloseReason,
@@ -21,7 +21,7 @@ pub use response::{
     BidiInterruptionEvent, BidiResponseCompleteEvent, BidiResponseStartEvent, InterruptionReason,
     StopReason,
 };
-pub use speech::{BidiAudioStreamEvent, BidiTranscriptStreamEvent, TranscriptDelta};
+pub use speech::{BidiTranscriptStreamEvent, TranscriptDelta};
 pub use tool_use::{ToolUseDelta, ToolUseStreamDelta, ToolUseStreamEvent};
 pub use usage::{BidiUsageEvent, Modality, ModalityUsage};
 

@@ -1,83 +1,13 @@
-//! What the model says: audio and transcripts.
+//! What the model says: audio (parsing [`BidiAudioStreamEvent`], an
+//! [`AudioChunkEvent`](crate::AudioChunkEvent)) and transcripts.
 
-use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::fields::{self, BASE64};
-use crate::{AudioFormat, Channels, Role, SampleRate, TypesError};
+use crate::audio_chunk::BidiAudioStreamEvent;
+use crate::{AudioFormat, Channels, Role, SampleRate};
 
-/// A piece of the model's speech: `{"type": "bidi_audio_stream", "audio" (base64), "format",
-/// "sample_rate", "channels"}`.
-///
-/// ```
-/// use bidi_types::{AudioFormat, BidiAudioStreamEvent, Channels, SampleRate};
-/// let e = BidiAudioStreamEvent::new("AQD/fw==", AudioFormat::Pcm, SampleRate::Hz24000, Channels::Mono).unwrap();
-/// assert_eq!(e.audio_bytes().unwrap(), [1, 0, 255, 127]);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename = "bidi_audio_stream")]
-pub struct BidiAudioStreamEvent {
-    audio: String,
-    format: AudioFormat,
-    sample_rate: SampleRate,
-    channels: Channels,
-}
-
-impl BidiAudioStreamEvent {
-    /// An event from base64 text, which is checked (a provider frame with bad base64 becomes
-    /// an error, not noise on the speaker).
-    pub fn new(
-        audio: impl Into<String>,
-        format: AudioFormat,
-        sample_rate: SampleRate,
-        channels: Channels,
-    ) -> Result<Self, TypesError> {
-        let audio = audio.into();
-        fields::check_base64("audio", &audio)?;
-        Ok(Self {
-            audio,
-            format,
-            sample_rate,
-            channels,
-        })
-    }
-
-    /// An event from raw bytes, which are base64-encoded.
-    pub fn from_bytes(
-        bytes: &[u8],
-        format: AudioFormat,
-        sample_rate: SampleRate,
-        channels: Channels,
-    ) -> Self {
-        Self {
-            audio: BASE64.encode(bytes),
-            format,
-            sample_rate,
-            channels,
-        }
-    }
-    /// The audio, base64.
-    pub fn audio(&self) -> &str {
-        &self.audio
-    }
-    /// The audio, decoded.
-    pub fn audio_bytes(&self) -> Result<Vec<u8>, TypesError> {
-        fields::decode_base64("audio", &self.audio)
-    }
-    /// Its encoding.
-    pub fn format(&self) -> AudioFormat {
-        self.format
-    }
-    /// Its sample rate.
-    pub fn sample_rate(&self) -> SampleRate {
-        self.sample_rate
-    }
-    /// Its channel count.
-    pub fn channels(&self) -> Channels {
-        self.channels
-    }
-}
-
+/// Parsed leniently, as the other output events: unknown keys are ignored; the base64 is
+/// checked.
 impl<'de> Deserialize<'de> for BidiAudioStreamEvent {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]

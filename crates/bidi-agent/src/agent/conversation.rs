@@ -1,0 +1,48 @@
+//! [`Conversation`]: what every task of one started conversation holds (the core, the event
+//! queue, the task set, the invocation and request states).
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use tokio::sync::mpsc;
+
+use super::inner::Inner;
+use super::shared::{AgentHandle, LoopItem, TaskSet, panic_message};
+use crate::error::AgentError;
+use crate::invocation::{InvocationState, RequestState};
+
+/// What every task of one conversation holds.
+#[derive(Clone)]
+pub(crate) struct Conversation {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) tx: mpsc::Sender<LoopItem>,
+    pub(crate) tasks: Arc<TaskSet>,
+    pub(crate) invocation: InvocationState,
+    pub(crate) request: RequestState,
+}
+
+impl Conversation {
+    pub(crate) fn handle(&self) -> AgentHandle {
+        self.inner.handle()
+    }
+
+    /// Queues an item; false when the receiver is gone.
+    pub(crate) async fn put(&self, item: LoopItem) -> bool {
+        self.tx.send(item).await.is_ok()
+    }
+
+    /// Runs `fut` as a task of this conversation, turning a panic into an error item.
+    pub(crate) fn spawn(&self, task: &'static str, fut: impl Future<Output = ()> + Send + 'static) {
+        let tx = self.tx.clone();
+        self.tasks.spawn(async move {
+            if let Err(panic) = AssertUnwindSafe(fut).catch_unwind().await {
+                let message = panic_message(panic.as_ref());
+                tracing::error!(task, "task=<{task}> | agent task panicked: {message}");
+                let _ = tx
+                    .send(LoopItem::Error(AgentError::Task { task, message }))
+                    .await;
+            }
+        });
+    }
+}

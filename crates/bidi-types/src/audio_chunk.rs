@@ -1,0 +1,191 @@
+//! [`AudioChunkEvent`]: a chunk of base64 audio with its format, rate and channels — the one
+//! type behind [`BidiAudioInputEvent`] (to the model) and [`BidiAudioStreamEvent`] (from the
+//! model), which differ only in their `type` tag and in how strictly they parse.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use base64::Engine as _;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use crate::fields::{self, BASE64, Fields};
+use crate::{AudioFormat, Channels, SampleRate, TypesError};
+
+/// Which way an [`AudioChunkEvent`] goes: [`ToModel`] or [`FromModel`]. Sealed.
+pub trait AudioDirection: sealed::Sealed + Send + Sync + 'static {
+    /// The event's `type` tag.
+    const TYPE: &'static str;
+    /// The event's name (its alias), for `Debug`.
+    const NAME: &'static str;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::ToModel {}
+    impl Sealed for super::FromModel {}
+}
+
+/// Audio the user sends to the model: `bidi_audio_input`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToModel {}
+
+/// Audio the model speaks: `bidi_audio_stream`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FromModel {}
+
+impl AudioDirection for ToModel {
+    const TYPE: &'static str = "bidi_audio_input";
+    const NAME: &'static str = "BidiAudioInputEvent";
+}
+
+impl AudioDirection for FromModel {
+    const TYPE: &'static str = "bidi_audio_stream";
+    const NAME: &'static str = "BidiAudioStreamEvent";
+}
+
+/// Audio for the model: `{"type": "bidi_audio_input", "audio" (base64), "format",
+/// "sample_rate", "channels"}`. Parsing it validates every key (it comes from outside the
+/// process).
+///
+/// ```
+/// use bidi_types::{AudioFormat, BidiAudioInputEvent, Channels, SampleRate};
+///
+/// let pcm = [1u8, 0, 255, 127];
+/// let e = BidiAudioInputEvent::from_bytes(&pcm, AudioFormat::Pcm, SampleRate::Hz16000, Channels::Mono);
+/// assert_eq!(e.audio(), "AQD/fw==");
+/// assert_eq!(e.audio_bytes().unwrap(), pcm);
+/// ```
+pub type BidiAudioInputEvent = AudioChunkEvent<ToModel>;
+
+/// A piece of the model's speech: `{"type": "bidi_audio_stream", "audio" (base64), "format",
+/// "sample_rate", "channels"}`.
+///
+/// ```
+/// use bidi_types::{AudioFormat, BidiAudioStreamEvent, Channels, SampleRate};
+/// let e = BidiAudioStreamEvent::new("AQD/fw==", AudioFormat::Pcm, SampleRate::Hz24000, Channels::Mono).unwrap();
+/// assert_eq!(e.audio_bytes().unwrap(), [1, 0, 255, 127]);
+/// ```
+pub type BidiAudioStreamEvent = AudioChunkEvent<FromModel>;
+
+/// A chunk of audio, base64 in JSON, with its encoding, sample rate and channel count; `D`
+/// says which way it goes and so its `type` tag. Use it through its aliases,
+/// [`BidiAudioInputEvent`] and [`BidiAudioStreamEvent`].
+///
+/// ```
+/// use bidi_types::{AudioFormat, BidiAudioInputEvent, BidiAudioStreamEvent, Channels, SampleRate};
+///
+/// let out = BidiAudioStreamEvent::from_bytes(&[1, 0], AudioFormat::Pcm, SampleRate::Hz24000, Channels::Mono);
+/// assert_eq!(serde_json::to_value(&out).unwrap()["type"], "bidi_audio_stream");
+/// assert_eq!(BidiAudioInputEvent::TYPE, "bidi_audio_input");
+/// assert!(BidiAudioInputEvent::new("not base64!", AudioFormat::Pcm, SampleRate::Hz16000, Channels::Mono).is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct AudioChunkEvent<D: AudioDirection> {
+    audio: String,
+    format: AudioFormat,
+    sample_rate: SampleRate,
+    channels: Channels,
+    direction: PhantomData<D>,
+}
+
+impl<D: AudioDirection> AudioChunkEvent<D> {
+    /// The `type` tag.
+    pub const TYPE: &'static str = D::TYPE;
+
+    /// An event from base64 text, which is checked (bad base64 becomes an error, not noise
+    /// on the speaker).
+    pub fn new(
+        audio: impl Into<String>,
+        format: AudioFormat,
+        sample_rate: SampleRate,
+        channels: Channels,
+    ) -> Result<Self, TypesError> {
+        let audio = audio.into();
+        fields::check_base64("audio", &audio)?;
+        Ok(Self::checked(audio, format, sample_rate, channels))
+    }
+
+    /// An event from raw bytes, which are base64-encoded.
+    pub fn from_bytes(
+        bytes: &[u8],
+        format: AudioFormat,
+        sample_rate: SampleRate,
+        channels: Channels,
+    ) -> Self {
+        Self::checked(BASE64.encode(bytes), format, sample_rate, channels)
+    }
+
+    fn checked(
+        audio: String,
+        format: AudioFormat,
+        sample_rate: SampleRate,
+        channels: Channels,
+    ) -> Self {
+        Self {
+            audio,
+            format,
+            sample_rate,
+            channels,
+            direction: PhantomData,
+        }
+    }
+
+    /// The audio, base64.
+    pub fn audio(&self) -> &str {
+        &self.audio
+    }
+
+    /// The audio, decoded.
+    pub fn audio_bytes(&self) -> Result<Vec<u8>, TypesError> {
+        fields::decode_base64("audio", &self.audio)
+    }
+
+    /// Its encoding.
+    pub fn format(&self) -> AudioFormat {
+        self.format
+    }
+
+    /// Its sample rate.
+    pub fn sample_rate(&self) -> SampleRate {
+        self.sample_rate
+    }
+
+    /// Its channel count.
+    pub fn channels(&self) -> Channels {
+        self.channels
+    }
+
+    /// The event from an input dict's keys, each validated.
+    pub(crate) fn parse(f: &Fields<'_>) -> Result<Self, TypesError> {
+        let audio = f.str("audio")?;
+        let format = f.parsed("format", str::parse)?;
+        let sample_rate = f.converted("sample_rate", SampleRate::try_from)?;
+        let channels = f.converted("channels", Channels::try_from)?;
+        Self::new(audio, format, sample_rate, channels)
+    }
+}
+
+impl<D: AudioDirection> fmt::Debug for AudioChunkEvent<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(D::NAME)
+            .field("audio", &self.audio)
+            .field("format", &self.format)
+            .field("sample_rate", &self.sample_rate)
+            .field("channels", &self.channels)
+            .finish()
+    }
+}
+
+impl<D: AudioDirection> Serialize for AudioChunkEvent<D> {
+    /// The `type` tag first, then `audio`, `format`, `sample_rate`, `channels`.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct(D::TYPE, 5)?;
+        st.serialize_field("type", D::TYPE)?;
+        st.serialize_field("audio", &self.audio)?;
+        st.serialize_field("format", &self.format)?;
+        st.serialize_field("sample_rate", &self.sample_rate)?;
+        st.serialize_field("channels", &self.channels)?;
+        st.end()
+    }
+}
