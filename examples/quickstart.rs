@@ -22,8 +22,11 @@
 //! 3 when the provider rejected the credentials, e.g.
 //! `error: openai rejected the credentials at wss://...: check OPENAI_API_KEY (invalid_api_key: ...)`.
 //!
-//! Audio uses the microphone and speaker when stdin is a terminal and there are devices;
-//! else the conversation is text: lines from stdin, transcripts on stdout. With nothing on
+//! Audio uses the microphone and speaker when stdin is a terminal and both can really be
+//! opened (probed first; ALSA's own messages are never printed). At a terminal without them
+//! (a cloud VM over SSH, a container) it says `no microphone or speaker found: using text
+//! (pass --text to skip this check)` and the conversation is text: lines from stdin,
+//! transcripts on stdout, Ctrl-D ends. With nothing on
 //! stdin (CI, `</dev/null`) and the simulator, a short demo conversation plays and the run
 //! ends. A scripted run ends when its input is exhausted and every line was answered.
 //! `--help` lists every flag; see docs/testing.md for the simulator.

@@ -10,7 +10,9 @@
 //! - [`conversation`]: the loop that ends a scripted run on its own.
 //!
 //! [`main`] is the whole program; the `quickstart` example and the `bidi-quickstart` binary
-//! both call it.
+//! both call it. At a terminal it first probes the default microphone and speaker
+//! (`BidiAudioIO::check`, which opens them the way a conversation would, quietly); when
+//! either cannot be opened it says [`NO_AUDIO_DEVICES`] and runs the text conversation.
 
 pub mod cli;
 pub mod conversation;
@@ -23,7 +25,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use bidi_agent::audio::{BidiAudioIO, Direction, WavInput, WavOutput, list_devices};
+use bidi_agent::audio::{BidiAudioIO, WavInput, WavOutput};
 use bidi_agent::io::{TextInput, TextOutput};
 use bidi_agent::types::{BidiInput, BidiOutput, ModelError};
 use bidi_agent::{AgentError, BidiAgent};
@@ -160,9 +162,23 @@ pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
     text.replace(['\n', '\r'], " ")
 }
 
-fn devices_available() -> bool {
-    let has = |d| list_devices(d).is_ok_and(|names| !names.is_empty());
-    has(Direction::Input) && has(Direction::Output)
+/// What the quickstart says, once, when a terminal has no microphone or speaker to open.
+pub const NO_AUDIO_DEVICES: &str =
+    "no microphone or speaker found: using text (pass --text to skip this check)";
+
+/// Whether the default microphone and speaker can really be opened: probed the way opening
+/// them would, with ALSA's own messages logged at debug instead of printed.
+fn audio_devices_found() -> bool {
+    match BidiAudioIO::new().check() {
+        Ok((microphone, speaker)) => {
+            tracing::debug!("microphone=<{microphone}>, speaker=<{speaker}> | audio devices found");
+            true
+        }
+        Err(e) => {
+            tracing::debug!("error=<{e}> | no audio devices");
+            false
+        }
+    }
 }
 
 /// Runs one conversation as `args` say.
@@ -221,7 +237,7 @@ pub async fn run(args: Args) -> Result<(), QuickstartError> {
         .map_err(agent_error)?;
 
     let tty = std::io::stdin().is_terminal();
-    let microphone = args.input_wav.is_none() && !args.text && tty && devices_available();
+    let microphone = args.input_wav.is_none() && !args.text && tty && audio_devices_found();
     let mut gate_inputs = false;
     let input: Box<dyn BidiInput> = if let Some(path) = &args.input_wav {
         Box::new(WavInput::new(path))
@@ -230,12 +246,11 @@ pub async fn run(args: Args) -> Result<(), QuickstartError> {
         Box::new(BidiAudioIO::new().input())
     } else {
         if !args.text {
-            let why = if tty {
-                "no audio device"
+            if tty {
+                eprintln!("{NO_AUDIO_DEVICES}");
             } else {
-                "no terminal"
-            };
-            eprintln!("text mode ({why}): type or pipe lines; end of input ends the run");
+                eprintln!("text mode (no terminal): type or pipe lines; end of input ends the run");
+            }
         }
         // Scripted lines wait for the previous answer, as a person would.
         gate_inputs = !tty;

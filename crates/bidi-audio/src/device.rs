@@ -9,7 +9,7 @@ use std::time::Duration;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{BufferSize, ErrorKind, SampleFormat, StreamConfig, SupportedBufferSize};
 
-use crate::{AudioError, Direction};
+use crate::{AudioError, Direction, alsa_log};
 
 /// Which device to open.
 ///
@@ -75,14 +75,44 @@ pub(crate) fn device_label(d: &cpal::Device) -> String {
 /// }
 /// # Ok::<(), bidi_audio::AudioError>(())
 /// ```
+///
+/// ALSA's own messages are logged with `tracing` at debug, never printed.
 pub fn list_devices(direction: Direction) -> Result<Vec<String>, AudioError> {
-    let host = cpal::default_host();
-    let devices: Vec<cpal::Device> = match direction {
-        Direction::Input => host.input_devices().map(Iterator::collect),
-        Direction::Output => host.output_devices().map(Iterator::collect),
+    alsa_log::on_thread(direction, || {
+        let host = cpal::default_host();
+        let devices: Vec<cpal::Device> = match direction {
+            Direction::Input => host.input_devices().map(Iterator::collect),
+            Direction::Output => host.output_devices().map(Iterator::collect),
+        }
+        .map_err(|source| AudioError::Host { direction, source })?;
+        Ok(devices.iter().map(device_label).collect())
+    })
+}
+
+/// `selector` found nothing among `devices`.
+fn no_device(
+    direction: Direction,
+    selector: &DeviceSelector,
+    devices: &[cpal::Device],
+) -> AudioError {
+    AudioError::NoDevice {
+        direction,
+        wanted: selector.to_string(),
+        available: devices
+            .iter()
+            .map(device_label)
+            .collect::<Vec<_>>()
+            .join(", "),
     }
-    .map_err(|source| AudioError::Host { direction, source })?;
-    Ok(devices.iter().map(device_label).collect())
+}
+
+/// Whether `e`, from asking a device for its configs (which opens it), says the device is
+/// not there for this direction: no such PCM, no such card, or not a capture (playback) PCM.
+fn is_absent(e: &cpal::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::DeviceNotAvailable | ErrorKind::UnsupportedOperation
+    )
 }
 
 /// Finds the device `selector` names.
@@ -98,15 +128,7 @@ pub(crate) fn find_device(
         };
         devices.map_err(|source| AudioError::Host { direction, source })
     };
-    let not_found = |devices: &[cpal::Device]| AudioError::NoDevice {
-        direction,
-        wanted: selector.to_string(),
-        available: devices
-            .iter()
-            .map(device_label)
-            .collect::<Vec<_>>()
-            .join(", "),
-    };
+    let not_found = |devices: &[cpal::Device]| no_device(direction, selector, devices);
     match selector {
         DeviceSelector::Default => {
             let device = match direction {
@@ -164,11 +186,13 @@ impl ChosenConfig {
     }
 }
 
-/// Picks the device's default config, moved to `f32` or `i16` if its default format is
-/// another, with a fixed period of `frames_per_buffer` (clamped to what the device allows).
+/// Picks the device's default config (`default`, as the device gave it), moved to `f32` or
+/// `i16` if its default format is another, with a fixed period of `frames_per_buffer`
+/// (clamped to what the device allows).
 pub(crate) fn choose_config(
     device: &cpal::Device,
     direction: Direction,
+    default: cpal::SupportedStreamConfig,
     frames_per_buffer: Option<u32>,
 ) -> Result<ChosenConfig, AudioError> {
     let label = device_label(device);
@@ -177,11 +201,6 @@ pub(crate) fn choose_config(
         direction,
         reason,
     };
-    let default = match direction {
-        Direction::Input => device.default_input_config(),
-        Direction::Output => device.default_output_config(),
-    }
-    .map_err(|e| unsupported(format!("no default config: {e}")))?;
     let rate = default.sample_rate();
     let supported = if matches!(
         default.sample_format(),
@@ -339,24 +358,61 @@ where
             });
         }
     };
-    stream.play().map_err(|source| AudioError::StartStream {
+    let started = stream.play().map_err(|source| AudioError::StartStream {
         device: chosen.label.clone(),
         direction,
         source,
-    })?;
-    Ok(stream)
+    });
+    alsa_log::drain();
+    started.map(|()| stream)
 }
 
-/// Opens `selector`'s device: finds it and chooses its config.
+/// Opens `selector`'s device: finds it, asks it for its configs (which opens it, so a
+/// device the host names but cannot open, such as ALSA's `default` with no sound card, is
+/// [`AudioError::NoDevice`]) and chooses one.
 pub(crate) fn open_device(
     direction: Direction,
     selector: &DeviceSelector,
     frames_per_buffer: Option<u32>,
 ) -> Result<(cpal::Device, ChosenConfig), AudioError> {
-    let host = cpal::default_host();
-    let device = find_device(&host, direction, selector)?;
-    let chosen = choose_config(&device, direction, frames_per_buffer)?;
-    Ok((device, chosen))
+    let opened = (|| {
+        let host = cpal::default_host();
+        let device = find_device(&host, direction, selector)?;
+        let default = match direction {
+            Direction::Input => device.default_input_config(),
+            Direction::Output => device.default_output_config(),
+        };
+        let default = match default {
+            Ok(config) => config,
+            Err(e) if is_absent(&e) => {
+                tracing::debug!(
+                    "device=<{}>, direction=<{direction}>, error=<{e}> | cannot be opened",
+                    device_label(&device)
+                );
+                let listed = match direction {
+                    Direction::Input => host.input_devices().map(Iterator::collect),
+                    Direction::Output => host.output_devices().map(Iterator::collect),
+                };
+                let others: Vec<cpal::Device> = listed
+                    .unwrap_or_else(|_| Vec::new())
+                    .into_iter()
+                    .filter(|d| d != &device)
+                    .collect();
+                return Err(no_device(direction, selector, &others));
+            }
+            Err(e) => {
+                return Err(AudioError::UnsupportedConfig {
+                    device: device_label(&device),
+                    direction,
+                    reason: format!("no default config: {e}"),
+                });
+            }
+        };
+        let chosen = choose_config(&device, direction, default, frames_per_buffer)?;
+        Ok((device, chosen))
+    })();
+    alsa_log::drain();
+    opened
 }
 
 /// A command to a device thread.
@@ -395,6 +451,7 @@ impl DeviceThread {
         let join = std::thread::Builder::new()
             .name(format!("bidi-audio-{direction}"))
             .spawn(move || {
+                let _catch = alsa_log::Catch::install();
                 body(ready_tx, rx);
                 let _ = done_tx.send(());
             })

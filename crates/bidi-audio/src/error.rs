@@ -42,14 +42,19 @@ impl fmt::Display for Direction {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AudioError {
-    /// No device matches the selector (or the host has no default device).
-    #[error("direction=<{direction}>, wanted=<{wanted}> | no such device (available: {available})")]
+    /// No device matches the selector, or the one it names cannot be opened at all for this
+    /// direction (such as ALSA's `default` on a machine with no sound card).
+    #[error(
+        "direction=<{direction}>, wanted=<{wanted}> | no such device (available: {})",
+        if available.is_empty() { "none" } else { available }
+    )]
     NoDevice {
         /// Capture or playback.
         direction: Direction,
-        /// The selector: `default`, `index=<n>` or `name=<text>`.
+        /// The device tried, as its selector: `default`, `index=<n>` or `name=<text>`.
         wanted: String,
-        /// The devices the host lists for that direction.
+        /// The other devices the host lists for that direction, comma-separated (empty when
+        /// it lists none).
         available: String,
     },
     /// The audio host could not list its devices.

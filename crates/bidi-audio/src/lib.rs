@@ -6,10 +6,15 @@
 //! - [`BidiAudioIO`]: the options; [`BidiAudioIO::input`] gives a [`BidiAudioInput`]
 //!   (microphone), [`BidiAudioIO::output`] a [`BidiAudioOutput`] (speaker). Both open their
 //!   device at `start`, with the model's audio config from the agent.
+//! - [`probe`] / [`BidiAudioIO::check`]: whether a device can really be opened, before a
+//!   conversation depends on it ([`AudioError::NoDevice`] when not).
 //! - [`WavInput`] / [`WavOutput`]: a WAV file in place of the microphone / the speaker.
 //! - [`dsp`]: PCM conversion, channel mixing, the streaming resampler and framing.
 //! - [`rt`]: the bodies of the cpal callbacks and their lock-free hand-off.
 //! - [`AudioError`]: what went wrong, with which device or file.
+//!
+//! alsa-lib's own `ALSA lib ...` messages are caught on the threads that call into ALSA and
+//! logged with `tracing` at debug, never printed.
 //!
 //! See `docs/audio.md` for devices, rates, buffers and barge-in.
 //!
@@ -43,11 +48,13 @@
 //! # }
 //! ```
 
+mod alsa_log;
 mod device;
 mod error;
 mod input;
 mod options;
 mod output;
+mod probe;
 mod wav;
 
 pub mod dsp;
@@ -58,4 +65,5 @@ pub use error::{AudioError, Direction};
 pub use input::BidiAudioInput;
 pub use options::{BidiAudioIO, InputOptions, OutputOptions};
 pub use output::BidiAudioOutput;
+pub use probe::{DeviceInfo, probe};
 pub use wav::{WavInput, WavOutput};

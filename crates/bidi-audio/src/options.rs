@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::{BidiAudioInput, BidiAudioOutput, DeviceSelector};
+use crate::{
+    AudioError, BidiAudioInput, BidiAudioOutput, DeviceInfo, DeviceSelector, Direction, probe,
+};
 
 /// The reference's default device period, in frames.
 const DEFAULT_FRAMES_PER_BUFFER: u32 = 512;
@@ -170,6 +172,24 @@ impl BidiAudioIO {
     pub fn output_prebuffer(mut self, prebuffer: Duration) -> Self {
         self.output.prebuffer = prebuffer;
         self
+    }
+
+    /// Checks that both devices can be opened (see [`probe`](crate::probe)): the microphone,
+    /// then the speaker. The first that cannot is the error, typically
+    /// [`AudioError::NoDevice`] naming it.
+    ///
+    /// ```no_run
+    /// use bidi_audio::BidiAudioIO;
+    /// let io = BidiAudioIO::new();
+    /// match io.check() {
+    ///     Ok((mic, speaker)) => println!("{mic}; {speaker}"),
+    ///     Err(e) => println!("no audio: {e}"),
+    /// }
+    /// ```
+    pub fn check(&self) -> Result<(DeviceInfo, DeviceInfo), AudioError> {
+        let input = probe(Direction::Input, &self.input.device)?;
+        let output = probe(Direction::Output, &self.output.device)?;
+        Ok((input, output))
     }
 
     /// A new microphone input.
