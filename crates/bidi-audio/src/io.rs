@@ -1,0 +1,142 @@
+//! [`BidiAudioIO`]: the microphone and the speaker together, each side with its options.
+
+use std::time::Duration;
+
+use crate::options::{InputOptions, OutputOptions};
+use crate::{
+    AudioError, BidiAudioInput, BidiAudioOutput, DeviceInfo, DeviceSelector, Direction, probe,
+};
+
+/// Microphone and speaker for a bidi agent: the Rust `BidiAudioIO`.
+///
+/// [`input`](Self::input) and [`output`](Self::output) each build a new
+/// [`BidiInput`](bidi_types::BidiInput) / [`BidiOutput`](bidi_types::BidiOutput), which open
+/// their device at `start` with the model's audio config from the agent.
+///
+/// ```
+/// use std::time::Duration;
+/// use bidi_audio::{BidiAudioIO, DeviceSelector};
+///
+/// let io = BidiAudioIO::new()
+///     .input_device_name("USB")
+///     .output_device_index(1)
+///     .output_buffer_size(Duration::from_secs(30))
+///     .output_frames_per_buffer(256);
+/// assert_eq!(io.input_options().device, DeviceSelector::Name("USB".into()));
+/// let (_mic, _speaker) = (io.input(), io.output());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct BidiAudioIO {
+    input: InputOptions,
+    output: OutputOptions,
+}
+
+impl BidiAudioIO {
+    /// Default devices and options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// From explicit options.
+    pub fn with_options(input: InputOptions, output: OutputOptions) -> Self {
+        Self { input, output }
+    }
+
+    /// The microphone options.
+    pub fn input_options(&self) -> &InputOptions {
+        &self.input
+    }
+
+    /// The speaker options.
+    pub fn output_options(&self) -> &OutputOptions {
+        &self.output
+    }
+
+    /// Most captured audio kept queued (the reference's `input_buffer_size`, as a duration).
+    pub fn input_buffer_size(mut self, size: Duration) -> Self {
+        self.input.buffer_size = Some(size);
+        self
+    }
+
+    /// Most model audio kept queued (the reference's `output_buffer_size`, as a duration).
+    pub fn output_buffer_size(mut self, size: Duration) -> Self {
+        self.output.buffer_size = Some(size);
+        self
+    }
+
+    /// Captures from the `index`th input device (the reference's `input_device_index`).
+    pub fn input_device_index(mut self, index: usize) -> Self {
+        self.input.device = DeviceSelector::Index(index);
+        self
+    }
+
+    /// Plays on the `index`th output device (the reference's `output_device_index`).
+    pub fn output_device_index(mut self, index: usize) -> Self {
+        self.output.device = DeviceSelector::Index(index);
+        self
+    }
+
+    /// Captures from the device with this name (see [`DeviceSelector::Name`]).
+    pub fn input_device_name(mut self, name: impl Into<String>) -> Self {
+        self.input.device = DeviceSelector::Name(name.into());
+        self
+    }
+
+    /// Plays on the device with this name (see [`DeviceSelector::Name`]).
+    pub fn output_device_name(mut self, name: impl Into<String>) -> Self {
+        self.output.device = DeviceSelector::Name(name.into());
+        self
+    }
+
+    /// The capture period in frames (the reference's `input_frames_per_buffer`).
+    pub fn input_frames_per_buffer(mut self, frames: u32) -> Self {
+        self.input.frames_per_buffer = Some(frames);
+        self
+    }
+
+    /// The playback period in frames (the reference's `output_frames_per_buffer`).
+    pub fn output_frames_per_buffer(mut self, frames: u32) -> Self {
+        self.output.frames_per_buffer = Some(frames);
+        self
+    }
+
+    /// The duration of each `bidi_audio_input` event (default 20 ms).
+    pub fn input_frame(mut self, frame: Duration) -> Self {
+        self.input.frame = frame;
+        self
+    }
+
+    /// The playback prebuffer (default 80 ms).
+    pub fn output_prebuffer(mut self, prebuffer: Duration) -> Self {
+        self.output.prebuffer = prebuffer;
+        self
+    }
+
+    /// Checks that both devices can be opened (see [`probe`](crate::probe)): the microphone,
+    /// then the speaker. The first that cannot is the error, typically
+    /// [`AudioError::NoDevice`] naming it.
+    ///
+    /// ```no_run
+    /// use bidi_audio::BidiAudioIO;
+    /// let io = BidiAudioIO::new();
+    /// match io.check() {
+    ///     Ok((mic, speaker)) => println!("{mic}; {speaker}"),
+    ///     Err(e) => println!("no audio: {e}"),
+    /// }
+    /// ```
+    pub fn check(&self) -> Result<(DeviceInfo, DeviceInfo), AudioError> {
+        let input = probe(Direction::Input, &self.input.device)?;
+        let output = probe(Direction::Output, &self.output.device)?;
+        Ok((input, output))
+    }
+
+    /// A new microphone input.
+    pub fn input(&self) -> BidiAudioInput {
+        BidiAudioInput::new(self.input.clone())
+    }
+
+    /// A new speaker output.
+    pub fn output(&self) -> BidiAudioOutput {
+        BidiAudioOutput::new(self.output.clone())
+    }
+}
