@@ -28,8 +28,8 @@ pub mod openai;
 pub mod recording;
 pub mod scenario;
 pub mod script;
-pub mod speech;
 pub mod tone;
+pub mod voice;
 pub mod ws;
 
 pub use script::{Action, Rule, Script, Trigger};

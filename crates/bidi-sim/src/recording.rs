@@ -1,13 +1,15 @@
 //! [`Recorder`]: what every client connection to a simulator sent, for tests to inspect and
-//! wait on.
+//! wait on; [`serve_recorded`] runs a [`ws`] server that records each connection.
 
-use std::sync::{Mutex, PoisonError};
+use std::future::Future;
+use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use crate::ws::RequestInfo;
+use crate::ws::{self, PathFilter, RequestInfo, ServerSocket, WsServerHandle};
 
 /// What one client connection sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,4 +110,39 @@ impl Recorder {
         };
         tokio::time::timeout(timeout, wait).await.ok()
     }
+}
+
+/// Like [`ws::serve`], recording every connection's upgrade request in a new [`Recorder`]: the
+/// handler gets the socket, the recorder and the connection's index in it.
+pub async fn serve_recorded<F, Fut>(
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    paths: PathFilter,
+    handler: F,
+) -> io::Result<(WsServerHandle, Arc<Recorder>)>
+where
+    F: Fn(ServerSocket, Arc<Recorder>, usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    serve_recorded_on(0, tls, paths, handler).await
+}
+
+/// Like [`serve_recorded`], on 127.0.0.1:`port` (0: a free port).
+pub async fn serve_recorded_on<F, Fut>(
+    port: u16,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    paths: PathFilter,
+    handler: F,
+) -> io::Result<(WsServerHandle, Arc<Recorder>)>
+where
+    F: Fn(ServerSocket, Arc<Recorder>, usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let recorder = Arc::new(Recorder::default());
+    let rec = Arc::clone(&recorder);
+    let server = ws::serve_on(port, tls, paths, move |socket, request| {
+        let index = rec.open(request);
+        handler(socket, Arc::clone(&rec), index)
+    })
+    .await?;
+    Ok((server, recorder))
 }

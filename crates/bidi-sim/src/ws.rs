@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 
-use crate::recording::Recorder;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -202,41 +201,6 @@ where
         stop: Some(stop_tx),
         task: Some(task),
     })
-}
-
-/// Like [`serve`], recording every connection's upgrade request in a new [`Recorder`]: the
-/// handler gets the socket, the recorder and the connection's index in it.
-pub async fn serve_recorded<F, Fut>(
-    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
-    paths: PathFilter,
-    handler: F,
-) -> io::Result<(WsServerHandle, Arc<Recorder>)>
-where
-    F: Fn(ServerSocket, Arc<Recorder>, usize) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    serve_recorded_on(0, tls, paths, handler).await
-}
-
-/// Like [`serve_recorded`], on 127.0.0.1:`port` (0: a free port).
-pub async fn serve_recorded_on<F, Fut>(
-    port: u16,
-    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
-    paths: PathFilter,
-    handler: F,
-) -> io::Result<(WsServerHandle, Arc<Recorder>)>
-where
-    F: Fn(ServerSocket, Arc<Recorder>, usize) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let recorder = Arc::new(Recorder::default());
-    let rec = Arc::clone(&recorder);
-    let server = serve_on(port, tls, paths, move |socket, request| {
-        let index = rec.open(request);
-        handler(socket, Arc::clone(&rec), index)
-    })
-    .await?;
-    Ok((server, recorder))
 }
 
 /// What a simulated connection writes to its socket.

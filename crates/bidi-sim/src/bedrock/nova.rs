@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::frame;
-use crate::speech::Voice;
+use crate::voice::Voice;
 use crate::{Action, tone};
 
 /// The sending half of a response body.

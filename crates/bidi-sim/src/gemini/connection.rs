@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use crate::hearing::{Heard, Listener};
 use crate::recording::Recorder;
 use crate::script::ScriptState;
-use crate::speech::Voice;
+use crate::voice::Voice;
 use crate::ws::ServerSocket;
 use crate::{Action, Script, tone};
 

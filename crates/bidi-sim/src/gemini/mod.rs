@@ -53,8 +53,8 @@ use serde_json::Value;
 
 use crate::Script;
 use crate::auth;
-use crate::recording::{RecordedConnection, Recorder};
-use crate::ws::{self, WsServerHandle};
+use crate::recording::{self, RecordedConnection, Recorder};
+use crate::ws::WsServerHandle;
 
 /// Whether `path` is a Live API method path the real service serves:
 /// `/ws/google.ai.generativelanguage.{v1alpha|v1beta}.GenerativeService.BidiGenerateContent`
@@ -112,7 +112,7 @@ impl GeminiSim {
     ) -> io::Result<GeminiSimHandle> {
         let realtime = options.realtime;
         let required = options.require_key;
-        let (server, recorder) = ws::serve_recorded_on(
+        let (server, recorder) = recording::serve_recorded_on(
             port,
             options.tls,
             is_service_path,

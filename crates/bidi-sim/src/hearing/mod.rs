@@ -130,7 +130,7 @@ impl Utterance {
     /// channels are averaged, the rate is kept).
     pub fn from_wav(transcript: impl Into<String>, path: &Path) -> Result<Self, hound::Error> {
         let rate_hz = hound::WavReader::open(path)?.spec().sample_rate;
-        let samples = crate::speech::load_wav(path, rate_hz)?;
+        let samples = crate::voice::load_wav(path, rate_hz)?;
         let mut utterance = Self::from_samples(transcript, samples, rate_hz);
         utterance.wav = Some(path.to_string_lossy().into_owned());
         Ok(utterance)

@@ -69,8 +69,8 @@ use crate::Script;
 use crate::auth;
 pub use crate::recording::RecordedConnection;
 
-use crate::recording::Recorder;
-use crate::ws::{self, WsServerHandle};
+use crate::recording::{self, Recorder};
+use crate::ws::WsServerHandle;
 
 /// The path of OpenAI's Realtime WebSocket, the one path this server upgrades (others get
 /// HTTP 404, as from the real service).
@@ -132,7 +132,7 @@ impl OpenAiSim {
             skip_audio_recording: options.skip_audio_recording,
         };
         let required = options.require_key;
-        let (server, recorder) = ws::serve_recorded_on(
+        let (server, recorder) = recording::serve_recorded_on(
             port,
             options.tls,
             is_service_path,

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::speech::Voice;
+use crate::voice::Voice;
 use crate::{Action, tone};
 
 /// The output sample rate: 24 kHz PCM16 mono, 24 samples per millisecond.

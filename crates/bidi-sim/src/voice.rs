@@ -20,7 +20,7 @@ impl Voice {
     /// a recording is padded with silence past its end.
     ///
     /// ```
-    /// use bidi_sim::speech::Voice;
+    /// use bidi_sim::voice::Voice;
     /// let voice = Voice::Samples(vec![1, -1]);
     /// assert_eq!(voice.pcm16(1000, 3, 1), [0xff, 0xff, 0, 0, 0, 0]);
     /// assert_eq!(Voice::Tone.pcm16(24_000, 10, 0).len(), 480);
