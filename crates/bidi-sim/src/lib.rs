@@ -25,10 +25,12 @@ pub mod bedrock;
 pub mod gemini;
 pub mod hearing;
 pub mod openai;
+pub mod proxy;
 pub mod recording;
 pub mod scenario;
 pub mod script;
 pub mod speech;
+pub mod tls;
 pub mod tone;
 pub mod ws;
 
