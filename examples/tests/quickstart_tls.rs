@@ -55,9 +55,16 @@ async fn turn(
     extra: &[&str],
     env: Vec<(&'static str, String)>,
 ) -> std::process::Output {
-    let mut args: Vec<String> = ["--provider", provider, "--endpoint", endpoint, "--json", "--text"]
-        .map(String::from)
-        .to_vec();
+    let mut args: Vec<String> = [
+        "--provider",
+        provider,
+        "--endpoint",
+        endpoint,
+        "--json",
+        "--text",
+    ]
+    .map(String::from)
+    .to_vec();
     args.extend(extra.iter().map(|a| (*a).to_owned()));
     run_with_env(args, "a secure hello\n", env).await
 }
@@ -65,7 +72,11 @@ async fn turn(
 fn assert_answered(output: &std::process::Output) {
     assert_ok(output);
     let events = events(output);
-    assert_eq!(finals(&events, "assistant"), ["Encrypted hello"], "{events:#?}");
+    assert_eq!(
+        finals(&events, "assistant"),
+        ["Encrypted hello"],
+        "{events:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

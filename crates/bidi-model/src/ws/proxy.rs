@@ -400,7 +400,7 @@ mod tests {
         ProxySettings::from_lookup(|name| {
             vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
         })
-        .unwrap()
+        .expect("valid")
     }
 
     #[test]
@@ -471,28 +471,28 @@ mod tests {
 
     #[test]
     fn proxy_urls() {
-        let p = ProxyUrl::parse("http://u%3Ax:p%40ss@[::1]:8080/").unwrap();
+        let p = ProxyUrl::parse("http://u%3Ax:p%40ss@[::1]:8080/").expect("valid");
         assert_eq!((p.host(), p.port()), ("::1", 8080));
         assert_eq!(p.credentials, Some(("u:x".to_owned(), "p@ss".to_owned())));
         assert!(!format!("{p:?}").contains("p@ss"));
-        assert_eq!(ProxyUrl::parse("proxy").unwrap().port(), 80);
+        assert_eq!(ProxyUrl::parse("proxy").expect("valid").port(), 80);
         for bad in [
             "https://p:1",
             "socks5h://p:1",
             "http://p:notaport",
             "http://:1",
         ] {
-            let e = ProxyUrl::parse(bad).unwrap_err();
+            let e = ProxyUrl::parse(bad).expect_err("invalid");
             assert!(matches!(e, WsError::Proxy { .. }), "{bad}: {e}");
         }
-        let e = ProxyUrl::parse("socks5://user:secret@p:1").unwrap_err();
+        let e = ProxyUrl::parse("socks5://user:secret@p:1").expect_err("invalid");
         assert!(!e.to_string().contains("secret"), "{e}");
         assert!(ProxySettings::from_lookup(|_| Some("ftp://x".into())).is_err());
     }
 
     #[test]
     fn connect_request_carries_basic_auth_only_with_credentials() {
-        let p = ProxyUrl::parse("http://alice:wonder@p:1").unwrap();
+        let p = ProxyUrl::parse("http://alice:wonder@p:1").expect("valid");
         let req = connect_request(&p, "api.openai.com", 443);
         assert!(
             req.starts_with("CONNECT api.openai.com:443 HTTP/1.1\r\nHost: api.openai.com:443\r\n")
@@ -500,7 +500,7 @@ mod tests {
         // base64("alice:wonder")
         assert!(req.contains("Proxy-Authorization: Basic YWxpY2U6d29uZGVy\r\n"));
         assert!(req.ends_with("\r\n\r\n"));
-        let req = connect_request(&ProxyUrl::parse("p:1").unwrap(), "::1", 443);
+        let req = connect_request(&ProxyUrl::parse("p:1").expect("valid"), "::1", 443);
         assert!(req.starts_with("CONNECT [::1]:443 HTTP/1.1"));
         assert!(!req.contains("Proxy-Authorization"));
     }
