@@ -8,7 +8,7 @@
 //! | `gemini` | Google Gemini Live | WebSocket, `BidiGenerateContent` |
 //!
 //! The `ws` feature (enabled by the WebSocket providers) is their shared client, module `ws`.
-//! Module `trust` (with any provider) holds the certificate authorities every provider's
+//! Module `trust` (feature `trust`, on with any provider) holds the certificate authorities every provider's
 //! TLS trusts: the bundled roots, the system's store and an explicit `ca_file`.
 //!
 //! Inside each provider module a pure codec (our events to and from the provider's JSON) is
@@ -21,7 +21,7 @@
 #[cfg(feature = "nova-sonic")]
 pub mod nova_sonic;
 
-#[cfg(any(feature = "ws", feature = "nova-sonic"))]
+#[cfg(feature = "trust")]
 pub mod trust;
 
 #[cfg(feature = "ws")]
