@@ -1,13 +1,15 @@
 //! Trust and proxies as a user meets them: the quickstart as a process against simulators
 //! serving `wss://` with a certificate from a throwaway CA. Refused with the error that
 //! names the fix when nothing trusts the CA; accepted through `SSL_CERT_FILE`,
-//! `SSL_CERT_DIR` and `--ca-file`; and through an HTTP `CONNECT` proxy (`HTTPS_PROXY`).
+//! `SSL_CERT_DIR` and `--ca-file`; and through an HTTP `CONNECT` proxy (`HTTPS_PROXY`),
+//! for the WebSocket providers and for Nova Sonic (the AWS SDK's client).
 //! Each case is its own process, so the environment variables stay in it.
 
 mod support;
 
 use std::path::{Path, PathBuf};
 
+use bidi_sim::bedrock::BedrockSim;
 use bidi_sim::gemini::{GeminiSim, GeminiSimOptions};
 use bidi_sim::openai::{OpenAiSim, OpenAiSimHandle, OpenAiSimOptions};
 use bidi_sim::proxy::ConnectProxy;
@@ -175,4 +177,36 @@ async fn a_bad_ca_file_flag_names_the_file() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("nowhere.pem"), "{stderr}");
     assert!(stderr.contains("cannot read the CA file"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nova_sonic_trusts_ca_file_and_ssl_cert_file_and_uses_https_proxy() {
+    let sim = BedrockSim::start_tls(script()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bedrock-sim.pem");
+    std::fs::write(&path, sim.ca_pem().expect("a TLS simulator's certificate")).expect("written");
+    let path = path.to_str().expect("UTF-8 temp path");
+    let endpoint = sim.endpoint();
+
+    // Untrusted: the one error line names the fix.
+    let output = turn("nova-sonic", &endpoint, &[], Vec::new()).await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains(HINT),
+        "{}",
+        text(&output.stderr)
+    );
+
+    // Trusted with --ca-file, through the proxy (the AWS SDK reads HTTPS_PROXY itself).
+    let proxy = ConnectProxy::start().await.expect("proxy");
+    let env = vec![("HTTPS_PROXY", proxy.url())];
+    assert_answered(&turn("nova-sonic", &endpoint, &["--ca-file", path], env).await);
+    let requests = proxy.requests();
+    assert!(!requests.is_empty(), "the SDK went through the proxy");
+    assert!(requests[0].target.starts_with("localhost:"), "{requests:?}");
+
+    // Trusted through SSL_CERT_FILE (the SDK's system store honours it).
+    let env = vec![("SSL_CERT_FILE", path.to_owned())];
+    assert_answered(&turn("nova-sonic", &endpoint, &[], env).await);
+    sim.shutdown().await;
 }
