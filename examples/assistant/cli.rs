@@ -16,6 +16,8 @@ use clap::{Parser, ValueEnum};
     after_help = "With --endpoint, the provider's credentials come from the environment \
 (OPENAI_API_KEY; GEMINI_API_KEY or GOOGLE_API_KEY; AWS_ACCESS_KEY_ID and \
 AWS_SECRET_ACCESS_KEY or AWS_PROFILE) when set, else a placeholder for a local simulator.\n\n\
+HTTPS_PROXY, ALL_PROXY and NO_PROXY choose an HTTP proxy; SSL_CERT_FILE, SSL_CERT_DIR and \
+--ca-file add trusted certificate authorities.\n\n\
 Exit codes: 0 done, 1 failed (one line on stderr), 2 bad flags, 3 the provider rejected \
 the credentials."
 )]
@@ -49,6 +51,11 @@ pub struct Args {
     /// Write the model's speech to this WAV file instead of the speaker.
     #[arg(long, value_name = "FILE")]
     pub output_wav: Option<PathBuf>,
+    /// Also trust the CA certificates of this PEM file (a private endpoint's CA, a corporate
+    /// TLS proxy's), besides the bundled roots and the system's store (`SSL_CERT_FILE`,
+    /// `SSL_CERT_DIR`).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// With `--provider sim`: the protocol the in-process simulator speaks.
     #[arg(long, value_enum, default_value_t = SimProtocol::Openai)]
     pub sim_protocol: SimProtocol,

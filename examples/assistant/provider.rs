@@ -4,6 +4,7 @@
 use bidi_agent::models::gemini::{BidiGeminiLiveModel, GeminiLiveConfig};
 use bidi_agent::models::nova_sonic::{BidiNovaSonicModel, NovaSonicConfig};
 use bidi_agent::models::openai::{BidiOpenAIRealtimeModel, OpenAiRealtimeConfig};
+use bidi_agent::models::trust::CaFile;
 use bidi_agent::types::BidiModel;
 use bidi_sim::Script;
 use bidi_sim::bedrock::BedrockSim;
@@ -155,6 +156,10 @@ pub fn model(
         Provider::Sim(p) => p,
     };
     let config_error = |e: bidi_agent::types::ModelError| QuickstartError::Config(e.to_string());
+    if let Some(path) = &args.ca_file {
+        // Checked now, so a bad file is a clear error before any connection.
+        CaFile::load(path).map_err(|e| QuickstartError::Config(e.to_string()))?;
+    }
     Ok(match protocol {
         SimProtocol::NovaSonic => {
             let mut config = NovaSonicConfig::default();
@@ -172,6 +177,9 @@ pub fn model(
                     ),
                 );
             }
+            if let Some(ca) = &args.ca_file {
+                config = config.with_ca_file(ca);
+            }
             if let Some(m) = &args.model {
                 config = config.with_model_id(m);
             }
@@ -187,6 +195,9 @@ pub fn model(
             }
             if local && env("OPENAI_API_KEY").is_none_or(|k| k.is_empty()) {
                 config = config.api_key(SIM_KEY);
+            }
+            if let Some(ca) = &args.ca_file {
+                config = config.ca_file(ca);
             }
             if let Some(m) = &args.model {
                 config = config.model_id(m);
@@ -212,6 +223,9 @@ pub fn model(
                         "api_key=<missing> | Gemini needs GEMINI_API_KEY or GOOGLE_API_KEY".into(),
                     ));
                 }
+            }
+            if let Some(ca) = &args.ca_file {
+                config = config.with_ca_file(ca);
             }
             if let Some(m) = &args.model {
                 config = config.with_model(m);

@@ -38,6 +38,7 @@ enum Transport {
     Http {
         url: String,
         bearer_token: Option<String>,
+        ca_file: Option<PathBuf>,
     },
 }
 
@@ -145,6 +146,7 @@ impl McpToolProvider {
             Transport::Http {
                 url,
                 bearer_token: None,
+                ca_file: None,
             },
         )
     }
@@ -214,6 +216,44 @@ impl McpToolProvider {
         self
     }
 
+    /// Also trust the CA certificates of this PEM file for an `https://` server (a private
+    /// CA, a corporate TLS proxy's), besides the system's store (which honours
+    /// `SSL_CERT_FILE` / `SSL_CERT_DIR`); needs the `tls` feature. No effect on stdio
+    /// servers. The file is read at each start; a bad one fails the start.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        if let Transport::Http { ca_file, .. } = &mut self.transport {
+            *ca_file = Some(path.into());
+        }
+        self
+    }
+
+    /// The HTTP client for a server with a CA file: reqwest's default (the system's store,
+    /// proxies from `HTTPS_PROXY` / `ALL_PROXY` / `NO_PROXY`) trusting the file's
+    /// certificates too.
+    #[cfg(feature = "tls")]
+    fn client_trusting(&self, path: &std::path::Path) -> Result<reqwest::Client, McpError> {
+        let fail = |reason: String| McpError::Config {
+            server: self.name.clone(),
+            reason,
+        };
+        let file = bidi_model::trust::CaFile::load(path).map_err(|e| fail(e.to_string()))?;
+        let certs = file
+            .certificates()
+            .iter()
+            .map(|der| reqwest::Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(format!("ca_file=<{}> | {e}", path.display())))?;
+        reqwest::Client::builder()
+            .tls_certs_merge(certs)
+            .build()
+            .map_err(|e| {
+                fail(format!(
+                    "ca_file=<{}> | the HTTP client refused the CA file: {e}",
+                    path.display()
+                ))
+            })
+    }
+
     /// The process id of the running stdio server, if any.
     pub async fn server_pid(&self) -> Option<u32> {
         let state = self.state.lock().await;
@@ -242,7 +282,7 @@ impl McpToolProvider {
         #[cfg(any(feature = "stdio", feature = "http"))]
         let init = |e: rmcp::service::ClientInitializeError| McpError::Initialize {
             server: self.name.clone(),
-            reason: e.to_string(),
+            reason: initialize_reason(&e),
         };
         match &self.transport {
             #[cfg(feature = "stdio")]
@@ -276,14 +316,32 @@ impl McpToolProvider {
                 Ok((service, pid))
             }
             #[cfg(feature = "http")]
-            Transport::Http { url, bearer_token } => {
+            Transport::Http {
+                url,
+                bearer_token,
+                ca_file,
+            } => {
                 use rmcp::transport::StreamableHttpClientTransport;
                 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
                 let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
                 if let Some(token) = bearer_token {
                     config = config.auth_header(token.clone());
                 }
-                let transport = StreamableHttpClientTransport::from_config(config);
+                let transport = match ca_file {
+                    #[cfg(feature = "tls")]
+                    Some(path) => StreamableHttpClientTransport::with_client(
+                        self.client_trusting(path)?,
+                        config,
+                    ),
+                    #[cfg(not(feature = "tls"))]
+                    Some(_) => {
+                        return Err(McpError::Config {
+                            server: self.name.clone(),
+                            reason: "ca_file needs the bidi-mcp feature `tls`".into(),
+                        });
+                    }
+                    None => StreamableHttpClientTransport::from_config(config),
+                };
                 let service = ().serve(transport).await.map_err(init)?;
                 Ok((service, None))
             }
@@ -440,4 +498,19 @@ impl ToolProvider for McpToolProvider {
         }
         Ok(())
     }
+}
+
+/// What an `initialize` failure says, with the fix when the server's certificate is not
+/// trusted.
+#[cfg(any(feature = "stdio", feature = "http"))]
+fn initialize_reason(error: &rmcp::service::ClientInitializeError) -> String {
+    // rmcp keeps the transport's error inside without exposing it as `source()`; its Debug
+    // form still shows rustls's refusal.
+    #[cfg(feature = "tls")]
+    if bidi_model::trust::is_untrusted(error)
+        || format!("{error:?}").contains("InvalidCertificate(UnknownIssuer)")
+    {
+        return format!("{error}: {}", bidi_model::trust::UNTRUSTED_HINT);
+    }
+    error.to_string()
 }

@@ -8,6 +8,8 @@
 //! | `gemini` | Google Gemini Live | WebSocket, `BidiGenerateContent` |
 //!
 //! The `ws` feature (enabled by the WebSocket providers) is their shared client, module `ws`.
+//! Module `trust` (feature `trust`, on with any provider) holds the certificate authorities every provider's
+//! TLS trusts: the bundled roots, the system's store and an explicit `ca_file`.
 //!
 //! Inside each provider module a pure codec (our events to and from the provider's JSON) is
 //! kept apart from the connection (tasks, keep-alive, limits), so tests and the simulator can
@@ -21,6 +23,9 @@ pub mod endpoint;
 
 #[cfg(feature = "nova-sonic")]
 pub mod nova_sonic;
+
+#[cfg(feature = "trust")]
+pub mod trust;
 
 #[cfg(feature = "ws")]
 pub mod ws;

@@ -33,8 +33,23 @@ pub fn quickstart_with_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> 
         .env_remove("GEMINI_API_KEY")
         .env_remove("GOOGLE_API_KEY")
         .env_remove("RUST_LOG")
-        .env_remove("RUST_BACKTRACE")
-        .envs(env.iter().copied());
+        .env_remove("RUST_BACKTRACE");
+    // Nor the developer's proxies and CA locations (tests set them explicitly).
+    for var in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    ] {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied());
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

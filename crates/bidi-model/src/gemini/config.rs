@@ -86,9 +86,13 @@ pub struct GeminiLiveConfig {
     pub session_resumption: bool,
     /// How mid-session text is sent.
     pub text_input: TextInputMode,
-    /// TLS for `wss://` (a custom root store for tests or proxies); rustls with Mozilla's
-    /// roots when `None`.
+    /// TLS for `wss://` (a custom root store, client certificates); when `None`, rustls
+    /// trusting the bundled roots, the system's store and [`Self::ca_file`] (see
+    /// [`crate::trust`]).
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// A PEM bundle of more CAs to trust for `wss://` (a private CA, a corporate TLS
+    /// proxy's); ignored when [`Self::tls`] is set.
+    pub ca_file: Option<std::path::PathBuf>,
     /// How often to ping the server.
     pub ping_interval: Duration,
     /// How long the server may stay silent after a ping before the connection counts as
@@ -118,6 +122,7 @@ impl Default for GeminiLiveConfig {
             session_resumption: true,
             text_input: TextInputMode::RealtimeInput,
             tls: None,
+            ca_file: None,
             ping_interval: Duration::from_secs(20),
             ping_timeout: Duration::from_secs(90),
             setup_timeout: Duration::from_secs(15),
@@ -138,6 +143,7 @@ impl std::fmt::Debug for GeminiLiveConfig {
             .field("response_modality", &self.response_modality)
             .field("session_resumption", &self.session_resumption)
             .field("custom_tls", &self.tls.is_some())
+            .field("ca_file", &self.ca_file)
             .finish_non_exhaustive()
     }
 }
@@ -171,6 +177,12 @@ impl GeminiLiveConfig {
     /// The same config trusting `tls` for `wss://`.
     pub fn with_tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(tls);
+        self
+    }
+
+    /// The same config also trusting the CA certificates of this PEM file for `wss://`.
+    pub fn with_ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
         self
     }
 

@@ -132,6 +132,9 @@ impl BidiGeminiLiveModel {
         if let Some(tls) = &c.tls {
             ws = ws.tls(Arc::clone(tls));
         }
+        if let Some(path) = &c.ca_file {
+            ws = ws.ca_file(path.clone());
+        }
         ws
     }
 

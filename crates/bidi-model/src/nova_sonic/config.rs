@@ -142,6 +142,10 @@ pub struct NovaSonicConfig {
     pub credentials: Option<aws_sdk_bedrockruntime::config::Credentials>,
     /// A ready client; when set, `region`, `endpoint_url` and `credentials` are not used.
     pub client: Option<aws_sdk_bedrockruntime::Client>,
+    /// A PEM bundle of more CAs to trust (a private endpoint's CA, a corporate TLS proxy's),
+    /// besides the system's store (which honours `SSL_CERT_FILE` / `SSL_CERT_DIR`); not used
+    /// with [`Self::client`].
+    pub ca_file: Option<std::path::PathBuf>,
     /// The voice (`voiceId`, default [`DEFAULT_VOICE`]).
     pub voice: String,
     /// Inference settings.
@@ -181,6 +185,7 @@ impl fmt::Debug for NovaSonicConfig {
                 &self.credentials.as_ref().map(|_| "<static>"),
             )
             .field("client", &self.client.as_ref().map(|_| "<client>"))
+            .field("ca_file", &self.ca_file)
             .field("voice", &self.voice)
             .field("inference", &self.inference)
             .field("turn_detection", &self.turn_detection)
@@ -202,6 +207,7 @@ impl Default for NovaSonicConfig {
             endpoint_url: None,
             credentials: None,
             client: None,
+            ca_file: None,
             voice: DEFAULT_VOICE.to_owned(),
             inference: InferenceConfig::default(),
             turn_detection: None,
@@ -246,6 +252,12 @@ impl NovaSonicConfig {
     /// With a ready client.
     pub fn with_client(mut self, client: aws_sdk_bedrockruntime::Client) -> Self {
         self.client = Some(client);
+        self
+    }
+
+    /// Also trusting the CA certificates of this PEM file.
+    pub fn with_ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
         self
     }
 

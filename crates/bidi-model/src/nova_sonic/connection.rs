@@ -214,6 +214,13 @@ fn open_error<R: std::fmt::Debug + Send + Sync + 'static>(
                 _ => provider(err.code(), "ServiceError", Some(&message)),
             }
         }
+        other if crate::trust::is_untrusted(&other) => ModelError::Connection {
+            message: format!(
+                "could not open the stream | {}",
+                crate::trust::UNTRUSTED_HINT
+            ),
+            source: Some(Box::new(other)),
+        },
         other => ModelError::Connection {
             message: format!("could not open the stream | {}", other),
             source: Some(Box::new(other)),

@@ -29,6 +29,7 @@
 pub mod codec;
 mod config;
 mod connection;
+mod http;
 mod model;
 mod session;
 

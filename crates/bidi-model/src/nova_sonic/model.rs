@@ -15,8 +15,10 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::codec::encode;
+use super::http;
 use super::session::{Command, EventSender, Session, SessionParams};
 use super::{DEFAULT_REGION, NovaSonicConfig};
+use crate::trust::CaFile;
 
 /// Commands queued from `send` before it waits.
 const COMMAND_CAPACITY: usize = 64;
@@ -115,6 +117,10 @@ impl BidiNovaSonicModel {
         }
         if let Some(credentials) = &self.config.credentials {
             loader = loader.credentials_provider(credentials.clone());
+        }
+        if let Some(path) = &self.config.ca_file {
+            let ca_file = CaFile::load(path).map_err(|e| ModelError::Config(e.to_string()))?;
+            loader = loader.http_client(http::client_trusting(&ca_file)?);
         }
         let sdk = loader.load().await;
         if sdk.credentials_provider().is_none() {

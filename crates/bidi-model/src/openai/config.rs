@@ -178,9 +178,13 @@ pub struct OpenAiRealtimeConfig {
     pub inference: Map<String, Value>,
     /// The client's session timer; at most [`MAX_SESSION_TIMEOUT`].
     pub session_timeout: Duration,
-    /// TLS for `wss://` (a custom root store for tests or proxies); rustls with Mozilla's
-    /// roots when `None`.
+    /// TLS for `wss://` (a custom root store, client certificates); when `None`, rustls
+    /// trusting the bundled roots, the system's store and [`Self::ca_file`] (see
+    /// [`crate::trust`]).
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// A PEM bundle of more CAs to trust for `wss://` (a private CA, a corporate TLS
+    /// proxy's); ignored when [`Self::tls`] is set.
+    pub ca_file: Option<std::path::PathBuf>,
     /// How many events each channel (socket in, socket out, events to the agent) holds.
     pub channel_capacity: usize,
 }
@@ -201,6 +205,7 @@ impl Default for OpenAiRealtimeConfig {
             inference: Map::new(),
             session_timeout: MAX_SESSION_TIMEOUT,
             tls: None,
+            ca_file: None,
             channel_capacity: 256,
         }
     }
@@ -223,6 +228,7 @@ impl fmt::Debug for OpenAiRealtimeConfig {
             .field("inference", &self.inference)
             .field("session_timeout", &self.session_timeout)
             .field("custom_tls", &self.tls.is_some())
+            .field("ca_file", &self.ca_file)
             .field("channel_capacity", &self.channel_capacity)
             .finish()
     }
@@ -291,6 +297,12 @@ impl OpenAiRealtimeConfig {
     /// Sets the TLS config for `wss://`.
     pub fn tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(tls);
+        self
+    }
+
+    /// Also trusts the CA certificates of this PEM file for `wss://`.
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
         self
     }
 

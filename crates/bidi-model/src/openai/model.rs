@@ -197,6 +197,9 @@ impl BidiOpenAIRealtimeModel {
         if let Some(tls) = &c.tls {
             ws = ws.tls(Arc::clone(tls));
         }
+        if let Some(path) = &c.ca_file {
+            ws = ws.ca_file(path.clone());
+        }
         ws
     }
 }

@@ -1,10 +1,11 @@
 //! [`WsConfig`]: where and how to connect; TLS defaults.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::WsError;
+use super::{ProxySettings, WsError};
 
 /// Where and how to open a WebSocket connection.
 ///
@@ -28,6 +29,8 @@ pub struct WsConfig {
     pub(super) url: String,
     pub(super) headers: Vec<(String, String)>,
     pub(super) tls: Option<Arc<rustls::ClientConfig>>,
+    pub(super) ca_file: Option<PathBuf>,
+    pub(super) proxy: Option<ProxySettings>,
     pub(super) capacity: usize,
     pub(super) ping_interval: Option<Duration>,
     pub(super) ping_timeout: Duration,
@@ -42,6 +45,8 @@ impl WsConfig {
             url: url.into(),
             headers: Vec::new(),
             tls: None,
+            ca_file: None,
+            proxy: None,
             capacity: 256,
             ping_interval: Some(Duration::from_secs(20)),
             ping_timeout: Duration::from_secs(20),
@@ -63,9 +68,26 @@ impl WsConfig {
     }
 
     /// The rustls client config for `wss://` (a custom root store, client certificates,
-    /// ...). Default: [`default_tls_config`].
+    /// ...). Default: [`default_tls_config`], or the same roots plus [`Self::ca_file`]'s.
+    /// A config given here is used as it is: the CA file is then ignored.
     pub fn tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(tls);
+        self
+    }
+
+    /// Also trust the certificates of this PEM file for `wss://` (a private CA, a corporate
+    /// TLS proxy's), besides the bundled and system roots. Read when connecting; a missing,
+    /// unreadable or certificate-less file fails the connect with [`WsError::Trust`].
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// The proxy settings to use instead of the environment's (`HTTPS_PROXY`, `ALL_PROXY`,
+    /// `HTTP_PROXY`, `NO_PROXY`, read when connecting); [`ProxySettings::none`] connects
+    /// directly.
+    pub fn proxy(mut self, settings: ProxySettings) -> Self {
+        self.proxy = Some(settings);
         self
     }
 
@@ -108,6 +130,8 @@ impl fmt::Debug for WsConfig {
             .field("url", &redact_url(&self.url))
             .field("headers", &names)
             .field("custom_tls", &self.tls.is_some())
+            .field("ca_file", &self.ca_file)
+            .field("proxy", &self.proxy)
             .field("capacity", &self.capacity)
             .field("ping_interval", &self.ping_interval)
             .field("ping_timeout", &self.ping_timeout)
@@ -143,30 +167,15 @@ pub fn install_crypto_provider() {
     }
 }
 
-/// The TLS config used for `wss://` when none is given: rustls with the aws-lc-rs provider,
-/// TLS 1.2 and 1.3, Mozilla's root certificates (`webpki-roots`), no client certificate.
-/// Built once per process.
+/// The TLS config used for `wss://` when neither a config nor a CA file is given: rustls
+/// with the aws-lc-rs provider, TLS 1.2 and 1.3, no client certificate, trusting Mozilla's
+/// roots (`webpki-roots`) and the system's store (see [`crate::trust`]). Built once per
+/// process.
 ///
 /// ```
 /// let tls = bidi_model::ws::default_tls_config().unwrap();
 /// assert!(tls.alpn_protocols.is_empty());
 /// ```
 pub fn default_tls_config() -> Result<Arc<rustls::ClientConfig>, WsError> {
-    static DEFAULT: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
-    if let Some(config) = DEFAULT.get() {
-        return Ok(Arc::clone(config));
-    }
-    let config = build_default_tls()?;
-    Ok(Arc::clone(DEFAULT.get_or_init(|| config)))
-}
-
-fn build_default_tls() -> Result<Arc<rustls::ClientConfig>, WsError> {
-    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| WsError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+    Ok(crate::trust::client_config(None)?)
 }

@@ -18,7 +18,8 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::config::redact_url;
-use super::{WsConfig, WsError, default_tls_config, install_crypto_provider};
+use super::{ProxySettings, WsConfig, WsError, default_tls_config, install_crypto_provider, proxy};
+use crate::trust;
 
 type Stream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -131,6 +132,24 @@ impl Drop for WsReceiver {
     }
 }
 
+/// The error for a failed TCP, TLS or WebSocket handshake.
+fn handshake_failed(error: tungstenite::Error, shown_url: &str) -> WsError {
+    match error {
+        tungstenite::Error::Http(response) => WsError::Rejected {
+            url: shown_url.to_owned(),
+            status: response.status().as_u16(),
+        },
+        e if trust::is_untrusted(&e) => WsError::Untrusted {
+            url: shown_url.to_owned(),
+            source: Box::new(e),
+        },
+        e => WsError::Connect {
+            url: shown_url.to_owned(),
+            source: Box::new(e),
+        },
+    }
+}
+
 /// Opens a WebSocket connection as `config` says and starts its reader and writer tasks.
 ///
 /// Must be called inside a tokio runtime.
@@ -140,25 +159,52 @@ pub async fn connect(config: WsConfig) -> Result<(WsSender, WsReceiver), WsError
     install_crypto_provider();
     let shown_url = redact_url(&config.url);
     let request = build_request(&config, &shown_url)?;
-    let connector = if config.url.starts_with("wss://") {
-        let tls = match &config.tls {
-            Some(tls) => Arc::clone(tls),
-            None => default_tls_config()?,
+    let secure = config.url.starts_with("wss://");
+    let connector = if secure {
+        let tls = match (&config.tls, &config.ca_file) {
+            (Some(tls), _) => Arc::clone(tls),
+            (None, Some(path)) => trust::client_config(Some(&trust::CaFile::load(path)?))?,
+            (None, None) => default_tls_config()?,
         };
         Connector::Rustls(tls)
     } else {
         Connector::Plain
     };
+    let proxies = match &config.proxy {
+        Some(settings) => settings.clone(),
+        None => ProxySettings::from_env()?,
+    };
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size));
-    let connecting = tokio_tungstenite::connect_async_tls_with_config(
-        request,
-        Some(ws_config),
-        true,
-        Some(connector),
-    );
+    let connecting = async {
+        let uri = request.uri();
+        let host = uri.host().unwrap_or_default().to_owned();
+        let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+        match proxies.proxy_for(secure, &host, port) {
+            Some(proxy) => {
+                tracing::debug!("url=<{shown_url}>, proxy=<{proxy}> | connecting through proxy");
+                let tunnel = proxy::tunnel(proxy, &host, port).await?;
+                tokio_tungstenite::client_async_tls_with_config(
+                    request,
+                    tunnel,
+                    Some(ws_config),
+                    Some(connector),
+                )
+                .await
+                .map_err(|e| handshake_failed(e, &shown_url))
+            }
+            None => tokio_tungstenite::connect_async_tls_with_config(
+                request,
+                Some(ws_config),
+                true,
+                Some(connector),
+            )
+            .await
+            .map_err(|e| handshake_failed(e, &shown_url)),
+        }
+    };
     let (stream, _response) = match tokio::time::timeout(config.connect_timeout, connecting).await {
         Err(_) => {
             return Err(WsError::ConnectTimeout {
@@ -166,19 +212,7 @@ pub async fn connect(config: WsConfig) -> Result<(WsSender, WsReceiver), WsError
                 after: config.connect_timeout,
             });
         }
-        Ok(Err(tungstenite::Error::Http(response))) => {
-            return Err(WsError::Rejected {
-                url: shown_url,
-                status: response.status().as_u16(),
-            });
-        }
-        Ok(Err(e)) => {
-            return Err(WsError::Connect {
-                url: shown_url,
-                source: Box::new(e),
-            });
-        }
-        Ok(Ok(connected)) => connected,
+        Ok(result) => result?,
     };
     tracing::debug!("url=<{shown_url}> | websocket connected");
 

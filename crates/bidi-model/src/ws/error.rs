@@ -29,6 +29,29 @@ pub enum WsError {
     #[error("tls | {0}")]
     Tls(String),
 
+    /// The trusted roots could not be built (a bad CA file).
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
+
+    /// The server's certificate chains to no trusted root.
+    #[error("url=<{url}> | {hint}", hint = crate::trust::UNTRUSTED_HINT)]
+    Untrusted {
+        /// The URL, without its query.
+        url: String,
+        /// rustls's refusal.
+        #[source]
+        source: Box<tokio_tungstenite::tungstenite::Error>,
+    },
+
+    /// The proxy settings are invalid, or the proxy refused or failed the tunnel.
+    #[error("proxy=<{proxy}> | {reason}")]
+    Proxy {
+        /// The proxy, without credentials.
+        proxy: String,
+        /// What went wrong and what to fix.
+        reason: String,
+    },
+
     /// The connection or the handshake did not finish in time.
     #[error("url=<{url}>, timeout=<{after:?}> | connect timed out")]
     ConnectTimeout {

@@ -1,9 +1,9 @@
 //! A provider-independent WebSocket client: what the `openai` and `gemini` providers stand
 //! on.
 //!
-//! [`connect`] opens `ws://` or `wss://` (rustls with the aws-lc-rs provider, Mozilla's roots
-//! by default or any [`rustls::ClientConfig`] you give) with extra request headers, then runs
-//! two tasks:
+//! [`connect`] opens `ws://` or `wss://` (rustls with the aws-lc-rs provider trusting the
+//! roots of [`crate::trust`], or any [`rustls::ClientConfig`] you give) with extra request
+//! headers, directly or through an HTTP proxy ([`ProxySettings`]), then runs two tasks:
 //!
 //! - a reader, which forwards text and binary frames into a bounded channel
 //!   ([`WsReceiver`]), answers pings (tungstenite queues the pong) and ends with the close
@@ -37,10 +37,12 @@ mod config;
 mod connection;
 mod error;
 mod inbound;
+mod proxy;
 mod session;
 
 pub use config::{WsConfig, default_tls_config, install_crypto_provider};
 pub use connection::{CloseInfo, WsIncoming, WsReceiver, WsSender, connect};
 pub use error::WsError;
 pub use inbound::Inbound;
+pub use proxy::{ProxySettings, ProxyUrl};
 pub use session::{CLOSE_GRACE, EventQueue, connect_failed, shut_down, take_events};
