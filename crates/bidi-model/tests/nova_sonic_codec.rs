@@ -2,7 +2,7 @@
 //! a property test: random and mutated provider frames never panic the decoder.
 #![cfg(feature = "nova-sonic")]
 
-use bidi_model::nova_sonic::codec::{self, CodecError, Decoder, NovaEvent, NovaRole, encode};
+use bidi_model::nova_sonic::{self as codec, CodecError, Decoder, NovaEvent, NovaRole, encode};
 use bidi_model::nova_sonic::{
     InferenceConfig, NOVA_SONIC_V1_MODEL_ID, NovaSonicConfig, TurnDetection,
 };

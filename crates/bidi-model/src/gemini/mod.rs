@@ -4,8 +4,12 @@
 //!   responses with transcription, session resumption on).
 //! - [`encode`]: our start parameters and inputs as client messages.
 //! - [`decode`]: server messages as our events, with the state of the current turn.
-//! - [`BidiGeminiLiveModel`]: the connection (setup handshake, history, keep-alive, the
-//!   `goAway` restart with session resumption).
+//! - `connection`: the WebSocket, the setup handshake and the task that decodes server
+//!   messages (keep-alive is the shared [`crate::ws`] client's);
+//! - `model`: [`BidiGeminiLiveModel`], the [`BidiModel`](bidi_types::BidiModel);
+//!
+//! and what only Gemini does: [`go_away`], the restart a `goAway` sets off, with session
+//! resumption.
 //!
 //! Beyond the reference: a `goAway` restarts with the latest resumable handle (the resumed
 //! session keeps its context, so no history is replayed) and never in the middle of a tool
@@ -15,8 +19,10 @@
 //! an error, not a timeout. Pings tolerate Gemini's slow pongs.
 
 pub mod config;
+mod connection;
 pub mod decode;
 pub mod encode;
+pub mod go_away;
 mod model;
 
 pub use config::{GeminiLiveConfig, ResponseModality, TextInputMode};

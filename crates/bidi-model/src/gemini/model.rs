@@ -1,45 +1,23 @@
-//! [`BidiGeminiLiveModel`]: the connection. Opens the WebSocket, sends `setup` and waits for
-//! `setupComplete`, replays history (unless resuming), runs the task that decodes server
-//! messages, and turns `goAway` into a restart that never straddles a tool call.
+//! [`BidiGeminiLiveModel`]: the [`BidiModel`]. Builds the `setup`, opens the connection
+//! ([`connection`](super::connection)), replays history unless resuming, sends inputs and
+//! tool responses, stops.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use bidi_types::{
-    BidiConnectionStartEvent, BidiInputEvent, BidiModel, BidiOutputEvent, ModelConfig, ModelError,
-    ModelEventStream, ModelInput, StartParams,
+    BidiConnectionStartEvent, BidiInputEvent, BidiModel, ModelConfig, ModelError, ModelEventStream,
+    ModelInput, StartParams,
 };
 use serde_json::Value;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
 use super::config::GeminiLiveConfig;
-use super::decode::{Decoder, ServerSignal, go_away_timeout};
+use super::connection::{self, PROVIDER, Pump, lock, send_json};
+use super::decode::Decoder;
+use super::go_away::GoAway;
 use super::{RESTART_HANDLE_KEY, encode};
-use crate::ws::{self, Inbound, WsConfig, WsIncoming, WsReceiver, WsSender};
-
-/// How long before the end announced by `goAway` the restart happens at the latest.
-const GO_AWAY_MARGIN: Duration = Duration::from_secs(2);
-
-type EventResult = Result<BidiOutputEvent, ModelError>;
-
-/// The provider's name in errors.
-const PROVIDER: &str = "Gemini";
-/// What to fix when Gemini refuses the key.
-const AUTH_HINT: &str =
-    "check GEMINI_API_KEY or GOOGLE_API_KEY (or GeminiLiveConfig::with_api_key)";
-
-/// Whether a close reason is Gemini refusing the API key ("API key not valid. Please pass a
-/// valid API key.", "API key expired...", sent with close code 1007).
-fn is_key_refusal(reason: &str) -> bool {
-    reason.to_ascii_lowercase().contains("api key")
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use crate::ws::{LiveConnection, WsConfig, WsSender};
 
 /// Google Gemini Live as a [`BidiModel`], over a WebSocket.
 ///
@@ -82,13 +60,11 @@ struct Link {
     handle_current: Arc<AtomicBool>,
 }
 
+/// A started connection and what `send` needs of it.
 #[derive(Debug)]
 struct Session {
-    id: String,
+    live: LiveConnection,
     link: Link,
-    events: Option<ws::EventQueue>,
-    pump: JoinHandle<()>,
-    stopping: Arc<AtomicBool>,
 }
 
 impl BidiGeminiLiveModel {
@@ -146,51 +122,6 @@ impl BidiGeminiLiveModel {
     }
 }
 
-async fn send_json(sender: &WsSender, message: &Value) -> Result<(), ModelError> {
-    sender
-        .send_text(message.to_string())
-        .await
-        .map_err(|_| ModelError::Closed("cannot send | the connection is closed".to_owned()))
-}
-
-/// Reads until `setupComplete`; what the server says first is an error.
-async fn await_setup(
-    receiver: &mut WsReceiver,
-    decoder: &Mutex<Decoder>,
-    timeout: Duration,
-) -> Result<(), ModelError> {
-    let wait = async {
-        loop {
-            let text = match receiver.recv().await {
-                Some(Ok(WsIncoming::Text(t))) => t,
-                Some(Ok(WsIncoming::Binary(b))) => String::from_utf8_lossy(&b).into_owned(),
-                Some(Ok(WsIncoming::Close(info))) => {
-                    let (code, reason) = info.map_or((1005, String::new()), |i| (i.code, i.reason));
-                    if is_key_refusal(&reason) {
-                        return Err(ModelError::Unauthorized {
-                            provider: PROVIDER,
-                            reason: format!("close {code}: {reason}"),
-                            hint: AUTH_HINT.to_owned(),
-                        });
-                    }
-                    return Err(ModelError::Closed(format!(
-                        "code=<{code}>, reason=<{reason}> | server closed the connection during setup"
-                    )));
-                }
-                Some(Err(e)) => return Err(ModelError::connection(format!("setup failed: {e}"))),
-                None => return Err(ModelError::Closed("connection ended during setup".into())),
-            };
-            let signals = lock(decoder).decode(&text)?;
-            if signals.contains(&ServerSignal::SetupComplete) {
-                return Ok(());
-            }
-        }
-    };
-    tokio::time::timeout(timeout, wait)
-        .await
-        .map_err(|_| ModelError::connection(format!("no setupComplete within {timeout:?}")))?
-}
-
 #[bidi_types::async_trait]
 impl BidiModel for BidiGeminiLiveModel {
     fn config(&self) -> ModelConfig {
@@ -200,7 +131,7 @@ impl BidiModel for BidiGeminiLiveModel {
     }
 
     fn connection_id(&self) -> Option<String> {
-        lock(&self.session).as_ref().map(|s| s.id.clone())
+        lock(&self.session).as_ref().map(|s| s.live.id().to_owned())
     }
 
     async fn start(&self, params: StartParams) -> Result<(), ModelError> {
@@ -225,15 +156,15 @@ impl BidiModel for BidiGeminiLiveModel {
             self.config.model_id,
             resume.is_some()
         );
-        let (sender, mut receiver) = ws::connect(self.ws_config())
-            .await
-            .map_err(|e| ws::connect_failed(e, PROVIDER, AUTH_HINT, &id))?;
         let decoder = Arc::new(Mutex::new(Decoder::new(&id, self.config.audio.clone())));
-        // Gemini refuses a key by closing right after the upgrade, which may beat the setup:
-        // then the close, read next, says why, rather than the failed send.
-        let sent = send_json(&sender, &setup).await;
-        await_setup(&mut receiver, &decoder, self.config.setup_timeout).await?;
-        sent?;
+        let (sender, receiver) = connection::open(
+            self.ws_config(),
+            &id,
+            &setup,
+            &decoder,
+            self.config.setup_timeout,
+        )
+        .await?;
         // A resumed session already holds the conversation; otherwise replay it.
         if resume.is_none()
             && let Some(history) = encode::history(&params.messages)
@@ -255,19 +186,16 @@ impl BidiModel for BidiGeminiLiveModel {
             resumption: self.config.session_resumption,
             stopping: Arc::clone(&stopping),
             events: tx,
-            go_away: None,
+            go_away: GoAway::default(),
         };
         let pump = tokio::spawn(pump.run(receiver));
         *lock(&self.session) = Some(Session {
-            id,
             link: Link {
-                sender,
+                sender: sender.clone(),
                 decoder,
                 handle_current,
             },
-            events: Some(rx),
-            pump,
-            stopping,
+            live: LiveConnection::new(id, sender, rx, pump, stopping),
         });
         Ok(())
     }
@@ -313,171 +241,15 @@ impl BidiModel for BidiGeminiLiveModel {
         let session = guard.as_mut().ok_or(ModelError::NotStarted {
             action: "receiving",
         })?;
-        ws::take_events(&mut session.events)
+        session.live.take_events()
     }
 
     async fn stop(&self) -> Result<(), ModelError> {
         let _lifecycle = self.lifecycle.lock().await;
-        let Some(mut session) = lock(&self.session).take() else {
+        let Some(session) = lock(&self.session).take() else {
             return Ok(());
         };
-        session.stopping.store(true, Ordering::Release);
-        ws::shut_down(&session.link.sender, &mut session.pump, &session.id).await;
-        tracing::debug!(
-            "connection_id=<{}> | gemini live connection closed",
-            session.id
-        );
+        session.live.close(PROVIDER).await;
         Ok(())
-    }
-}
-
-/// A `goAway` waiting for open function calls to be answered.
-#[derive(Debug)]
-struct PendingGoAway {
-    time_left: Option<String>,
-    deadline: Instant,
-}
-
-/// The task that turns server messages into events.
-struct Pump {
-    id: String,
-    decoder: Arc<Mutex<Decoder>>,
-    handle: Arc<Mutex<Option<String>>>,
-    /// Whether the latest handle is newer than the latest tool response sent.
-    handle_current: Arc<AtomicBool>,
-    resumption: bool,
-    stopping: Arc<AtomicBool>,
-    events: mpsc::Sender<EventResult>,
-    go_away: Option<PendingGoAway>,
-}
-
-/// `"50s"` / `"1.5s"` as a duration.
-fn parse_time_left(s: &str) -> Option<Duration> {
-    s.strip_suffix('s')?
-        .parse::<f64>()
-        .ok()
-        .filter(|f| f.is_finite() && *f >= 0.0)
-        .map(Duration::from_secs_f64)
-}
-
-impl Pump {
-    async fn run(mut self, mut receiver: WsReceiver) {
-        let end = loop {
-            let deadline = self.go_away.as_ref().map(|g| g.deadline);
-            let frame = tokio::select! {
-                frame = receiver.recv() => frame,
-                () = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
-                    // Out of time with calls still open: restart without a handle, so the
-                    // new session replays history instead of resuming mid-call.
-                    let time_left = self.go_away.take().and_then(|g| g.time_left);
-                    break Some(ModelError::Timeout(go_away_timeout(time_left.as_deref(), None)));
-                }
-            };
-            let stopping = self.stopping.load(Ordering::Acquire);
-            let text = match Inbound::classify(frame, stopping, &self.id) {
-                Inbound::Text(text) => text,
-                Inbound::Malformed(err) => {
-                    self.emit(Ok(err.to_event().into())).await;
-                    continue;
-                }
-                Inbound::End(end) => break end,
-            };
-            if let Some(end) = self.on_message(&text).await {
-                break Some(end);
-            }
-        };
-        let Some(error) = end else { return };
-        if !error.is_timeout() {
-            tracing::warn!(
-                "connection_id=<{}>, error=<{error}> | gemini live connection ended",
-                self.id
-            );
-        }
-        if self.stopping.load(Ordering::Acquire) {
-            return;
-        }
-        let _ = self.events.send(Err(error)).await;
-    }
-
-    async fn emit(&self, item: EventResult) {
-        let _ = self.events.send(item).await;
-    }
-
-    /// Handles one message; `Some` ends the connection.
-    async fn on_message(&mut self, text: &str) -> Option<ModelError> {
-        let decoded = lock(&self.decoder).decode(text);
-        let signals = match decoded {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(
-                    "connection_id=<{}>, error=<{e}> | malformed gemini message",
-                    self.id
-                );
-                self.emit(Ok(e.to_event().into())).await;
-                return None;
-            }
-        };
-        for signal in signals {
-            match signal {
-                ServerSignal::Event(e) => self.emit(Ok(e)).await,
-                ServerSignal::ResumptionHandle(h) => {
-                    *lock(&self.handle) = Some(h);
-                    self.handle_current.store(true, Ordering::Release);
-                }
-                ServerSignal::GoAway { time_left } => {
-                    tracing::debug!(
-                        "connection_id=<{}>, time_left=<{time_left:?}> | gemini goAway",
-                        self.id
-                    );
-                    let left = time_left
-                        .as_deref()
-                        .and_then(parse_time_left)
-                        .unwrap_or(Duration::from_secs(10));
-                    self.go_away = Some(PendingGoAway {
-                        time_left,
-                        deadline: Instant::now() + left.saturating_sub(GO_AWAY_MARGIN),
-                    });
-                }
-                ServerSignal::ToolCallCancellation(ids) => {
-                    tracing::debug!("ids=<{ids:?}> | gemini cancelled tool calls");
-                }
-                ServerSignal::SetupComplete => {}
-            }
-        }
-        self.restart_if_ready()
-    }
-
-    /// After a `goAway`: restart once no call is open and, with resumption, once the latest
-    /// handle is newer than the latest tool response (a resumed session must hold every
-    /// call and response the client knows of).
-    fn restart_if_ready(&mut self) -> Option<ModelError> {
-        self.go_away.as_ref()?;
-        if lock(&self.decoder).has_open_calls() {
-            return None;
-        }
-        let handle = lock(&self.handle).clone();
-        let current = self.handle_current.load(Ordering::Acquire);
-        if self.resumption && !current {
-            return None;
-        }
-        let time_left = self.go_away.take().and_then(|g| g.time_left);
-        Some(ModelError::Timeout(go_away_timeout(
-            time_left.as_deref(),
-            handle.as_deref().filter(|_| current),
-        )))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_time_left;
-    use std::time::Duration;
-
-    #[test]
-    fn time_left() {
-        assert_eq!(parse_time_left("50s"), Some(Duration::from_secs(50)));
-        assert_eq!(parse_time_left("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_time_left("soon"), None);
-        assert_eq!(parse_time_left("-1s"), None);
     }
 }

@@ -24,11 +24,26 @@
 //! - a proactive restart before the ~8-minute limit, at a turn boundary, replays the history
 //!   (final transcripts: what was heard) into a new connection while user audio queues for it.
 //!
-//! The pure codec lives in [`codec`]; the connection and the session task beside it.
+//! The provider's modules, the layout every provider has:
+//!
+//! - `config`: [`NovaSonicConfig`] and its defaults;
+//! - [`encode`] and [`decode`]: the pure codec, bidi events to Nova Sonic's input events and
+//!   its output events back to bidi events ([`parse`], [`Decoder`]); no I/O, so the
+//!   simulator and the tests drive it directly;
+//! - `connection`: one Bedrock `InvokeModelWithBidirectionalStream` call (its HTTP client in
+//!   `http`);
+//! - `model`: [`BidiNovaSonicModel`], the [`BidiModel`](bidi_types::BidiModel);
+//!
+//! and what only Nova Sonic does: [`history`](mod@history) (what a new connection replays, within the
+//! service's size caps) and `session`, the task that keeps the user audio content alive
+//! with silence and hands the conversation over to a new connection before the service's
+//! time limit.
 
-pub mod codec;
 mod config;
 mod connection;
+pub mod decode;
+pub mod encode;
+pub mod history;
 mod http;
 mod model;
 mod session;
@@ -37,4 +52,7 @@ pub use config::{
     DEFAULT_REGION, DEFAULT_VOICE, InferenceConfig, NOVA_SONIC_V1_MODEL_ID, NOVA_SONIC_V2_MODEL_ID,
     NovaSonicConfig, TurnDetection,
 };
+pub use decode::{CodecError, Decoded, Decoder, INTERRUPTED_TEXT, NovaEvent, Stage, parse};
+pub use encode::NovaRole;
+pub use history::{MAX_MESSAGE_BYTES, MAX_TOTAL_BYTES, history};
 pub use model::BidiNovaSonicModel;

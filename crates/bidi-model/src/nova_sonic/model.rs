@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::codec::encode;
+use super::encode;
 use super::http;
 use super::session::{Command, EventSender, Session, SessionParams};
 use super::{DEFAULT_REGION, NovaSonicConfig};

@@ -15,8 +15,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{MissedTickBehavior, timeout};
 
 use super::NovaSonicConfig;
-use super::codec::{self, Decoder, NovaRole, encode};
 use super::connection::{Connection, Incoming};
+use super::encode::{self, NovaRole};
+use super::{Decoder, history};
 
 /// How long closing events and the server's last events may take on stop.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -130,7 +131,7 @@ impl Session {
             false,
             params.system_prompt.as_deref().unwrap_or(""),
         ));
-        for (role, text) in codec::history(&params.history) {
+        for (role, text) in history::history(&params.history) {
             setup.extend(encode::text_content(
                 &prompt,
                 &new_name(),
@@ -418,7 +419,7 @@ impl Session {
         let size = |m: &Message| m.joined_text().map_or(0, |t| t.len());
         let mut total: usize = history.iter().map(size).sum();
         let mut drop = 0;
-        while total > 2 * codec::MAX_TOTAL_BYTES && drop + 1 < history.len() {
+        while total > 2 * history::MAX_TOTAL_BYTES && drop + 1 < history.len() {
             total -= size(&history[drop]);
             drop += 1;
         }

@@ -3,8 +3,10 @@
 //! - [`config`]: settings and defaults ([`OpenAiRealtimeConfig`]);
 //! - [`encode`] and [`decode`]: the pure codec, our events to OpenAI's JSON and back
 //!   ([`decode::Decoder`] assembles function calls and follows the streamed audio item);
-//! - [`truncate`]: how much of an interrupted item was heard;
-//! - the connection ([`BidiOpenAIRealtimeModel`]) on [`crate::ws`].
+//! - `connection`: the WebSocket (on [`crate::ws`]) and the task that decodes its frames;
+//! - `model`: [`BidiOpenAIRealtimeModel`], the [`BidiModel`](bidi_types::BidiModel);
+//!
+//! and what only OpenAI does: [`truncate`], how much of an interrupted item was heard.
 //!
 //! # Where bidi departs from the original
 //!
@@ -31,6 +33,7 @@
 //!   the session timer ends it with `Timeout`.
 
 pub mod config;
+mod connection;
 pub mod decode;
 pub mod encode;
 mod model;

@@ -45,4 +45,6 @@ pub use connection::{CloseInfo, WsIncoming, WsReceiver, WsSender, connect};
 pub use error::WsError;
 pub use inbound::Inbound;
 pub use proxy::{ProxySettings, ProxyUrl};
-pub use session::{CLOSE_GRACE, EventQueue, connect_failed, shut_down, take_events};
+pub use session::{
+    CLOSE_GRACE, EventQueue, LiveConnection, connect_failed, shut_down, take_events,
+};

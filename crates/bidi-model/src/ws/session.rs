@@ -1,7 +1,10 @@
 //! What every WebSocket provider's connection does the same way: report a failed connect
 //! (an upgrade refused with 401/403 is a credentials error), hand its event queue to
-//! `receive()` once, and shut down with a closing handshake bounded in time.
+//! `receive()` once, and shut down with a closing handshake bounded in time
+//! ([`LiveConnection`] holds all of it for a started model).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bidi_types::{BidiOutputEvent, ModelError, ModelEventStream};
@@ -68,5 +71,63 @@ pub async fn shut_down(sender: &WsSender, pump: &mut JoinHandle<()>, connection_
     if tokio::time::timeout(CLOSE_GRACE, &mut *pump).await.is_err() {
         tracing::debug!("connection_id=<{connection_id}> | close handshake timed out");
         pump.abort();
+    }
+}
+
+/// One open connection as a started model holds it: its id, the sender, the event queue
+/// `receive()` takes once, the task that reads the socket (the pump), and the flag that tells
+/// the pump a stop is under way (so the end of the socket is not reported as an error).
+#[derive(Debug)]
+pub struct LiveConnection {
+    id: String,
+    sender: WsSender,
+    events: Option<EventQueue>,
+    pump: JoinHandle<()>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl LiveConnection {
+    /// The connection `id` sending on `sender`, whose pump task `pump` fills `events` and
+    /// reads `stopping`.
+    pub fn new(
+        id: String,
+        sender: WsSender,
+        events: EventQueue,
+        pump: JoinHandle<()>,
+        stopping: Arc<AtomicBool>,
+    ) -> Self {
+        Self {
+            id,
+            sender,
+            events: Some(events),
+            pump,
+            stopping,
+        }
+    }
+
+    /// The connection's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The sender (cheap to clone).
+    pub fn sender(&self) -> &WsSender {
+        &self.sender
+    }
+
+    /// The events, as `BidiModel::receive` returns them; once per connection.
+    pub fn take_events(&mut self) -> Result<ModelEventStream, ModelError> {
+        take_events(&mut self.events)
+    }
+
+    /// Stops: tells the pump, sends a normal close and waits for the pump, bounded by
+    /// [`CLOSE_GRACE`] each ([`shut_down`]). `provider` names it in the log.
+    pub async fn close(mut self, provider: &str) {
+        self.stopping.store(true, Ordering::Release);
+        shut_down(&self.sender, &mut self.pump, &self.id).await;
+        tracing::debug!(
+            "connection_id=<{}>, provider=<{provider}> | connection closed",
+            self.id
+        );
     }
 }

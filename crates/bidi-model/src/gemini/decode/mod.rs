@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use bidi_types::{AudioConfig, ModelTimeout};
+use bidi_types::AudioConfig;
 use bidi_types::{
     AudioFormat, BidiAudioStreamEvent, BidiInterruptionEvent, BidiOutputEvent,
     BidiResponseCompleteEvent, BidiResponseStartEvent, BidiTranscriptStreamEvent, BidiUsageEvent,
@@ -377,20 +377,6 @@ fn modality(name: &str) -> Option<Modality> {
         "VIDEO" => Some(Modality::Video),
         "DOCUMENT" => Some(Modality::Document),
         _ => None,
-    }
-}
-
-/// The timeout error a `goAway` becomes: the agent restarts, resuming with `handle` when
-/// there is one (then no history is replayed) and replaying history otherwise.
-pub fn go_away_timeout(time_left: Option<&str>, handle: Option<&str>) -> ModelTimeout {
-    let message = match time_left {
-        Some(t) => format!("goAway | time_left={t}"),
-        None => "goAway".to_owned(),
-    };
-    let timeout = ModelTimeout::new(message);
-    match handle {
-        Some(h) => timeout.with_restart(super::RESTART_HANDLE_KEY, Value::String(h.to_owned())),
-        None => timeout,
     }
 }
 

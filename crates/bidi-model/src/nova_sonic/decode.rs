@@ -187,7 +187,7 @@ fn parse_stage(body: &Map<String, Value>) -> Result<Option<Stage>, CodecError> {
 /// Parses one output chunk's JSON (`{"event": {<name>: {...}}}`).
 ///
 /// ```
-/// use bidi_model::nova_sonic::codec::{parse, NovaEvent};
+/// use bidi_model::nova_sonic::{parse, NovaEvent};
 /// let e = parse(br#"{"event":{"textOutput":{"role":"USER","content":"hi"}}}"#).unwrap();
 /// assert_eq!(e, NovaEvent::TextOutput { role: "USER".into(), content: "hi".into() });
 /// assert!(parse(b"\xff not json").is_err());

@@ -16,7 +16,7 @@ pub const MAX_TOTAL_BYTES: usize = 200 * 1024;
 /// history message to be USER).
 ///
 /// ```
-/// use bidi_model::nova_sonic::codec::{history, NovaRole};
+/// use bidi_model::nova_sonic::{history, NovaRole};
 /// use bidi_types::{Message, Role};
 ///
 /// let h = history(&[Message::text(Role::Assistant, "lead"), Message::text(Role::User, "hi")]);
