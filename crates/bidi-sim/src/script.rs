@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::hearing::{Heard, Listening, Utterance};
+use crate::hearing::{Heard, Listener, Listening, Utterance};
 
 /// What a client did that a [`Rule`] can answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,6 +183,15 @@ impl Script {
         self
     }
 
+    /// A listener for input at `rate_hz` when the script has utterances (`None` otherwise:
+    /// its `audio` triggers count raw audio, as before utterances existed).
+    pub fn listener(&self, rate_hz: u32) -> Option<Listener> {
+        if self.utterances.is_empty() {
+            return None;
+        }
+        Some(Listener::new(&self.utterances, self.listening, rate_hz))
+    }
+
     /// Adds a rule that fires every time.
     pub fn always(mut self, when: Trigger, then: Vec<Action>) -> Self {
         self.rules.push(Rule {
@@ -268,7 +277,7 @@ impl ScriptState {
         Some(actions)
     }
 
-    /// The actions answering what a [`Listener`](crate::hearing::Listener) heard: the end of
+    /// The actions answering what a [`Listener`] heard: the end of
     /// an utterance is answered as [`on_utterance`](Self::on_utterance) says, the start of
     /// speech by nothing.
     pub fn on_heard(&mut self, heard: &Heard) -> Option<Vec<Action>> {

@@ -242,7 +242,7 @@ impl Input {
                     };
                     self.audio_rate = cfg("sampleRateHertz", 16_000);
                     self.audio_channels = cfg("channelCount", 1);
-                    self.listener = Listener::for_script(self.script.script(), self.audio_rate);
+                    self.listener = self.script.script().listener(self.audio_rate);
                     let actions = self.script.on_connect();
                     self.run(actions).await;
                 }

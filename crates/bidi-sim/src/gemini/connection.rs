@@ -63,7 +63,7 @@ pub(super) async fn run(
     realtime: bool,
 ) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let listener = Listener::for_script(&script, IN_RATE_HZ);
+    let listener = script.listener(IN_RATE_HZ);
     let mut conn = Conn {
         script: ScriptState::new(script),
         out: Sender(tx),

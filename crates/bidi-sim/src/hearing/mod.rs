@@ -24,8 +24,6 @@ use serde::{Deserialize, Serialize};
 pub use features::Fingerprint;
 pub use recognize::{Recognition, Recognizer};
 
-use crate::Script;
-
 /// How the simulator detects and recognizes utterances: a scenario's `"listening"` object
 /// (every field optional).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -175,15 +173,6 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// A listener for input at `rate_hz` when `script` has utterances (`None` otherwise:
-    /// the script's `audio` triggers count raw audio, as before utterances existed).
-    pub fn for_script(script: &Script, rate_hz: u32) -> Option<Self> {
-        if script.utterances.is_empty() {
-            return None;
-        }
-        Some(Self::new(&script.utterances, script.listening, rate_hz))
-    }
-
     /// A listener of `utterances` for input at `rate_hz`.
     pub fn new(utterances: &[Utterance], listening: Listening, rate_hz: u32) -> Self {
         Self {

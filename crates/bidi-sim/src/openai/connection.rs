@@ -62,7 +62,7 @@ pub(super) async fn run(
         "audio": {"input": {"format": {"type": "audio/pcm", "rate": RATE_HZ}},
                   "output": {"format": {"type": "audio/pcm", "rate": RATE_HZ}, "voice": "alloy"}},
     }}));
-    let listener = Listener::for_script(&script, RATE_HZ);
+    let listener = script.listener(RATE_HZ);
     let mut conn = Conn {
         script: ScriptState::new(script),
         runner: Runner {
