@@ -6,7 +6,9 @@
 //!   oldest on overflow, requests flushes) and [`PlaybackCallback`] (the cpal output
 //!   callback: plays, pads silence, honours flushes);
 //! - capture: [`CaptureCallback`] (the cpal input callback) and [`CaptureReader`] (tokio
-//!   side: down-mixes, resamples and frames).
+//!   side: down-mixes, resamples and frames);
+//! - barge-in: the flush, requested by the queue and carried out by the callback within one
+//!   period (module `flush`, [`FlushRecord`]).
 //!
 //! The callback halves are plain structs over preallocated state: a `ringbuf` SPSC ring,
 //! a scratch buffer and atomics. Their methods take no lock, allocate nothing, log nothing
@@ -14,12 +16,14 @@
 //! hold that line. Counters are atomics, read and logged outside the callback.
 
 mod capture;
+mod flush;
 mod playback;
 
 pub use capture::{CaptureCallback, CaptureReader, CaptureSetup, CaptureStats, capture_channel};
+pub use flush::FlushRecord;
 pub use playback::{
-    FlushRecord, PlaybackCallback, PlaybackQueue, PlaybackSetup, PlaybackStats,
-    PlaybackStatsHandle, playback_channel,
+    PlaybackCallback, PlaybackQueue, PlaybackSetup, PlaybackStats, PlaybackStatsHandle,
+    playback_channel,
 };
 
 /// Samples converted per step when a device's sample type is not `f32`.

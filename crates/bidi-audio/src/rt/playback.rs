@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bidi_types::PlaybackTracker;
 use cpal::{FromSample, Sample};
@@ -11,6 +11,7 @@ use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::SCRATCH_SAMPLES;
+use super::flush::{FlushLatch, FlushRecord};
 
 /// How a playback pair is sized. All sizes are in frames at the device rate.
 #[derive(Debug, Clone)]
@@ -29,20 +30,6 @@ pub struct PlaybackSetup {
     pub limit_frames: Option<usize>,
     /// Where to report audio played or discarded.
     pub tracker: Option<PlaybackTracker>,
-}
-
-/// The last flush the callback carried out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct FlushRecord {
-    /// The callback counter read just after the flush was requested.
-    pub requested_at_callback: u64,
-    /// The number of the callback that discarded the queue. At most
-    /// `requested_at_callback + 1`: a flush takes effect within one device period.
-    pub done_at_callback: u64,
-    /// Frames played before the flush point: everything the device got from us before it.
-    pub played_frames_before: u64,
-    /// Frames discarded from the ring by the callback.
-    pub discarded_frames: u64,
 }
 
 /// Counters of a playback stream, read outside the callback.
@@ -68,23 +55,17 @@ pub struct PlaybackStats {
 
 #[derive(Debug, Default)]
 struct Shared {
-    flush_request: AtomicBool,
+    flush: FlushLatch,
     received: AtomicU64,
     callbacks: AtomicU64,
     played: AtomicU64,
     flushed: AtomicU64,
     dropped: AtomicU64,
     underruns: AtomicU64,
-    flushes: AtomicU64,
-    requested_at: AtomicU64,
-    done_at: AtomicU64,
-    played_before: AtomicU64,
-    discarded: AtomicU64,
 }
 
 impl Shared {
     fn stats(&self) -> PlaybackStats {
-        let flushes = self.flushes.load(Ordering::Acquire);
         PlaybackStats {
             received_frames: self.received.load(Ordering::Relaxed),
             callbacks: self.callbacks.load(Ordering::Relaxed),
@@ -92,13 +73,8 @@ impl Shared {
             flushed_frames: self.flushed.load(Ordering::Relaxed),
             dropped_frames: self.dropped.load(Ordering::Relaxed),
             underruns: self.underruns.load(Ordering::Relaxed),
-            flushes,
-            last_flush: (flushes > 0).then(|| FlushRecord {
-                requested_at_callback: self.requested_at.load(Ordering::Relaxed),
-                done_at_callback: self.done_at.load(Ordering::Relaxed),
-                played_frames_before: self.played_before.load(Ordering::Relaxed),
-                discarded_frames: self.discarded.load(Ordering::Relaxed),
-            }),
+            flushes: self.flush.count(),
+            last_flush: self.flush.last(),
         }
     }
 }
@@ -191,7 +167,7 @@ impl PlaybackQueue {
     /// Nothing moves while a flush is pending, so audio queued after a flush is never
     /// discarded by it.
     pub fn pump(&mut self) -> usize {
-        if self.shared.flush_request.load(Ordering::Acquire) {
+        if self.shared.flush.is_pending() {
             return 0;
         }
         let ch = self.channels;
@@ -215,16 +191,12 @@ impl PlaybackQueue {
         let n = self.pending.len();
         self.pending.clear();
         self.discard(n / self.channels, &self.shared.flushed);
-        self.shared.flush_request.store(true, Ordering::Release);
-        // Read after the request: the callback that carries it out has a number of at most
-        // this plus one.
-        let at = self.shared.callbacks.load(Ordering::Acquire);
-        self.shared.requested_at.store(at, Ordering::Relaxed);
+        self.shared.flush.request(&self.shared.callbacks);
     }
 
     /// Whether a flush is requested and not yet carried out.
     pub fn is_flushing(&self) -> bool {
-        self.shared.flush_request.load(Ordering::Acquire)
+        self.shared.flush.is_pending()
     }
 
     /// Frames queued here and in the ring.
@@ -313,17 +285,14 @@ impl PlaybackCallback {
     /// Counts the callback and carries out a pending flush.
     fn begin(&mut self) {
         let number = self.shared.callbacks.fetch_add(1, Ordering::AcqRel) + 1;
-        if self.shared.flush_request.swap(false, Ordering::AcqRel) {
+        if self.shared.flush.take() {
             let n = self.cons.occupied_len();
             let skipped = self.cons.skip(n);
             let frames = (skipped / self.channels) as u64;
             let s = &self.shared;
-            s.played_before
-                .store(s.played.load(Ordering::Relaxed), Ordering::Relaxed);
-            s.discarded.store(frames, Ordering::Relaxed);
-            s.done_at.store(number, Ordering::Relaxed);
             s.flushed.fetch_add(frames, Ordering::Relaxed);
-            s.flushes.fetch_add(1, Ordering::Release);
+            s.flush
+                .carried_out(number, s.played.load(Ordering::Relaxed), frames);
             self.consumed(frames);
             self.playing = false;
             self.waited = 0;
