@@ -217,9 +217,19 @@ mod tests {
             .await
             .expect("answered in time")
             .expect("client");
-        assert_eq!(events[0]["type"], "bidi_error");
+        // The reply to the bad frame and the agent's `bidi_connection_start` race; the
+        // error comes before any answer.
+        let error_at = events
+            .iter()
+            .position(|e| e["type"] == "bidi_error")
+            .expect("an error for the bad frame");
+        let answer_at = events
+            .iter()
+            .position(|e| e["type"] == "bidi_response_start")
+            .expect("an answer");
+        assert!(error_at < answer_at, "{events:?}");
         assert!(
-            events[0]["message"]
+            events[error_at]["message"]
                 .as_str()
                 .is_some_and(|m| m.contains("text"))
         );
