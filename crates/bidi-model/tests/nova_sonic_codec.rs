@@ -37,8 +37,14 @@ fn session_start_matches_the_protocol() {
             "inferenceConfiguration": {"maxTokens": 1024, "temperature": 0.5, "topP": 0.9},
             "turnDetectionConfiguration": {"endpointingSensitivity": "HIGH"}}}})
     );
+    // The default is AWS's samples' settings.
     assert_eq!(
         v(&encode::session_start(&InferenceConfig::default(), None)),
+        json!({"event": {"sessionStart": {"inferenceConfiguration":
+            {"maxTokens": 1024, "temperature": 0.7, "topP": 0.9}}}})
+    );
+    assert_eq!(
+        v(&encode::session_start(&InferenceConfig::unset(), None)),
         json!({"event": {"sessionStart": {"inferenceConfiguration": {}}}})
     );
 }

@@ -123,9 +123,10 @@ async fn text_turn_then_stop_sends_the_closing_events() {
         &conn[names.len() - 3]["event"]["contentEnd"]["contentName"],
         audio_name
     );
+    // What the service received: AWS's samples' settings, the default.
     assert_eq!(
         conn[0]["event"]["sessionStart"]["inferenceConfiguration"],
-        json!({})
+        json!({"maxTokens": 1024, "temperature": 0.7, "topP": 0.9})
     );
     sim.shutdown().await;
 }

@@ -18,7 +18,20 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_VOICE: &str = "matthew";
 
 /// Inference settings, sent in `sessionStart.inferenceConfiguration` (only those set).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+///
+/// The default is what AWS's Nova Sonic samples send: `maxTokens` 1024, `topP` 0.9,
+/// `temperature` 0.7. Set a field to `None` to leave it to the service.
+///
+/// ```
+/// use bidi_model::nova_sonic::{InferenceConfig, NovaSonicConfig};
+///
+/// let d = InferenceConfig::default();
+/// assert_eq!((d.max_tokens, d.top_p, d.temperature), (Some(1024), Some(0.9), Some(0.7)));
+/// let config = NovaSonicConfig::default()
+///     .with_inference(InferenceConfig { temperature: Some(0.2), ..InferenceConfig::default() });
+/// assert_eq!(config.inference.temperature, Some(0.2));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct InferenceConfig {
     /// `maxTokens`.
     pub max_tokens: Option<u32>,
@@ -28,7 +41,33 @@ pub struct InferenceConfig {
     pub top_p: Option<f64>,
 }
 
+/// AWS's samples' `maxTokens`.
+pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+/// AWS's samples' `topP`.
+pub const DEFAULT_TOP_P: f64 = 0.9;
+/// AWS's samples' `temperature`.
+pub const DEFAULT_TEMPERATURE: f64 = 0.7;
+
+impl Default for InferenceConfig {
+    fn default() -> Self {
+        Self {
+            max_tokens: Some(DEFAULT_MAX_TOKENS),
+            temperature: Some(DEFAULT_TEMPERATURE),
+            top_p: Some(DEFAULT_TOP_P),
+        }
+    }
+}
+
 impl InferenceConfig {
+    /// No setting: the service's own defaults (`inferenceConfiguration: {}`).
+    pub const fn unset() -> Self {
+        Self {
+            max_tokens: None,
+            temperature: None,
+            top_p: None,
+        }
+    }
+
     /// The wire object (`maxTokens`, `temperature`, `topP`).
     pub fn to_wire(&self) -> Map<String, Value> {
         let mut m = Map::new();

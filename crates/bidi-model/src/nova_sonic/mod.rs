@@ -49,8 +49,9 @@ mod model;
 mod session;
 
 pub use config::{
-    DEFAULT_REGION, DEFAULT_VOICE, InferenceConfig, NOVA_SONIC_V1_MODEL_ID, NOVA_SONIC_V2_MODEL_ID,
-    NovaSonicConfig, TurnDetection,
+    DEFAULT_MAX_TOKENS, DEFAULT_REGION, DEFAULT_TEMPERATURE, DEFAULT_TOP_P, DEFAULT_VOICE,
+    InferenceConfig, NOVA_SONIC_V1_MODEL_ID, NOVA_SONIC_V2_MODEL_ID, NovaSonicConfig,
+    TurnDetection,
 };
 pub use decode::{CodecError, Decoded, Decoder, INTERRUPTED_TEXT, NovaEvent, Stage, parse};
 pub use encode::NovaRole;
