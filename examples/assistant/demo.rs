@@ -27,45 +27,68 @@ fn result_of(id: &str) -> Trigger {
     }
 }
 
-/// The demo scenario: the time question calls `current_time`, the arithmetic question calls
-/// `calculator`, each answer is spoken after the tool's result came back, with the result in
-/// it (`{tool_result}`); any other text gets
-/// a hint, and a second and more of speech is taken as the time question (the simulator has
-/// no speech recognition).
+/// The demo scenario. It answers what was asked, taking the question's place and
+/// arithmetic from its words ([`bidi_sim::places`]):
+///
+/// - an arithmetic question ("What is 6 times 9?") calls `calculator` with it and says the
+///   result;
+/// - a time question naming a place ("What time is it in Paris?", any of a few hundred
+///   cities and countries) calls `current_time` with its time zone and answers about that
+///   place;
+/// - a weather question naming a place says that the demo has no weather service, naming
+///   the place;
+/// - a second and more of speech the simulator cannot recognize is taken as the time
+///   question for Tokyo;
+/// - anything else: it did not understand, and what it can answer.
 pub fn script() -> Script {
-    let time_call = |id: &str| Action::CallTool {
+    let call = |id: &str, name: &str, input: serde_json::Value| Action::CallTool {
         id: id.to_owned(),
-        name: "current_time".to_owned(),
-        input: json!({"timezone": "Asia/Tokyo"}),
+        name: name.to_owned(),
+        input,
+    };
+    let any_text = || Trigger::Text {
+        contains: String::new(),
     };
     Script::new()
-        .on(
-            Trigger::Text {
-                contains: "times".into(),
-            },
-            vec![Action::CallTool {
-                id: "call-calc".into(),
-                name: "calculator".into(),
-                input: json!({"expression": "12 * 7"}),
-            }],
+        .always(
+            any_text(),
+            vec![call(
+                "call-calc",
+                "calculator",
+                json!({"expression": "{expression}"}),
+            )],
         )
-        .on(
+        .always(
             result_of("call-calc"),
-            vec![say("12 times 7 is {tool_result}."), speak(), Action::EndTurn],
-        )
-        .on(
-            Trigger::Text {
-                contains: "time".into(),
-            },
-            vec![time_call("call-time")],
-        )
-        .on(
-            result_of("call-time"),
             vec![
-                say("In Tokyo it is {tool_result}."),
+                say("{spoken_expression} is {tool_result}."),
                 speak(),
                 Action::EndTurn,
             ],
+        )
+        .always(
+            Trigger::Text {
+                contains: "weather".into(),
+            },
+            vec![
+                say("This offline demo has no weather service, so I can't tell you the weather in {place}. I can tell you the time there: ask me what time it is in {place}."),
+                speak(),
+                Action::EndTurn,
+            ],
+        )
+        .always(
+            Trigger::Text {
+                contains: "time".into(),
+            },
+            vec![call(
+                "call-time",
+                "current_time",
+                json!({"timezone": "{timezone}"}),
+            )],
+        )
+        .always(
+            result_of("call-time"),
+            vec![say("In {place} it is {tool_result}."), speak(), Action::EndTurn],
         )
         .on(
             Trigger::Audio { min_ms: 1500 },
@@ -73,10 +96,14 @@ pub fn script() -> Script {
                 Action::UserTranscript {
                     text: "What time is it in Tokyo?".into(),
                 },
-                time_call("call-time-spoken"),
+                call(
+                    "call-time-spoken",
+                    "current_time",
+                    json!({"timezone": "Asia/Tokyo"}),
+                ),
             ],
         )
-        .on(
+        .always(
             result_of("call-time-spoken"),
             vec![
                 say("In Tokyo it is {tool_result}."),
@@ -85,11 +112,9 @@ pub fn script() -> Script {
             ],
         )
         .always(
-            Trigger::Text {
-                contains: String::new(),
-            },
+            any_text(),
             vec![
-                say("This is the offline simulator: ask me what time it is in Tokyo, or what 12 times 7 is."),
+                say("Sorry, I did not understand that. This is the offline simulator: ask me what time it is in a city, such as Paris or Nairobi, or an arithmetic question, such as what 12 times 7 is."),
                 speak(),
                 Action::EndTurn,
             ],

@@ -1,47 +1,37 @@
-//! The assistant's two tools, written with `#[tool]`: the time in a timezone and a
-//! calculator.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! The assistant's two tools, written with `#[tool]`: the time in any IANA time zone (from
+//! the system's time zone database, daylight saving time included) and a calculator.
 
 use bidi_agent::tool;
 
-/// Timezones the assistant knows, with their standard offset from UTC in minutes (daylight
-/// saving time is not applied: a small fixed table keeps the example free of a timezone
-/// database).
-const ZONES: &[(&str, &str, i64)] = &[
-    ("UTC", "utc", 0),
-    ("Europe/London", "london", 0),
-    ("Europe/Paris", "paris", 60),
-    ("Europe/Berlin", "berlin", 60),
-    ("Europe/Madrid", "madrid", 60),
-    ("Europe/Moscow", "moscow", 180),
-    ("Asia/Dubai", "dubai", 240),
-    ("Asia/Kolkata", "india", 330),
-    ("Asia/Singapore", "singapore", 480),
-    ("Asia/Shanghai", "shanghai", 480),
-    ("Asia/Tokyo", "tokyo", 540),
-    ("Australia/Sydney", "sydney", 600),
-    ("America/Sao_Paulo", "sao paulo", -180),
-    ("America/New_York", "new york", -300),
-    ("America/Chicago", "chicago", -360),
-    ("America/Denver", "denver", -420),
-    ("America/Los_Angeles", "los angeles", -480),
+/// Cities the tool takes by name besides IANA names (`Asia/Tokyo`), with their zone.
+const CITIES: &[(&str, &str)] = &[
+    ("london", "Europe/London"),
+    ("paris", "Europe/Paris"),
+    ("berlin", "Europe/Berlin"),
+    ("madrid", "Europe/Madrid"),
+    ("moscow", "Europe/Moscow"),
+    ("dubai", "Asia/Dubai"),
+    ("india", "Asia/Kolkata"),
+    ("singapore", "Asia/Singapore"),
+    ("shanghai", "Asia/Shanghai"),
+    ("tokyo", "Asia/Tokyo"),
+    ("sydney", "Australia/Sydney"),
+    ("sao paulo", "America/Sao_Paulo"),
+    ("new york", "America/New_York"),
+    ("chicago", "America/Chicago"),
+    ("denver", "America/Denver"),
+    ("los angeles", "America/Los_Angeles"),
 ];
 
-/// The zone and offset (minutes) for an IANA name or a city, case-insensitive.
-pub fn zone(name: &str) -> Option<(&'static str, i64)> {
-    let wanted = name.trim().to_lowercase().replace('_', " ");
-    ZONES
+/// The IANA zone for an IANA name (any case, `_` or space) or one of [`CITIES`].
+pub fn zone(name: &str) -> Option<jiff::tz::TimeZone> {
+    let trimmed = name.trim();
+    let wanted = trimmed.to_lowercase().replace('_', " ");
+    let iana = CITIES
         .iter()
-        .find(|(iana, city, _)| iana.to_lowercase().replace('_', " ") == wanted || *city == wanted)
-        .map(|(iana, _, offset)| (*iana, *offset))
-}
-
-/// `HH:MM` at `unix_secs` shifted by `offset_min`.
-pub fn clock(unix_secs: u64, offset_min: i64) -> String {
-    let minutes = (unix_secs / 60) as i64 + offset_min;
-    let of_day = minutes.rem_euclid(24 * 60);
-    format!("{:02}:{:02}", of_day / 60, of_day % 60)
+        .find(|(city, _)| *city == wanted)
+        .map_or(trimmed.replace(' ', "_"), |(_, iana)| (*iana).to_owned());
+    jiff::tz::TimeZone::get(&iana).ok()
 }
 
 /// Get the current time in a timezone.
@@ -51,14 +41,12 @@ pub fn clock(unix_secs: u64, offset_min: i64) -> String {
 #[tool]
 pub fn current_time(timezone: Option<String>) -> Result<String, String> {
     let name = timezone.unwrap_or_else(|| "UTC".to_owned());
-    let (iana, offset) = zone(&name).ok_or_else(|| {
-        let known: Vec<&str> = ZONES.iter().map(|z| z.0).collect();
-        format!("unknown timezone {name:?}; known: {}", known.join(", "))
+    let tz = zone(&name).ok_or_else(|| {
+        format!("unknown timezone {name:?}: give an IANA name such as Europe/Paris")
     })?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| format!("the system clock is before 1970: {e}"))?;
-    Ok(format!("{} in {iana}", clock(now.as_secs(), offset)))
+    let now = jiff::Timestamp::now().to_zoned(tz.clone());
+    let iana = tz.iana_name().unwrap_or(name.as_str());
+    Ok(format!("{} in {iana}", now.strftime("%H:%M")))
 }
 
 /// Evaluate an arithmetic expression with + - * / and parentheses, e.g. `12 * 7`.
@@ -204,13 +192,27 @@ mod tests {
 
     #[test]
     fn zones_resolve_by_name_or_city_and_clocks_wrap() {
-        assert_eq!(zone("Asia/Tokyo"), Some(("Asia/Tokyo", 540)));
-        assert_eq!(zone("new york"), Some(("America/New_York", -300)));
-        assert_eq!(zone("Atlantis"), None);
-        // 1970-01-01 23:30 UTC is 08:30 the next day in Tokyo, 18:30 in New York.
-        assert_eq!(clock(23 * 3600 + 1800, 540), "08:30");
-        assert_eq!(clock(23 * 3600 + 1800, -300), "18:30");
+        let iana = |n: &str| zone(n).and_then(|z| z.iana_name().map(str::to_owned));
+        assert_eq!(iana("Asia/Tokyo").as_deref(), Some("Asia/Tokyo"));
+        assert_eq!(iana("new york").as_deref(), Some("America/New_York"));
+        assert_eq!(
+            iana("america/buenos aires").as_deref(),
+            Some("America/Buenos_Aires")
+        );
+        assert!(zone("Atlantis").is_none());
+        // Daylight saving time applies: 2026-07-01 12:00 UTC is 14:00 in Paris, 13:00 in
+        // winter's offset.
+        let summer: jiff::Timestamp = "2026-07-01T12:00:00Z".parse().expect("timestamp");
+        let paris = zone("Europe/Paris").expect("Paris");
+        assert_eq!(
+            summer.to_zoned(paris).strftime("%H:%M").to_string(),
+            "14:00"
+        );
         assert!(current_time::call(Some("Tokyo".into())).is_ok_and(|t| t.ends_with("Asia/Tokyo")));
+        assert!(
+            current_time::call(Some("Africa/Nairobi".into()))
+                .is_ok_and(|t| t.ends_with("in Africa/Nairobi"))
+        );
         assert!(current_time::call(Some("Mars".into())).is_err());
     }
 }

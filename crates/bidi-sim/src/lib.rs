@@ -25,6 +25,7 @@ pub mod bedrock;
 pub mod gemini;
 pub mod hearing;
 pub mod openai;
+pub mod places;
 pub mod proxy;
 pub mod recording;
 pub mod scenario;

@@ -1,9 +1,12 @@
 //! [`Script`]: what a simulated model answers to what, independent of the provider.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::hearing::{Heard, Listener, Listening, Utterance};
+use crate::places::Slots;
 
 /// What a client did that a [`Rule`] can answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -209,6 +212,8 @@ pub struct ScriptState {
     script: Script,
     used: Vec<bool>,
     tool_output: Option<String>,
+    /// The placeholders' values of the question each tool call answers, by call id.
+    call_slots: HashMap<String, Slots>,
 }
 
 impl ScriptState {
@@ -219,6 +224,7 @@ impl ScriptState {
             script,
             used,
             tool_output: None,
+            call_slots: HashMap::new(),
         }
     }
 
@@ -229,19 +235,36 @@ impl ScriptState {
 
     /// The actions of the first rule that `matches` accepts, marking it used.
     pub fn fire(&mut self, matches: impl Fn(&Trigger) -> bool) -> Option<Vec<Action>> {
-        let idx = self
-            .script
-            .rules
-            .iter()
-            .enumerate()
-            .position(|(i, r)| (r.repeat || !self.used[i]) && matches(&r.when))?;
+        self.fire_with(matches, &Slots::default())
+    }
+
+    /// The actions of the first rule that `matches` accepts and whose placeholders
+    /// (`{place}`, `{timezone}`, `{expression}`, `{spoken_expression}`, see
+    /// [`places`](crate::places)) `slots` fills, filled and marked used. A rule naming a
+    /// placeholder the question did not give is passed over, so a later rule (a "did not
+    /// understand" fallback) answers. The slots are kept for each tool call fired, and fill
+    /// the rule that answers its result.
+    pub fn fire_with(
+        &mut self,
+        matches: impl Fn(&Trigger) -> bool,
+        slots: &Slots,
+    ) -> Option<Vec<Action>> {
+        let (idx, actions) = self.script.rules.iter().enumerate().find_map(|(i, r)| {
+            let available = r.repeat || !self.used[i];
+            if !available || !matches(&r.when) {
+                return None;
+            }
+            let actions = r
+                .then
+                .iter()
+                .map(|a| fill_action(a, slots, self.tool_output.as_deref()))
+                .collect::<Option<Vec<_>>>()?;
+            Some((i, actions))
+        })?;
         self.used[idx] = true;
-        let mut actions = self.script.rules[idx].then.clone();
-        if let Some(output) = &self.tool_output {
-            for action in &mut actions {
-                if let Action::Say { text, .. } = action {
-                    *text = text.replace("{tool_result}", output);
-                }
+        for action in &actions {
+            if let Action::CallTool { id, .. } = action {
+                self.call_slots.insert(id.clone(), slots.clone());
             }
         }
         Some(actions)
@@ -250,8 +273,10 @@ impl ScriptState {
     /// The actions answering text `text`, if a rule matches.
     pub fn on_text(&mut self, text: &str) -> Option<Vec<Action>> {
         let lower = text.to_lowercase();
-        self.fire(
+        let slots = Slots::from_text(text);
+        self.fire_with(
             |t| matches!(t, Trigger::Text { contains } if lower.contains(&contains.to_lowercase())),
+            &slots,
         )
     }
 
@@ -296,7 +321,12 @@ impl ScriptState {
 
     /// The actions answering a tool result for `tool_use_id`.
     pub fn on_tool_result(&mut self, tool_use_id: &str) -> Option<Vec<Action>> {
-        self.fire(|t| matches!(t, Trigger::ToolResult { tool_use_id: id } if id.as_deref().is_none_or(|id| id == tool_use_id)))
+        let slots = self
+            .call_slots
+            .get(tool_use_id)
+            .cloned()
+            .unwrap_or_default();
+        self.fire_with(|t| matches!(t, Trigger::ToolResult { tool_use_id: id } if id.as_deref().is_none_or(|id| id == tool_use_id)), &slots)
     }
 
     /// Remembers the text of a tool's `output` (as the client sent it: text, or JSON whose
@@ -311,6 +341,41 @@ impl ScriptState {
     pub fn on_connect(&mut self) -> Option<Vec<Action>> {
         self.fire(|t| matches!(t, Trigger::Connect))
     }
+}
+
+/// `action` with its placeholders filled from `slots` and `{tool_result}` from
+/// `tool_output`; `None` when a placeholder has no value.
+fn fill_action(action: &Action, slots: &Slots, tool_output: Option<&str>) -> Option<Action> {
+    fn fill_json(value: &Value, slots: &Slots) -> Option<Value> {
+        Some(match value {
+            Value::String(s) => Value::String(slots.fill(s)?),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| fill_json(v, slots))
+                    .collect::<Option<_>>()?,
+            ),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| Some((k.clone(), fill_json(v, slots)?)))
+                    .collect::<Option<_>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+    let mut action = action.clone();
+    match &mut action {
+        Action::Say { text, .. } => {
+            if let Some(output) = tool_output {
+                *text = text.replace("{tool_result}", output);
+            }
+            *text = slots.fill(text)?;
+        }
+        Action::UserTranscript { text } => *text = slots.fill(text)?,
+        Action::CallTool { input, .. } => *input = fill_json(input, slots)?,
+        _ => {}
+    }
+    Some(action)
 }
 
 /// The readable text of a tool output: the `text` strings inside (a string holding JSON is
@@ -463,5 +528,43 @@ mod tests {
         let mut st = ScriptState::new(s);
         assert_eq!(st.on_audio(100), None);
         assert!(st.on_audio(250).is_some());
+    }
+
+    #[test]
+    fn placeholders_take_the_question_and_follow_its_tool_call() {
+        let s: Script = serde_json::from_value(serde_json::json!({"rules": [
+            {"when": {"on": "text", "contains": "time"}, "repeat": true,
+             "then": [{"do": "call_tool", "id": "t", "name": "current_time", "input": {"timezone": "{timezone}"}}]},
+            {"when": {"on": "tool_result", "tool_use_id": "t"}, "repeat": true,
+             "then": [{"do": "say", "text": "In {place} it is {tool_result}."}]},
+            {"when": {"on": "text"}, "repeat": true,
+             "then": [{"do": "say", "text": "Sorry, I did not understand."}]}
+        ]}))
+        .expect("script");
+        let mut st = ScriptState::new(s);
+        assert_eq!(
+            st.on_text("What time is it in Lagos?"),
+            Some(vec![Action::CallTool {
+                id: "t".into(),
+                name: "current_time".into(),
+                input: serde_json::json!({"timezone": "Africa/Lagos"}),
+            }])
+        );
+        let answer = st.on_tool_output("t", &serde_json::json!("09:00 in Africa/Lagos"));
+        assert_eq!(
+            answer,
+            Some(vec![Action::Say {
+                text: "In Lagos it is 09:00 in Africa/Lagos.".into(),
+                chunk: 0
+            }])
+        );
+        // No place: the time rule is passed over, the fallback answers.
+        assert_eq!(
+            st.on_text("What time is it on Mars?"),
+            Some(vec![Action::Say {
+                text: "Sorry, I did not understand.".into(),
+                chunk: 0
+            }])
+        );
     }
 }
