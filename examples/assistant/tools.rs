@@ -23,7 +23,7 @@ const CITIES: &[(&str, &str)] = &[
     ("los angeles", "America/Los_Angeles"),
 ];
 
-/// The IANA zone for an IANA name (any case, `_` or space) or one of [`CITIES`].
+/// The IANA zone for an IANA name (any case, `_` or space) or one of the city names the tool knows.
 pub fn zone(name: &str) -> Option<jiff::tz::TimeZone> {
     let trimmed = name.trim();
     let wanted = trimmed.to_lowercase().replace('_', " ");
