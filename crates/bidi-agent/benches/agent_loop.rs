@@ -2,7 +2,7 @@
 //! tool use to the result sent back. Run with `cargo bench -p bidi-agent --bench agent_loop`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use bidi_agent::BidiAgent;

@@ -4,7 +4,7 @@
 //! `cargo bench -p bidi-mcp --features test-server --bench mcp_calls`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::sync::Arc;

@@ -12,7 +12,7 @@
 //!
 //! The callback halves are plain structs over preallocated state: a `ringbuf` SPSC ring,
 //! a scratch buffer and atomics. Their methods take no lock, allocate nothing, log nothing
-//! and make no system call; `tests/rt_safety.rs` drives them under a counting allocator to
+//! and make no system call; `tests/it/rt_safety.rs` drives them under a counting allocator to
 //! hold that line. Counters are atomics, read and logged outside the callback.
 
 mod capture;

@@ -48,7 +48,7 @@ pub struct Listening {
 }
 
 impl Listening {
-    /// The default recognition limit. Measured on espeak-ng speech (`tests/hearing.rs`,
+    /// The default recognition limit. Measured on espeak-ng speech (`tests/it/hearing.rs`,
     /// `docs/testing.md`): a sentence against its own reference, resampled to 16 or 24 kHz,
     /// padded with silence or quieter, scores under 1.0, said slower under 2.0, in another
     /// espeak-ng English voice 3.1 to 5.3; against another sentence 8.7 or more, against

@@ -1,0 +1,263 @@
+//! Shared test helpers: the virtual ALSA sandbox, an agent view, signals and measures.
+
+#![allow(dead_code)]
+
+use std::f64::consts::TAU;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use bidi_types::{AgentView, AudioConfig, ModelConfig, PlaybackTracker, SampleRate};
+
+/// The environment variable that tells a re-executed test it runs inside the sandbox.
+const SANDBOX_ENV: &str = "BIDI_AUDIO_SANDBOX";
+
+/// The virtual ALSA devices, with their files in `dir`:
+/// - `vplay`: playback into `out.raw` (48 kHz, stereo, s16le);
+/// - `vfifo`: playback into the FIFO `out.fifo`, so the test paces the device by reading;
+/// - `vcap`: capture from `in.raw` (48 kHz, stereo, s16le; silence past its end);
+/// - `vbroken`: listed, but its slave does not exist: opening it fails, and alsa-lib prints;
+/// - `default`: `vplay` + `vcap`.
+///
+/// The `null` slave has no clock, so these run as fast as the callbacks allow.
+fn asoundrc(dir: &Path) -> String {
+    let d = dir.display();
+    format!(
+        r#"
+pcm.vplay_file {{ type file slave.pcm "null" file "{d}/out.raw" format "raw" }}
+pcm.vplay {{ type plug slave {{ pcm "vplay_file" format S16_LE rate 48000 channels 2 }}
+  hint {{ show on description "bidi virtual playback" }} }}
+pcm.vfifo_file {{ type file slave.pcm "null" file "{d}/out.fifo" format "raw" }}
+pcm.vfifo {{ type plug slave {{ pcm "vfifo_file" format S16_LE rate 48000 channels 2 }}
+  hint {{ show on description "bidi paced playback" }} }}
+pcm.vcap_file {{ type file slave.pcm "null" file "/dev/null" infile "{d}/in.raw" format "raw" }}
+pcm.vcap {{ type plug slave {{ pcm "vcap_file" format FLOAT_LE rate 48000 channels 2 }}
+  hint {{ show on description "bidi virtual capture" }} }}
+pcm.vbroken {{ type plug slave.pcm "bidi_no_such_pcm"
+  hint {{ show on description "bidi broken device" }} }}
+pcm.!default {{ type asym playback.pcm "vplay" capture.pcm "vcap" }}
+"#
+    )
+}
+
+/// The ALSA configuration a sandboxed run sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alsa {
+    /// The system's configuration plus the virtual devices of [`asoundrc`].
+    Virtual,
+    /// An empty configuration: no device at all, as on a machine with no sound card.
+    Empty,
+}
+
+/// Runs `body` with the virtual ALSA devices: ALSA's configuration comes from the
+/// environment, which is process-wide, so the test re-runs itself as a child process with
+/// `ALSA_CONFIG_PATH` pointing at a config in a fresh temporary directory, and `body` runs
+/// there. `test` is the test's path in the test binary as libtest knows it (`alsa::NAME`).
+pub fn in_alsa_sandbox(test: &str, body: impl FnOnce(&Path)) {
+    if let Some(out) = sandboxed(test, Alsa::Virtual, body) {
+        assert_sandbox_passed(test, &out);
+    }
+}
+
+/// Runs `body` in a child process with the ALSA configuration `alsa` (see
+/// [`in_alsa_sandbox`]). In the parent, returns the child's output; in the child, runs
+/// `body` and returns `None`.
+pub fn sandboxed(test: &str, alsa: Alsa, body: impl FnOnce(&Path)) -> Option<Output> {
+    if let Ok(dir) = std::env::var(SANDBOX_ENV) {
+        body(Path::new(&dir));
+        return None;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tmp.path();
+    let rc = dir.join("asoundrc");
+    let config_path = match alsa {
+        Alsa::Virtual => {
+            std::fs::write(&rc, asoundrc(dir)).unwrap_or_else(|e| panic!("asoundrc: {e}"));
+            format!("/usr/share/alsa/alsa.conf:{}", rc.display())
+        }
+        Alsa::Empty => {
+            std::fs::write(&rc, "").unwrap_or_else(|e| panic!("asoundrc: {e}"));
+            rc.display().to_string()
+        }
+    };
+    std::fs::write(dir.join("in.raw"), []).unwrap_or_else(|e| panic!("in.raw: {e}"));
+    let fifo = Command::new("mkfifo")
+        .arg(dir.join("out.fifo"))
+        .status()
+        .unwrap_or_else(|e| panic!("mkfifo: {e}"));
+    assert!(fifo.success(), "mkfifo failed");
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    let out = Command::new(exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env("ALSA_CONFIG_PATH", config_path)
+        .env(SANDBOX_ENV, dir)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap_or_else(|e| panic!("re-running the test: {e}"));
+    println!(
+        "--- sandboxed run of {test} ---\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(out)
+}
+
+/// The sandboxed run of `test` passed (and did run: the name was right).
+pub fn assert_sandbox_passed(test: &str, out: &Output) {
+    assert!(out.status.success(), "{test} failed in the ALSA sandbox");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+        "{test} did not run in the sandbox (wrong test name?)"
+    );
+}
+
+/// A view of an agent whose model has the given rates.
+pub struct Agent {
+    pub config: ModelConfig,
+    pub tracker: Option<PlaybackTracker>,
+}
+
+impl Agent {
+    pub fn new(input: SampleRate, output: SampleRate) -> Self {
+        Self {
+            config: ModelConfig::new("test-model", AudioConfig::new(input, output)),
+            tracker: None,
+        }
+    }
+}
+
+impl AgentView for Agent {
+    fn model_config(&self) -> ModelConfig {
+        self.config.clone()
+    }
+    fn agent_id(&self) -> &str {
+        "test-agent"
+    }
+    fn playback(&self) -> Option<PlaybackTracker> {
+        self.tracker.clone()
+    }
+}
+
+/// A sine of `freq` Hz at `rate` Hz, `frames` long, with amplitude `amp`.
+pub fn sine(freq: f64, rate: u32, frames: usize, amp: f64) -> Vec<f64> {
+    (0..frames)
+        .map(|i| amp * (TAU * freq * i as f64 / f64::from(rate)).sin())
+        .collect()
+}
+
+/// Samples as 32-bit float little-endian (the capture device's format).
+pub fn to_f32le(samples: impl IntoIterator<Item = f64>) -> Vec<u8> {
+    samples
+        .into_iter()
+        .flat_map(|s| (s as f32).to_le_bytes())
+        .collect()
+}
+
+/// Samples as 16-bit little-endian PCM.
+pub fn to_pcm16(samples: impl IntoIterator<Item = f64>) -> Vec<u8> {
+    samples
+        .into_iter()
+        .flat_map(|s| {
+            let v = (s * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16;
+            v.to_le_bytes()
+        })
+        .collect()
+}
+
+/// 16-bit little-endian PCM as samples in -1..1.
+pub fn from_pcm16(bytes: &[u8]) -> Vec<f64> {
+    bytes
+        .chunks_exact(2)
+        .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0)
+        .collect()
+}
+
+/// The best alignment of `got` against `want` within `±max_lag` samples: `(lag, snr_db)`
+/// where `got[i + lag]` matches `want[i]`, measured over `want[range]`.
+pub fn best_snr(
+    got: &[f64],
+    want: &[f64],
+    range: std::ops::Range<usize>,
+    max_lag: i64,
+) -> (i64, f64) {
+    let mut best = (0, f64::NEG_INFINITY);
+    for lag in -max_lag..=max_lag {
+        let (mut sig, mut noise) = (0.0, 0.0);
+        let mut ok = true;
+        for i in range.clone() {
+            let j = i as i64 + lag;
+            if j < 0 || j as usize >= got.len() {
+                ok = false;
+                break;
+            }
+            let e = got[j as usize] - want[i];
+            sig += want[i] * want[i];
+            noise += e * e;
+        }
+        if ok {
+            let snr = 10.0 * (sig / noise.max(1e-30)).log10();
+            if snr > best.1 {
+                best = (lag, snr);
+            }
+        }
+    }
+    best
+}
+
+/// The peak normalised cross-correlation of `got` against `want` within `±max_lag`.
+pub fn best_correlation(got: &[f64], want: &[f64], max_lag: i64) -> (i64, f64) {
+    let mut best = (0, f64::NEG_INFINITY);
+    for lag in -max_lag..=max_lag {
+        let (mut xy, mut xx, mut yy) = (0.0, 0.0, 0.0);
+        for (i, w) in want.iter().enumerate() {
+            let j = i as i64 + lag;
+            if j < 0 || j as usize >= got.len() {
+                continue;
+            }
+            let g = got[j as usize];
+            xy += g * w;
+            xx += g * g;
+            yy += w * w;
+        }
+        let c = xy / (xx * yy).sqrt().max(1e-30);
+        if c > best.1 {
+            best = (lag, c);
+        }
+    }
+    best
+}
+
+/// Polls `cond` until it holds; panics after `limit` (a bound against hangs, not a timing
+/// assertion).
+pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Whether a program runs (`prog --version`).
+pub fn have(prog: &str) -> bool {
+    Command::new(prog)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs a command, panicking with its stderr on failure.
+pub fn run(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A path in `dir`.
+pub fn file(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}

@@ -1,0 +1,9 @@
+//! bidi-audio's integration tests, one module per concern, in one test binary: one link
+//! instead of one per file keeps CI's build small (see docs/testing.md, "Test layout").
+
+mod common;
+
+mod alsa;
+mod probe;
+mod rt_safety;
+mod wav;

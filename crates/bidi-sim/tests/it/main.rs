@@ -1,0 +1,12 @@
+//! bidi-sim's integration tests, one module per concern, in one test binary: one link
+//! instead of one per file keeps CI's build small (see docs/testing.md, "Test layout").
+
+mod support;
+
+mod auth;
+mod end_of_audio;
+mod hearing;
+mod openai_protocol;
+mod server_binary;
+mod speak_wav;
+mod spoken;

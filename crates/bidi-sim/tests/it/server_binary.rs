@@ -1,0 +1,281 @@
+//! The `bidi-sim` binary as a user runs it: started with a scenario file, its READY lines
+//! read, and each provider's real client (through a real agent with a real tool) talking to
+//! the server it printed.
+
+use crate::support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use aws_sdk_bedrockruntime::config::Credentials;
+use bidi_agent::models::gemini::{BidiGeminiLiveModel, GeminiLiveConfig};
+use bidi_agent::models::nova_sonic::{BidiNovaSonicModel, NovaSonicConfig};
+use bidi_agent::models::openai::{BidiOpenAIRealtimeModel, OpenAiRealtimeConfig};
+use bidi_agent::types::BidiModel;
+use bidi_agent::{BidiAgent, tool};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+const HANG: Duration = Duration::from_secs(30);
+
+/// Get the weather for a city.
+#[tool]
+fn get_weather(city: String) -> String {
+    format!("sunny in {city}")
+}
+
+/// The server, killed when dropped.
+struct Server {
+    child: Child,
+    urls: Vec<(String, String)>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(args: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bidi-sim"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bidi-sim starts");
+    let stdout = child.stdout.take().expect("stdout piped");
+    let mut urls = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        let mut parts = line.split_whitespace();
+        assert_eq!(parts.next(), Some("READY"), "{line}");
+        let protocol = parts.next().expect("protocol").to_owned();
+        let url = parts.next().expect("url").to_owned();
+        urls.push((protocol, url));
+        if urls.len() == 3 {
+            break;
+        }
+    }
+    Server { child, urls }
+}
+
+fn url_of<'a>(server: &'a Server, protocol: &str) -> &'a str {
+    server
+        .urls
+        .iter()
+        .find(|(p, _)| p == protocol)
+        .map(|(_, u)| u.as_str())
+        .unwrap_or_else(|| panic!("no READY line for {protocol}: {:?}", server.urls))
+}
+
+/// Asks for the weather and returns the agent's events up to the final answer.
+async fn converse(model: Box<dyn BidiModel>) -> Vec<Value> {
+    let agent = BidiAgent::builder_boxed(model)
+        .tool(get_weather)
+        .build()
+        .expect("agent");
+    agent.start(None).await.expect("start");
+    agent.send("What is the weather?").await.expect("send");
+    let seen = support::until_answer(&mut agent.receive()).await;
+    agent.stop().await.expect("stop");
+    seen
+}
+
+fn assert_tool_then_answer(events: &[Value]) {
+    let result = events
+        .iter()
+        .find(|e| e["type"] == "tool_result")
+        .unwrap_or_else(|| panic!("no tool result: {events:#?}"));
+    assert_eq!(
+        result["tool_result"]["content"][0]["text"],
+        "sunny in Paris"
+    );
+    assert_eq!(
+        events.last().map(|e| e["text"].clone()),
+        Some(Value::from("It is sunny in Paris."))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_every_protocol_from_one_scenario_file() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios/weather.json");
+    let server = start(&["--scenario", scenario]);
+    let protocols: Vec<&str> = server.urls.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(protocols, ["openai", "gemini", "nova-sonic"]);
+    assert!(server.urls.iter().all(|(_, u)| u.contains("://127.0.0.1:")));
+
+    let openai = support::openai_model(url_of(&server, "openai"));
+    assert_tool_then_answer(&converse(Box::new(openai)).await);
+
+    let gemini = BidiGeminiLiveModel::new(
+        GeminiLiveConfig::default()
+            .with_base_url(url_of(&server, "gemini"))
+            .with_api_key("test"),
+    )
+    .expect("gemini model");
+    assert_tool_then_answer(&converse(Box::new(gemini)).await);
+
+    let nova = BidiNovaSonicModel::new(
+        NovaSonicConfig::default()
+            .with_region("us-east-1")
+            .with_endpoint_url(url_of(&server, "nova-sonic"))
+            .with_credentials(Credentials::new("AKIDTEST", "secret", None, None, "test")),
+    )
+    .expect("nova model");
+    assert_tool_then_answer(&converse(Box::new(nova)).await);
+}
+
+#[test]
+fn a_bad_scenario_is_one_line_and_a_failure() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bad.json");
+    std::fs::write(
+        &path,
+        r#"{"rules": [{"when": {"on": "mood"}, "then": []}]}"#,
+    )
+    .expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_bidi-sim"))
+        .args(["--scenario", path.to_str().expect("utf-8")])
+        .stdin(Stdio::null())
+        .output()
+        .expect("bidi-sim ran");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("bad.json") && stderr.contains("mood"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "no READY line for a bad scenario");
+}
+
+#[test]
+fn until_eof_stops_at_the_end_of_stdin() {
+    let output = Command::new(env!("CARGO_BIN_EXE_bidi-sim"))
+        .args(["--protocol", "openai", "--until-eof"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("bidi-sim ran");
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with("READY openai ws://127.0.0.1:"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn ports_can_be_given_and_a_busy_one_is_an_error() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let output = Command::new(env!("CARGO_BIN_EXE_bidi-sim"))
+        .args(["--protocol", "nova-sonic", "--until-eof"])
+        .args(["--nova-sonic-port", &free.to_string()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("bidi-sim ran");
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        stdout.trim(),
+        format!("READY nova-sonic http://127.0.0.1:{free}")
+    );
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let port = busy.local_addr().expect("addr").port().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_bidi-sim"))
+        .args([
+            "--protocol",
+            "openai",
+            "--openai-port",
+            &port,
+            "--until-eof",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("bidi-sim ran");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("openai"), "{stderr}");
+}
+
+/// With `--require-key`, each protocol refuses another key as its provider does (the real
+/// clients' `Unauthorized`) and still serves the right one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_key_refuses_other_credentials_on_every_protocol() {
+    use bidi_agent::types::{ModelError, StartParams};
+
+    const KEY: &str = "AKIDREQUIREDKEY";
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios/weather.json");
+    let server = start(&["--scenario", scenario, "--require-key", KEY]);
+    let openai = |key: &str| {
+        BidiOpenAIRealtimeModel::new(
+            OpenAiRealtimeConfig::new()
+                .endpoint(url_of(&server, "openai"))
+                .api_key(key),
+        )
+        .expect("openai model")
+    };
+    let gemini = |key: &str| {
+        BidiGeminiLiveModel::new(
+            GeminiLiveConfig::default()
+                .with_base_url(url_of(&server, "gemini"))
+                .with_api_key(key),
+        )
+        .expect("gemini model")
+    };
+    let nova = |key: &str| {
+        BidiNovaSonicModel::new(
+            NovaSonicConfig::default()
+                .with_region("us-east-1")
+                .with_endpoint_url(url_of(&server, "nova-sonic"))
+                .with_credentials(Credentials::new(key, "secret", None, None, "test")),
+        )
+        .expect("nova model")
+    };
+    let refused = |e: ModelError, provider: &str| match e {
+        ModelError::Unauthorized { provider: p, .. } => assert_eq!(p, provider),
+        other => panic!("{provider}: expected Unauthorized, got {other:?}"),
+    };
+
+    async fn start_model(m: &dyn BidiModel) -> Result<(), ModelError> {
+        tokio::time::timeout(HANG, m.start(StartParams::default()))
+            .await
+            .expect("start hung")
+    }
+    refused(
+        start_model(&openai("wrong")).await.expect_err("openai"),
+        "OpenAI",
+    );
+    refused(
+        start_model(&gemini("wrong")).await.expect_err("gemini"),
+        "Gemini",
+    );
+    let wrong_nova = nova("AKIDWRONG");
+    start_model(&wrong_nova)
+        .await
+        .expect("nova starts, Bedrock answers later");
+    let mut events = wrong_nova.receive().expect("receive");
+    let err = tokio::time::timeout(HANG, async {
+        while let Some(item) = events.next().await {
+            if let Err(e) = item {
+                return e;
+            }
+        }
+        panic!("the stream ended without the refusal")
+    })
+    .await
+    .expect("the refusal in time");
+    refused(err, "Bedrock");
+    wrong_nova.stop().await.expect("stop");
+
+    assert_tool_then_answer(&converse(Box::new(openai(KEY))).await);
+    assert_tool_then_answer(&converse(Box::new(gemini(KEY))).await);
+    assert_tool_then_answer(&converse(Box::new(nova(KEY))).await);
+}
