@@ -114,11 +114,11 @@ fn ci_steps() -> Vec<Step> {
 }
 
 /// The commands `cargo xtask` knows.
-const COMMANDS: &[&str] = &["ci", "drift", "bench"];
+const COMMANDS: &[&str] = &["ci", "drift", "bench", "fuzz"];
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <command>\n\ncommands:\n  ci     drift, format, clippy, tests, doc tests and docs, stopping at the first failure\n  drift  the docs name only files, packages, examples, binaries, benches and tests that exist\n  bench  bidi vs the Python original (release build of bidi-bench; args passed on, e.g.\n         `cargo xtask bench compare --pin`; see docs/performance.md)"
+        "usage: cargo xtask <command>\n\ncommands:\n  ci     drift, format, clippy, tests, doc tests and docs, stopping at the first failure\n  drift  the docs name only files, packages, examples, binaries, benches and tests that exist\n  bench  bidi vs the Python original (release build of bidi-bench; args passed on, e.g.\n         `cargo xtask bench compare --pin`; see docs/performance.md)\n  fuzz   every parser of outside bytes under random inputs (bidi-fuzz, profile `fuzz`:\n         release with overflow checks; `--seconds N` each, `--target NAME`, `--list`;\n         see docs/testing.md)"
     );
     ExitCode::from(2)
 }
@@ -185,6 +185,18 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("\nxtask bench: FAILED | {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("fuzz") => {
+            let mut args: Vec<&'static str> =
+                vec!["run", "--profile", "fuzz", "-p", "bidi-fuzz", "--"];
+            args.extend(args_tail(&args_owned(1)));
+            match Step::new("fuzz", &args).run() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("\nxtask fuzz: FAILED | {e}");
                     ExitCode::FAILURE
                 }
             }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bidi_types::{
-    AgentView, AudioFormat, BidiAgentEvent, BidiAudioInputEvent, BidiInput, BidiInputEvent,
-    BidiOutput, BidiOutputEvent, Channels, IoError, SampleRate,
+    AgentView, AudioConfig, AudioFormat, BidiAgentEvent, BidiAudioInputEvent, BidiInput,
+    BidiInputEvent, BidiOutput, BidiOutputEvent, Channels, IoError, SampleRate,
 };
 
 use crate::AudioError;
@@ -25,22 +25,54 @@ fn wav_error(path: &Path, source: hound::Error) -> AudioError {
     }
 }
 
+/// Where a [`WavInput`] reads its WAV data.
+#[derive(Debug, Clone)]
+enum Source {
+    File(PathBuf),
+    Bytes(Arc<[u8]>),
+}
+
+impl Source {
+    /// How logs and errors name the source.
+    fn path(&self) -> &Path {
+        match self {
+            Self::File(path) => path,
+            Self::Bytes(_) => Path::new("<memory>"),
+        }
+    }
+}
+
 /// Reads a whole WAV file as interleaved `f32`; returns `(samples, rate, channels)`.
-fn read_wav(path: &Path) -> Result<(Vec<f32>, u32, usize), AudioError> {
-    let reader = hound::WavReader::open(path).map_err(|e| wav_error(path, e))?;
+fn read_wav(source: &Source) -> Result<(Vec<f32>, u32, usize), AudioError> {
+    let path = source.path();
+    match source {
+        Source::File(file) => {
+            let reader = hound::WavReader::open(file).map_err(|e| wav_error(path, e))?;
+            samples_of(reader).map_err(|e| wav_error(path, e))
+        }
+        Source::Bytes(bytes) => {
+            let reader = hound::WavReader::new(std::io::Cursor::new(&bytes[..]))
+                .map_err(|e| wav_error(path, e))?;
+            samples_of(reader).map_err(|e| wav_error(path, e))
+        }
+    }
+}
+
+fn samples_of<R: std::io::Read>(
+    reader: hound::WavReader<R>,
+) -> Result<(Vec<f32>, u32, usize), hound::Error> {
     let spec = reader.spec();
-    let samples: Result<Vec<f32>, hound::Error> = match spec.sample_format {
-        hound::SampleFormat::Float => reader.into_samples::<f32>().collect(),
+    let samples: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => reader.into_samples::<f32>().collect::<Result<_, _>>()?,
         hound::SampleFormat::Int => {
             let scale =
                 1.0 / f64::from(1u32 << spec.bits_per_sample.clamp(1, 32).saturating_sub(1));
             reader
                 .into_samples::<i32>()
                 .map(|s| s.map(|v| (f64::from(v) * scale) as f32))
-                .collect()
+                .collect::<Result<_, _>>()?
         }
     };
-    let samples = samples.map_err(|e| wav_error(path, e))?;
     Ok((samples, spec.sample_rate, usize::from(spec.channels)))
 }
 
@@ -52,7 +84,7 @@ fn read_wav(path: &Path) -> Result<(Vec<f32>, u32, usize), AudioError> {
 /// The file is read whole at `start`.
 #[derive(Debug)]
 pub struct WavInput {
-    path: PathBuf,
+    source: Source,
     realtime: bool,
     frame: Duration,
     frames: VecDeque<Vec<u8>>,
@@ -64,8 +96,24 @@ pub struct WavInput {
 impl WavInput {
     /// An input reading `path`, paced at real time, in 20 ms frames.
     pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self::from_source(Source::File(path.into()))
+    }
+
+    /// An input reading WAV data held in memory (the whole file, header included), paced at
+    /// real time, in 20 ms frames.
+    ///
+    /// ```
+    /// use bidi_audio::WavInput;
+    /// let input = WavInput::from_bytes(std::fs::read("question.wav").unwrap_or_default());
+    /// assert_eq!(input.remaining_frames(), 0); // read and converted at `start`
+    /// ```
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Self {
+        Self::from_source(Source::Bytes(bytes.into().into()))
+    }
+
+    fn from_source(source: Source) -> Self {
         Self {
-            path: path.into(),
+            source,
             realtime: true,
             frame: Duration::from_millis(20),
             frames: VecDeque::new(),
@@ -93,8 +141,10 @@ impl WavInput {
         self.frames.len()
     }
 
-    fn load(&mut self, agent: &Arc<dyn AgentView>) -> Result<(), AudioError> {
-        let audio = agent.model_config().audio;
+    /// Reads the WAV data and converts it to `audio`'s input rate and channels, in frames
+    /// ready to emit; [`start`](BidiInput::start) calls it with the agent's model settings.
+    /// Any bytes give a typed error or frames, never a panic (fuzzed by `bidi-fuzz`).
+    pub fn load(&mut self, audio: &AudioConfig) -> Result<(), AudioError> {
         if audio.format != AudioFormat::Pcm {
             return Err(AudioError::UnsupportedModelFormat {
                 format: audio.format,
@@ -107,7 +157,7 @@ impl WavInput {
                 reason: "must be longer than zero",
             });
         }
-        let (samples, rate, channels) = read_wav(&self.path)?;
+        let (samples, rate, channels) = read_wav(&self.source)?;
         let model_channels = usize::from(audio.channels.count());
         let model_rate = audio.input_rate.hz();
         let mut mixed = Vec::new();
@@ -122,7 +172,7 @@ impl WavInput {
         frames.extend(framer.take_partial());
         tracing::debug!(
             "path=<{}>, rate=<{rate}>, channels=<{channels}>, frames=<{}> | wav input loaded",
-            self.path.display(),
+            self.source.path().display(),
             frames.len()
         );
         self.frames = frames;
@@ -136,7 +186,8 @@ impl WavInput {
 #[bidi_types::async_trait]
 impl BidiInput for WavInput {
     async fn start(&mut self, agent: Arc<dyn AgentView>) -> Result<(), IoError> {
-        self.load(&agent).map_err(IoError::from)
+        self.load(&agent.model_config().audio)
+            .map_err(IoError::from)
     }
 
     async fn read(&mut self) -> Result<Option<BidiInputEvent>, IoError> {

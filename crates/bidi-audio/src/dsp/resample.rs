@@ -120,18 +120,21 @@ impl StreamResampler {
         self.staged.len() / self.channels
     }
 
-    /// Resamples `input` (interleaved; a trailing partial frame is ignored), appending what
+    /// Resamples `input` (interleaved; a trailing partial frame is ignored; samples are
+    /// clipped to full scale, NaN read as silence), appending what
     /// is ready to `out`.
     pub fn process(&mut self, input: &[f32], out: &mut Vec<f32>) -> Result<(), AudioError> {
         let ch = self.channels;
         let input = &input[..input.len() / ch * ch];
         self.frames_in += (input.len() / ch) as u64;
         let Some(inner) = self.inner.as_mut() else {
-            out.extend_from_slice(input);
+            out.extend(input.iter().copied().map(full_scale));
             self.frames_out += (input.len() / ch) as u64;
             return Ok(());
         };
-        self.staged.extend_from_slice(input);
+        // Only finite samples within full scale reach the FFT: a NaN or an infinity (a float
+        // WAV file can hold them) made rubato panic (found by bidi-fuzz, target `wav`).
+        self.staged.extend(input.iter().copied().map(full_scale));
         let mut offset = 0;
         loop {
             let need = inner.input_frames_next();
@@ -286,6 +289,15 @@ fn gcd(a: u32, b: u32) -> u32 {
     if b == 0 { a.max(1) } else { gcd(b, a % b) }
 }
 
+/// `sample` clipped to full scale, `0.0` when it is not a number.
+fn full_scale(sample: f32) -> f32 {
+    if sample.is_nan() {
+        0.0
+    } else {
+        sample.clamp(-1.0, 1.0)
+    }
+}
+
 /// Runs one chunk through `inner`; returns the frames written to `out_buf`.
 fn run_chunk(
     inner: &mut Fft<f32>,
@@ -328,6 +340,27 @@ fn emit(
 mod tests {
     use super::*;
     use std::f64::consts::TAU;
+
+    #[test]
+    fn non_finite_and_out_of_range_samples_become_finite_audio() {
+        // bidi-fuzz's `wav` regression: a float WAV holding NaN and infinities panicked
+        // inside rubato's FFT.
+        for (from, to) in [(48_000, 16_000), (16_000, 24_000), (16_000, 16_000)] {
+            let mut r = StreamResampler::new(from, to, 1).expect("valid rates");
+            let mut input = sine(440.0, from, 0.1);
+            for (i, s) in input.iter_mut().enumerate().step_by(7) {
+                *s = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 3.0e38][i % 4];
+            }
+            let mut out = Vec::new();
+            r.process(&input, &mut out).expect("process");
+            r.finish(&mut out).expect("finish");
+            assert!(!out.is_empty());
+            assert!(
+                out.iter().all(|s| s.is_finite()),
+                "{from}->{to}: non-finite output"
+            );
+        }
+    }
 
     /// A sine of `freq` Hz at `rate`, `secs` long, amplitude 0.5.
     fn sine(freq: f64, rate: u32, secs: f64) -> Vec<f32> {

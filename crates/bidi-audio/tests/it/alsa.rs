@@ -423,61 +423,64 @@ fn audio_error(e: IoError) -> AudioError {
 
 #[test]
 fn missing_devices_and_formats_are_typed_errors() {
-    in_alsa_sandbox("alsa::missing_devices_and_formats_are_typed_errors", |_dir| {
-        block_on(async {
-            let agent = Arc::new(Agent::new(SampleRate::Hz16000, SampleRate::Hz24000));
-            let mut input = BidiAudioIO::new().input_device_name("no-such-mic").input();
-            let e = audio_error(
-                input
-                    .start(agent.clone())
-                    .await
-                    .err()
-                    .unwrap_or_else(|| panic!("opened a missing device")),
-            );
-            let AudioError::NoDevice {
-                wanted, available, ..
-            } = &e
-            else {
-                panic!("expected NoDevice, got {e}");
-            };
-            assert_eq!(wanted, "name=<no-such-mic>");
-            assert!(available.contains("vcap"), "lists what exists: {available}");
-            assert!(matches!(
-                input.read().await,
-                Err(IoError::NotStarted { .. })
-            ));
+    in_alsa_sandbox(
+        "alsa::missing_devices_and_formats_are_typed_errors",
+        |_dir| {
+            block_on(async {
+                let agent = Arc::new(Agent::new(SampleRate::Hz16000, SampleRate::Hz24000));
+                let mut input = BidiAudioIO::new().input_device_name("no-such-mic").input();
+                let e = audio_error(
+                    input
+                        .start(agent.clone())
+                        .await
+                        .err()
+                        .unwrap_or_else(|| panic!("opened a missing device")),
+                );
+                let AudioError::NoDevice {
+                    wanted, available, ..
+                } = &e
+                else {
+                    panic!("expected NoDevice, got {e}");
+                };
+                assert_eq!(wanted, "name=<no-such-mic>");
+                assert!(available.contains("vcap"), "lists what exists: {available}");
+                assert!(matches!(
+                    input.read().await,
+                    Err(IoError::NotStarted { .. })
+                ));
 
-            let mut output = BidiAudioIO::new().output_device_index(999).output();
-            let e = audio_error(
-                output
-                    .start(agent.clone())
-                    .await
-                    .err()
-                    .unwrap_or_else(|| panic!("opened device 999")),
-            );
-            assert!(matches!(e, AudioError::NoDevice { .. }), "{e}");
+                let mut output = BidiAudioIO::new().output_device_index(999).output();
+                let e = audio_error(
+                    output
+                        .start(agent.clone())
+                        .await
+                        .err()
+                        .unwrap_or_else(|| panic!("opened device 999")),
+                );
+                assert!(matches!(e, AudioError::NoDevice { .. }), "{e}");
 
-            let mut opus = Agent::new(SampleRate::Hz16000, SampleRate::Hz24000);
-            opus.config.audio.format = AudioFormat::Opus;
-            let mut output = BidiAudioIO::new().output_device_name("vplay").output();
-            let e = audio_error(
-                output
-                    .start(Arc::new(opus))
-                    .await
-                    .err()
-                    .unwrap_or_else(|| panic!("accepted opus")),
-            );
-            assert!(
-                matches!(
-                    e,
-                    AudioError::UnsupportedModelFormat {
-                        format: AudioFormat::Opus
-                    }
-                ),
-                "{e}"
-            );
-        });
-    });
+                let mut opus = Agent::new(SampleRate::Hz16000, SampleRate::Hz24000);
+                opus.config.audio.format = AudioFormat::Opus;
+                let mut output = BidiAudioIO::new().output_device_name("vplay").output();
+                let e = audio_error(
+                    output
+                        .start(Arc::new(opus))
+                        .await
+                        .err()
+                        .unwrap_or_else(|| panic!("accepted opus")),
+                );
+                assert!(
+                    matches!(
+                        e,
+                        AudioError::UnsupportedModelFormat {
+                            format: AudioFormat::Opus
+                        }
+                    ),
+                    "{e}"
+                );
+            });
+        },
+    );
 }
 
 #[test]

@@ -440,7 +440,12 @@ impl Decoder {
                 total,
             } => {
                 out.events.push(
-                    BidiUsageEvent::new(input, output, total.unwrap_or(input + output)).into(),
+                    BidiUsageEvent::new(
+                        input,
+                        output,
+                        total.unwrap_or(input.saturating_add(output)),
+                    )
+                    .into(),
                 );
             }
             NovaEvent::Unknown { name } => {

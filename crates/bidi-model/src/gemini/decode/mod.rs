@@ -343,9 +343,9 @@ fn usage_event(usage: &Value) -> BidiUsageEvent {
                 }
             };
             if input {
-                entry.input_tokens += n;
+                entry.input_tokens = entry.input_tokens.saturating_add(n);
             } else {
-                entry.output_tokens += n;
+                entry.output_tokens = entry.output_tokens.saturating_add(n);
             }
         }
     };
@@ -356,7 +356,7 @@ fn usage_event(usage: &Value) -> BidiUsageEvent {
     let total = usage
         .get("totalTokenCount")
         .and_then(Value::as_u64)
-        .unwrap_or(input + output);
+        .unwrap_or(input.saturating_add(output));
     let mut event = BidiUsageEvent::new(input, output, total);
     if !details.is_empty() {
         event = event.with_modality_details(details);
