@@ -137,16 +137,31 @@ impl BidiAudioOutput {
                 queue = Some(q);
                 let errors = error_callback(fault_tx.clone());
                 let timeout = Some(OPEN_TIMEOUT);
+                // The device's output latency, as cpal reports it with each callback: audio
+                // handed over now is heard that much later (one atomic store).
+                let latency = setup.tracker.clone();
+                let report = move |info: &cpal::OutputCallbackInfo| {
+                    let t = info.timestamp();
+                    if let Some(tracker) = &latency {
+                        tracker.set_output_latency(t.playback.duration_since(t.callback));
+                    }
+                };
                 match format {
                     SampleFormat::I16 => device.build_output_stream::<i16, _, _>(
                         *config,
-                        move |data, _| cb.fill_as(data),
+                        move |data, info| {
+                            cb.fill_as(data);
+                            report(info);
+                        },
                         errors,
                         timeout,
                     ),
                     _ => device.build_output_stream::<f32, _, _>(
                         *config,
-                        move |data, _| cb.fill(data),
+                        move |data, info| {
+                            cb.fill(data);
+                            report(info);
+                        },
                         errors,
                         timeout,
                     ),

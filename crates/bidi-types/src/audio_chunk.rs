@@ -156,6 +156,19 @@ impl<D: AudioDirection> AudioChunkEvent<D> {
         self.channels
     }
 
+    /// How long the chunk plays, read from the base64 length as 16-bit PCM at the chunk's
+    /// rate and channels (without decoding it). Zero for other formats.
+    pub fn pcm_duration(&self) -> std::time::Duration {
+        if self.format != AudioFormat::Pcm {
+            return std::time::Duration::ZERO;
+        }
+        let text = self.audio.as_bytes();
+        let pad = text.iter().rev().take_while(|&&b| b == b'=').count();
+        let bytes = (text.len() / 4 * 3).saturating_sub(pad) as u64;
+        let per_second = u64::from(self.sample_rate.hz()) * 2 * u64::from(self.channels.count());
+        std::time::Duration::from_nanos(bytes.saturating_mul(1_000_000_000) / per_second.max(1))
+    }
+
     /// The event from an input dict's keys, each validated.
     pub(crate) fn parse(f: &Fields<'_>) -> Result<Self, TypesError> {
         let audio = f.str("audio")?;

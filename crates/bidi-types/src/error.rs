@@ -122,6 +122,17 @@ pub enum TypesError {
         reason: String,
     },
 
+    /// A value of the right kind outside the range the key allows.
+    #[error("{field}=<{value}> | out of range: {reason}")]
+    OutOfRange {
+        /// The key that held it.
+        field: &'static str,
+        /// The value given, as text.
+        value: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+
     /// An event whose shape did not match its `type` (output and loop events).
     #[error("event=<{event}> | {source}")]
     InvalidEvent {

@@ -1,5 +1,6 @@
-//! What goes into the agent: [`BidiInputEvent`] and its three events (the audio one,
-//! [`BidiAudioInputEvent`], is an [`AudioChunkEvent`](crate::AudioChunkEvent)).
+//! What goes into the agent: [`BidiInputEvent`] and its events (the audio one,
+//! [`BidiAudioInputEvent`], is an [`AudioChunkEvent`](crate::AudioChunkEvent)): the
+//! original's three, and bidi's [`BidiPlaybackEvent`].
 //!
 //! Input events come from outside the process (a browser over a WebSocket, a script), so they
 //! are validated when parsed: unknown `type`, missing or unknown keys, wrong JSON kinds,
@@ -123,7 +124,88 @@ impl BidiImageInputEvent {
     }
 }
 
-/// Anything the agent can send to a model: text, audio or an image.
+/// bidi's extension of the original's input events: a remote player's report of what it
+/// played, `{"type": "bidi_playback", "played_ms": N}`, N the milliseconds of the current
+/// response's audio heard since its `bidi_response_start`. The agent turns it into the heard
+/// position ([`PlaybackTracker::report_played`](crate::PlaybackTracker::report_played)) that
+/// truncates an interrupted turn and cuts its transcript in the history; it never reaches the
+/// model. An optional `response_id` names the response the report is about: a report about
+/// another response than the current one is ignored.
+///
+/// ```
+/// use bidi_types::{BidiInputEvent, BidiPlaybackEvent};
+/// use serde_json::json;
+///
+/// let e = BidiInputEvent::from_json(&json!({"type": "bidi_playback", "played_ms": 1200})).unwrap();
+/// assert!(matches!(e, BidiInputEvent::Playback(ref p) if p.played_ms() == 1200));
+/// assert!(BidiInputEvent::from_json(&json!({"type": "bidi_playback", "played_ms": -5})).is_err());
+/// assert_eq!(BidiPlaybackEvent::new(40).to_string(), r#"{"type":"bidi_playback","played_ms":40}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename = "bidi_playback")]
+pub struct BidiPlaybackEvent {
+    played_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_id: Option<String>,
+}
+
+impl BidiPlaybackEvent {
+    /// The `type` tag.
+    pub const TYPE: &'static str = "bidi_playback";
+
+    /// The longest position accepted: a day of audio in one response is not a report.
+    pub const MAX_PLAYED_MS: u64 = 86_400_000;
+
+    /// `played_ms` of the current response heard.
+    pub fn new(played_ms: u64) -> Self {
+        Self {
+            played_ms,
+            response_id: None,
+        }
+    }
+
+    /// The same report, about the response `id`.
+    pub fn for_response(mut self, id: impl Into<String>) -> Self {
+        self.response_id = Some(id.into());
+        self
+    }
+
+    /// Milliseconds of the response's audio heard.
+    pub fn played_ms(&self) -> u64 {
+        self.played_ms
+    }
+
+    /// The response the report is about, when the player named it.
+    pub fn response_id(&self) -> Option<&str> {
+        self.response_id.as_deref()
+    }
+
+    fn parse(f: &Fields<'_>) -> Result<Self, TypesError> {
+        let played_ms = f.u64("played_ms")?;
+        if played_ms > Self::MAX_PLAYED_MS {
+            return Err(TypesError::OutOfRange {
+                field: "played_ms",
+                value: played_ms.to_string(),
+                reason: "more than a day of audio in one response",
+            });
+        }
+        let event = Self::new(played_ms);
+        Ok(match f.opt_str("response_id")? {
+            Some(id) => event.for_response(id),
+            None => event,
+        })
+    }
+}
+
+impl std::fmt::Display for BidiPlaybackEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let json = serde_json::to_string(self).map_err(|_| std::fmt::Error)?;
+        f.write_str(&json)
+    }
+}
+
+/// Anything the agent can send to a model (text, audio or an image), or a player's
+/// `bidi_playback` report, which the agent keeps for itself.
 ///
 /// Serialises to the reference's dicts; parses them with validation ([`Self::from_json`]),
 /// also through `serde` (`serde_json::from_str::<BidiInputEvent>`), which reports the same
@@ -149,6 +231,8 @@ pub enum BidiInputEvent {
     Audio(BidiAudioInputEvent),
     /// `bidi_image_input`.
     Image(BidiImageInputEvent),
+    /// `bidi_playback` (bidi's extension; handled by the agent, never sent to a model).
+    Playback(BidiPlaybackEvent),
 }
 
 impl BidiInputEvent {
@@ -158,6 +242,7 @@ impl BidiInputEvent {
             Self::Text(_) => BidiTextInputEvent::TYPE,
             Self::Audio(_) => BidiAudioInputEvent::TYPE,
             Self::Image(_) => BidiImageInputEvent::TYPE,
+            Self::Playback(_) => BidiPlaybackEvent::TYPE,
         }
     }
 
@@ -180,6 +265,10 @@ impl BidiInputEvent {
             BidiImageInputEvent::TYPE => {
                 let f = Fields::new(BidiImageInputEvent::TYPE, map, &["image", "mime_type"])?;
                 BidiImageInputEvent::parse(&f).map(Self::Image)
+            }
+            BidiPlaybackEvent::TYPE => {
+                let f = Fields::new(BidiPlaybackEvent::TYPE, map, &["played_ms", "response_id"])?;
+                BidiPlaybackEvent::parse(&f).map(Self::Playback)
             }
             other => Err(TypesError::UnknownType {
                 type_name: other.to_owned(),
@@ -235,6 +324,12 @@ impl From<BidiAudioInputEvent> for BidiInputEvent {
 impl From<BidiImageInputEvent> for BidiInputEvent {
     fn from(e: BidiImageInputEvent) -> Self {
         Self::Image(e)
+    }
+}
+
+impl From<BidiPlaybackEvent> for BidiInputEvent {
+    fn from(e: BidiPlaybackEvent) -> Self {
+        Self::Playback(e)
     }
 }
 

@@ -69,7 +69,7 @@ pub use audio_chunk::{
     AudioChunkEvent, AudioDirection, BidiAudioInputEvent, BidiAudioStreamEvent, FromModel, ToModel,
 };
 pub use error::TypesError;
-pub use input::{BidiImageInputEvent, BidiInputEvent, BidiTextInputEvent};
+pub use input::{BidiImageInputEvent, BidiInputEvent, BidiPlaybackEvent, BidiTextInputEvent};
 pub use io::{AgentView, BidiInput, BidiOutput, IoError};
 pub use media::{BinarySource, DocumentBlock, ImageBlock};
 pub use message::{ContentBlock, Message, Role};

@@ -81,6 +81,13 @@ pub struct Message {
     pub role: Role,
     /// What was said, in order.
     pub content: Vec<ContentBlock>,
+    /// bidi's notes about the message, kept with it in session files and never sent to a
+    /// model: `{"interrupted": {"heard_ms": N, "audio_ms": M}}` marks an assistant turn the
+    /// user interrupted, whose text was cut to what the user heard (N of M ms of its audio).
+    /// Absent (`None`) on every other message; the original's messages have no such key, and
+    /// its session files load as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Message {
@@ -89,6 +96,7 @@ impl Message {
         Self {
             role,
             content: vec![ContentBlock::Text(text.into())],
+            metadata: None,
         }
     }
 
@@ -97,6 +105,7 @@ impl Message {
         Self {
             role: Role::Assistant,
             content: vec![ContentBlock::ToolUse(tool_use)],
+            metadata: None,
         }
     }
 
@@ -105,7 +114,17 @@ impl Message {
         Self {
             role: Role::User,
             content: vec![ContentBlock::ToolResult(result)],
+            metadata: None,
         }
+    }
+
+    /// The `interrupted` mark of [`metadata`](Self::metadata): `(heard_ms, audio_ms)` when
+    /// the message is an interrupted assistant turn cut to what the user heard.
+    pub fn interrupted(&self) -> Option<(u64, u64)> {
+        let mark = self.metadata.as_ref()?.get("interrupted")?;
+        let heard = mark.get("heard_ms")?.as_u64()?;
+        let audio = mark.get("audio_ms")?.as_u64()?;
+        Some((heard, audio))
     }
 
     /// The text blocks joined with `\n`, or `None` when the message has none.

@@ -1,5 +1,5 @@
-//! [`PlaybackTracker`]: how much of the model's audio the output has finished with, so a
-//! provider can cut an interrupted turn to what the user actually heard.
+//! [`PlaybackTracker`]: how much of the model's audio the listener has heard, so a provider
+//! can cut an interrupted turn, and the history keep it, as the user heard it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,6 +9,17 @@ use std::time::Duration;
 struct Inner {
     attached: AtomicBool,
     consumed_ns: AtomicU64,
+    emitted_ns: AtomicU64,
+    response_start_ns: AtomicU64,
+    latency_ns: AtomicU64,
+}
+
+/// A played position beyond this much past the audio sent for the response is refused as
+/// absurd; less is clamped to what was sent (the report and the audio cross on the wire).
+const REPORT_SLACK: Duration = Duration::from_secs(1);
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// A shared, lock-free counter of the model audio an output has *consumed*: played to the
@@ -29,6 +40,32 @@ struct Inner {
 ///
 /// With no attached output (text mode) [`is_attached`](Self::is_attached) is false and the
 /// model falls back to its own estimate (e.g. the time since the item's first audio).
+///
+/// **One heard position, whatever plays the audio.** The agent counts the model audio it
+/// receives ([`add_emitted`](Self::add_emitted)) and marks each response's start
+/// ([`start_response`](Self::start_response)); each kind of output reports in its own unit
+/// and this type turns all of them into one position:
+/// - a device output (`bidi-audio`) adds the frames its callback consumed, and the output
+///   latency cpal reports ([`set_output_latency`](Self::set_output_latency)) is subtracted:
+///   audio handed to the device is heard that much later;
+/// - a remote player (a browser page, through the `bidi_playback` input event) reports the
+///   milliseconds of the current response it played ([`report_played`](Self::report_played));
+/// - a telephony leg reports the position of the last mark the carrier echoed, the same way;
+/// - with no output reporting, everything received counts as heard ([`heard`](Self::heard)).
+///
+/// ```
+/// use std::time::Duration;
+/// use bidi_types::PlaybackTracker;
+///
+/// let t = PlaybackTracker::new();
+/// t.add_emitted(Duration::from_secs(3)); // an earlier response
+/// t.start_response();
+/// t.add_emitted(Duration::from_secs(5)); // this response: 5 s received
+/// assert_eq!(t.heard_in_response(), Duration::from_secs(5)); // nobody reports: all heard
+/// t.report_played(Duration::from_millis(1200)).unwrap(); // the browser played 1.2 s of it
+/// assert_eq!(t.heard_in_response(), Duration::from_millis(1200));
+/// assert!(t.report_played(Duration::from_secs(60)).is_err()); // more than was sent
+/// ```
 ///
 /// ```
 /// use std::time::Duration;
@@ -85,9 +122,81 @@ impl PlaybackTracker {
     }
 
     /// How much of the latest item was heard, given how much of it the model emitted
-    /// (`item_emitted`) and how much audio it emitted in all (`total_emitted`).
+    /// (`item_emitted`) and how much audio it emitted in all (`total_emitted`). Audio still
+    /// in the device (its output latency) is not heard yet.
     pub fn heard_of_item(&self, item_emitted: Duration, total_emitted: Duration) -> Duration {
-        let pending = total_emitted.saturating_sub(self.consumed());
+        let heard = self.consumed().saturating_sub(self.output_latency());
+        let pending = total_emitted.saturating_sub(heard);
         item_emitted.saturating_sub(pending).min(item_emitted)
+    }
+
+    /// Counts `audio` of model speech as received by the agent (on its way to the outputs).
+    pub fn add_emitted(&self, audio: Duration) {
+        self.0.emitted_ns.fetch_add(nanos(audio), Ordering::AcqRel);
+    }
+
+    /// All model audio the agent received since the tracker was made.
+    pub fn emitted(&self) -> Duration {
+        Duration::from_nanos(self.0.emitted_ns.load(Ordering::Acquire))
+    }
+
+    /// Marks the start of a response (`bidi_response_start`): positions reported with
+    /// [`report_played`](Self::report_played) count from here.
+    pub fn start_response(&self) {
+        let emitted = self.0.emitted_ns.load(Ordering::Acquire);
+        self.0.response_start_ns.store(emitted, Ordering::Release);
+    }
+
+    /// A remote player's report: `played` of the current response's audio was heard since
+    /// its start. Attaches the tracker. A position past the audio received for the response
+    /// is clamped to it, or refused when it is more than a second past (`Err` holds the
+    /// audio received for the response).
+    pub fn report_played(&self, played: Duration) -> Result<(), Duration> {
+        let start = self.0.response_start_ns.load(Ordering::Acquire);
+        let emitted = self.0.emitted_ns.load(Ordering::Acquire);
+        let sent = Duration::from_nanos(emitted.saturating_sub(start));
+        if played > sent + REPORT_SLACK {
+            return Err(sent);
+        }
+        let position = start.saturating_add(nanos(played)).min(emitted);
+        self.attach();
+        self.0.consumed_ns.fetch_max(position, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// The output's latency (audio handed to the device that has not reached the listener
+    /// yet), as the audio API reports it. Real-time safe: one atomic store.
+    pub fn set_output_latency(&self, latency: Duration) {
+        self.0.latency_ns.store(nanos(latency), Ordering::Release);
+    }
+
+    /// The output latency last reported.
+    pub fn output_latency(&self) -> Duration {
+        Duration::from_nanos(self.0.latency_ns.load(Ordering::Acquire))
+    }
+
+    /// The heard position in all the audio received: what the attached output reports
+    /// (consumed minus its latency), or everything received when no output reports.
+    pub fn heard(&self) -> Duration {
+        let emitted = self.emitted();
+        if self.is_attached() {
+            self.consumed()
+                .saturating_sub(self.output_latency())
+                .min(emitted)
+        } else {
+            emitted
+        }
+    }
+
+    /// How much of the current response's audio was heard.
+    pub fn heard_in_response(&self) -> Duration {
+        let start = Duration::from_nanos(self.0.response_start_ns.load(Ordering::Acquire));
+        self.heard().saturating_sub(start)
+    }
+
+    /// How much audio the agent received for the current response.
+    pub fn emitted_in_response(&self) -> Duration {
+        let start = Duration::from_nanos(self.0.response_start_ns.load(Ordering::Acquire));
+        self.emitted().saturating_sub(start)
     }
 }

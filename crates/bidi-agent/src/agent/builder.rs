@@ -270,6 +270,8 @@ impl BidiAgentBuilder {
             hooks,
             state: init.state,
             playback: PlaybackTracker::new(),
+            heard: Mutex::new(super::heard::HeardTurn::default()),
+            current_response: Mutex::new(None),
             messages: Mutex::new(init.messages),
             append_lock: tokio::sync::Mutex::new(()),
             send_gate: tokio::sync::RwLock::new(()),

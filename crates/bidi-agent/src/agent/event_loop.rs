@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bidi_types::{
     BidiAgentEvent, BidiOutputEvent, CloseReason, Message, ModelError, ModelEventStream,
-    RestartConfig, ToolUse,
+    RestartConfig, Role, ToolUse,
 };
 use futures_util::{Stream, StreamExt};
 use tokio::sync::{mpsc, watch};
@@ -127,8 +127,16 @@ pub(crate) async fn stop(inner: &Arc<Inner>) -> Result<(), AgentError> {
     };
     tracing::debug!(agent_id = %inner.agent_id, "agent_id=<{}> | agent stopping", inner.agent_id);
     let _ = run.stopped.send(true);
+    // The assistant's last turn enters the history (and the session) before the hooks below.
+    let settled = inner.settle().await;
     run.tasks.abort_all();
     let mut failures = Vec::new();
+    if let Err(e) = settled {
+        failures.push(StopFailure {
+            name: "history".into(),
+            error: Box::new(e),
+        });
+    }
     if let Err(e) = inner.model.stop().await {
         failures.push(StopFailure {
             name: "model.stop".into(),
@@ -220,8 +228,61 @@ async fn next_item(
 enum After {
     Nothing,
     Append(Message),
+    /// The history takes the assistant's turn now (a new response, or one fully heard).
+    Settle,
     Tool(ToolUse),
     Interrupted(bidi_types::InterruptionReason),
+}
+
+/// The heard position's bookkeeping for one model event, before it is queued: audio counts
+/// as received, a response start is marked, the assistant's text is held for the history,
+/// and an interruption records what of the turn was heard (before any output flushes).
+fn track(inner: &Inner, event: &BidiOutputEvent) -> After {
+    let playback = &inner.playback;
+    match event {
+        BidiOutputEvent::AudioStream(a) => {
+            let audio = a.pcm_duration();
+            playback.add_emitted(audio);
+            inner.heard().audio(audio);
+            After::Nothing
+        }
+        BidiOutputEvent::ResponseStart(r) => {
+            playback.start_response();
+            *inner.current_response() = Some(r.response_id().to_owned());
+            inner.heard().open();
+            After::Settle
+        }
+        BidiOutputEvent::ResponseComplete(_) => {
+            inner.heard().close();
+            let heard_all = playback.heard_in_response() >= playback.emitted_in_response();
+            if heard_all {
+                After::Settle
+            } else {
+                After::Nothing
+            }
+        }
+        // Held from the response's start until the turn settles (see `heard`).
+        BidiOutputEvent::TranscriptStream(t)
+            if t.role() == Role::Assistant && inner.heard().is_open() =>
+        {
+            let mut heard = inner.heard();
+            if t.is_final() {
+                heard.final_text(t.text());
+            } else {
+                heard.partial_text(t.current_transcript().unwrap_or(t.text()));
+            }
+            After::Nothing
+        }
+        BidiOutputEvent::TranscriptStream(t) if t.is_final() => {
+            After::Append(Message::text(t.role(), t.text()))
+        }
+        BidiOutputEvent::ToolUseStream(u) => After::Tool(u.current_tool_use().clone()),
+        BidiOutputEvent::Interruption(i) => {
+            inner.heard().interrupted(playback.heard_in_response());
+            After::Interrupted(i.reason())
+        }
+        _ => After::Nothing,
+    }
 }
 
 /// Reads the model's events and dispatches each one after queueing it.
@@ -250,20 +311,14 @@ async fn model_task(conv: Conversation, mut stream: ModelEventStream) {
                 return;
             }
         };
-        let after = match &event {
-            BidiOutputEvent::TranscriptStream(t) if t.is_final() => {
-                After::Append(Message::text(t.role(), t.text()))
-            }
-            BidiOutputEvent::ToolUseStream(u) => After::Tool(u.current_tool_use().clone()),
-            BidiOutputEvent::Interruption(i) => After::Interrupted(i.reason()),
-            _ => After::Nothing,
-        };
+        let after = track(&conv.inner, &event);
         if !conv.put(LoopItem::Event(event.into())).await {
             return;
         }
         let outcome = match after {
             After::Nothing => Ok(()),
             After::Append(message) => conv.inner.append([message]).await,
+            After::Settle => conv.inner.settle().await,
             After::Tool(tool_use) => {
                 let tool_conv = conv.clone();
                 conv.spawn("tool", tool_call::run_for_model(tool_conv, tool_use));

@@ -21,6 +21,7 @@ mod barge_in;
 mod builder;
 mod conversation;
 mod event_loop;
+mod heard;
 mod inner;
 mod input;
 mod restart;

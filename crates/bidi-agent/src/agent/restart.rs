@@ -28,6 +28,9 @@ pub(crate) async fn restart(
         return Ok(None);
     }
     let _gate = inner.send_gate.write().await;
+    // The new connection replays the history: the assistant's last turn goes in first, as
+    // the user heard it.
+    inner.settle().await.map_err(LoopItem::Error)?;
     let before = BidiBeforeConnectionRestartEvent {
         agent: conv.handle(),
         timeout_error: timeout.clone(),

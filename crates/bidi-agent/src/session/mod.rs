@@ -145,6 +145,7 @@ pub fn repair_history(mut messages: Vec<Message>) -> Vec<Message> {
                         Message {
                             role: Role::User,
                             content: missing,
+                            metadata: None,
                         },
                     );
                 } else {

@@ -252,6 +252,7 @@ mod tests {
                     ContentBlock::Text("there".into()),
                     ContentBlock::ToolUse(ToolUse::new("t", "calc", json!({}))),
                 ],
+                metadata: None,
             },
             Message::tool_result(ToolResult::text("t", "2")),
         ];

@@ -212,6 +212,8 @@ impl BidiModel for BidiGeminiLiveModel {
                 encode::audio(a.audio(), self.config.audio.input_rate.hz())
             }
             ModelInput::Event(BidiInputEvent::Image(i)) => encode::image(i.image(), i.mime_type()),
+            // A player's report is the agent's business: nothing goes on the wire.
+            ModelInput::Event(BidiInputEvent::Playback(_)) => return Ok(()),
             ModelInput::ToolResult(result) => {
                 let Some(name) = lock(&decoder)
                     .call_name(&result.tool_use_id)

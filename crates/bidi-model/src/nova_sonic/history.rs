@@ -83,6 +83,7 @@ mod tests {
                     ContentBlock::Text("there".into()),
                     ContentBlock::ToolUse(ToolUse::new("t", "x", serde_json::json!({}))),
                 ],
+                metadata: None,
             },
             Message::tool_use(ToolUse::new("t", "x", serde_json::json!({}))),
         ];

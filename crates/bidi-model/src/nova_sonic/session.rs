@@ -231,6 +231,8 @@ impl Session {
                 content: "image".into(),
                 provider: "Nova Sonic",
             }),
+            // A player's report is the agent's business: nothing goes on the wire.
+            ModelInput::Event(BidiInputEvent::Playback(_)) => Ok(()),
             ModelInput::ToolResult(result) => {
                 let events = encode::tool_result(&prompt, &new_name(), &result)?;
                 self.tools_pending.remove(&result.tool_use_id);

@@ -109,6 +109,8 @@ pub fn input(event: &BidiInputEvent) -> Result<Vec<Value>, ModelError> {
             content: "image".to_owned(),
             provider: PROVIDER,
         }),
+        // A player's report is the agent's business: nothing goes on the wire.
+        BidiInputEvent::Playback(_) => Ok(Vec::new()),
     }
 }
 

@@ -404,6 +404,7 @@ async fn session_timer_surfaces_as_timeout_and_restart_replays_history() {
                 ContentBlock::Text("hello".into()),
                 ContentBlock::ToolUse(ToolUse::new(long_id, "calc", json!({"x": "1"}))),
             ],
+            metadata: None,
         },
         Message::tool_result(ToolResult::text(long_id, "2")),
         Message::tool_result(ToolResult::text("orphan", "3")),

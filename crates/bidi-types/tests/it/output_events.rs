@@ -223,6 +223,7 @@ fn messages_use_converse_keys() {
                 },
             }),
         ],
+        metadata: None,
     };
     let v = serde_json::to_value(&m).expect("json");
     assert_eq!(
@@ -241,6 +242,7 @@ fn messages_use_converse_keys() {
             ContentBlock::Text("a".into()),
             ContentBlock::Text("b".into()),
         ],
+        metadata: None,
     };
     assert_eq!(two.joined_text().as_deref(), Some("a\nb"));
     assert_eq!(

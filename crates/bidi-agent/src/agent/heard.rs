@@ -1,0 +1,253 @@
+//! What the user heard of the assistant's turn, in the history: the assistant's spoken text
+//! is held until the turn settles, and an interrupted turn enters the history cut to the
+//! part the user heard, marked `interrupted` (see [`Message::metadata`]).
+//!
+//! [`HeardTurn`] is a pure state machine; the model task feeds it the model's events and
+//! the [`PlaybackTracker`](bidi_types::PlaybackTracker)'s positions, and the history write
+//! ([`Inner::append`](super::inner::Inner::append)) takes what has settled before anything
+//! else is appended, so the order of the conversation is kept.
+//!
+//! The text of a response is held from its `bidi_response_start`; text outside a response
+//! (a model that sends none) enters the history as it is finalised, as in the original.
+//!
+//! A turn settles when the next response starts, before any other message enters the
+//! history (the user's next words, a tool call), at a restart, at `stop`, and when its
+//! response completes if by then every received second of its audio was heard (always, when
+//! no output reports playback: text counts as heard once delivered).
+//!
+//! The cut: no provider gives word timings with its transcript, so the heard position maps
+//! to text in proportion to the turn's audio (`heard_ms / audio_ms` of its characters), then
+//! back to the last word boundary. Nothing heard: no assistant message at all.
+
+use std::time::Duration;
+
+use bidi_types::{Message, Role};
+use serde_json::{Map, Value, json};
+
+/// The assistant's turn in progress, as the history will keep it.
+#[derive(Debug, Default)]
+pub(crate) struct HeardTurn {
+    /// Final texts of the turn, in order.
+    finals: Vec<String>,
+    /// The text of the item in progress (its partial transcript so far), if no final came.
+    partial: String,
+    /// Set by an interruption: how much of the turn's audio was heard.
+    cut: Option<Duration>,
+    /// The turn's audio received so far (its text covers this much).
+    audio: Duration,
+    /// A response is being generated (between its start and its completion).
+    open: bool,
+}
+
+impl HeardTurn {
+    /// A response started (`bidi_response_start`).
+    pub(crate) fn open(&mut self) {
+        self.open = true;
+    }
+
+    /// The response completed (`bidi_response_complete`); its text stays held until the
+    /// turn settles.
+    pub(crate) fn close(&mut self) {
+        self.open = false;
+    }
+
+    /// Whether a response is being generated: its text is held.
+    pub(crate) fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// A final assistant transcript.
+    pub(crate) fn final_text(&mut self, text: &str) {
+        self.finals.push(text.to_owned());
+        self.partial.clear();
+    }
+
+    /// A partial assistant transcript: `current` is the item's text so far.
+    pub(crate) fn partial_text(&mut self, current: &str) {
+        current.clone_into(&mut self.partial);
+    }
+
+    /// `chunk` of the turn's audio was received.
+    pub(crate) fn audio(&mut self, chunk: Duration) {
+        self.audio += chunk;
+    }
+
+    /// The user interrupted: `heard` of the turn's audio was heard. The first interruption of
+    /// a turn counts; the text is cut in proportion to the audio received by the time the
+    /// turn settles (a provider stops its audio and its transcript at the same point).
+    pub(crate) fn interrupted(&mut self, heard: Duration) {
+        if self.cut.is_none() {
+            self.cut = Some(heard);
+        }
+    }
+
+    /// The turn's messages as the history keeps them, leaving the state empty for the next
+    /// turn.
+    pub(crate) fn settle(&mut self) -> Vec<Message> {
+        let mut texts = std::mem::take(&mut self.finals);
+        let partial = std::mem::take(&mut self.partial);
+        let audio = std::mem::take(&mut self.audio);
+        let cut = self.cut.take().map(|heard| (heard.min(audio), audio));
+        if !partial.trim().is_empty() && cut.is_some() {
+            // Only an interrupted item ends without its final text.
+            texts.push(partial);
+        }
+        let Some((heard, audio)) = cut.filter(|(heard, audio)| heard < audio) else {
+            return texts
+                .into_iter()
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| Message::text(Role::Assistant, t))
+                .collect();
+        };
+        let total: usize = texts.iter().map(|t| t.chars().count()).sum();
+        let keep = proportion(total, heard, audio);
+        let mut messages = Vec::new();
+        let mut left = keep;
+        for text in texts {
+            let n = text.chars().count();
+            if left >= n {
+                left -= n;
+                if !text.trim().is_empty() {
+                    messages.push(Message::text(Role::Assistant, text));
+                }
+                continue;
+            }
+            let heard_text = word_prefix(&text, left);
+            if !heard_text.is_empty() {
+                let mut message = Message::text(Role::Assistant, heard_text);
+                message.metadata = Some(mark(heard, audio));
+                messages.push(message);
+            }
+            break;
+        }
+        messages
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `{"interrupted": {"heard_ms", "audio_ms"}}`.
+fn mark(heard: Duration, audio: Duration) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert(
+        "interrupted".to_owned(),
+        json!({"heard_ms": millis(heard), "audio_ms": millis(audio)}),
+    );
+    map
+}
+
+/// `total * heard / audio`, rounded down.
+fn proportion(total: usize, heard: Duration, audio: Duration) -> usize {
+    if audio.is_zero() {
+        return total;
+    }
+    let keep = (total as u128).saturating_mul(heard.as_nanos()) / audio.as_nanos();
+    usize::try_from(keep).unwrap_or(total).min(total)
+}
+
+/// The first `chars` characters of `text`, cut back to the end of the last whole word (the
+/// whole text when it fits).
+fn word_prefix(text: &str, chars: usize) -> String {
+    let end = text
+        .char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(i, _)| i);
+    if end >= text.len() {
+        return text.trim_end().to_owned();
+    }
+    let head = &text[..end];
+    // The cut falls inside a word unless the next character starts a new one.
+    let inside_word =
+        !text[end..].starts_with(char::is_whitespace) && !head.ends_with(char::is_whitespace);
+    let head = if inside_word {
+        head.rfind(char::is_whitespace).map_or("", |i| &head[..i])
+    } else {
+        head
+    };
+    head.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn texts(messages: &[Message]) -> Vec<String> {
+        messages.iter().filter_map(Message::joined_text).collect()
+    }
+
+    #[test]
+    fn a_turn_heard_in_full_is_kept_as_generated() {
+        let mut t = HeardTurn::default();
+        t.final_text("It is noon in Paris.");
+        let m = t.settle();
+        assert_eq!(texts(&m), ["It is noon in Paris."]);
+        assert_eq!(m[0].metadata, None);
+        assert!(t.settle().is_empty(), "settling empties the turn");
+    }
+
+    #[test]
+    fn an_interrupted_turn_keeps_the_heard_words() {
+        let mut t = HeardTurn::default();
+        // 40 characters over 4 s of audio; 1 s heard: 10 characters, back to a word.
+        t.final_text("The weather in Paris is sunny and warm..");
+        t.audio(ms(4000));
+        t.interrupted(ms(1000));
+        let m = t.settle();
+        assert_eq!(texts(&m), ["The"]);
+        assert_eq!(m[0].interrupted(), Some((1000, 4000)));
+    }
+
+    #[test]
+    fn the_cut_stops_at_a_word_boundary_and_later_items_are_dropped() {
+        let mut t = HeardTurn::default();
+        t.final_text("Let me check.");
+        t.final_text("It is sunny in Paris today.");
+        // 13 + 27 = 40 characters; half heard = 20: 7 into the second text.
+        t.audio(ms(4000));
+        t.interrupted(ms(2000));
+        let m = t.settle();
+        assert_eq!(texts(&m), ["Let me check.", "It is"]);
+        assert_eq!(m[0].metadata, None);
+        assert_eq!(m[1].interrupted(), Some((2000, 4000)));
+    }
+
+    #[test]
+    fn an_interrupted_item_without_its_final_uses_its_partial_text() {
+        let mut t = HeardTurn::default();
+        t.partial_text("Once upon a time there");
+        t.audio(ms(1000));
+        t.interrupted(ms(500));
+        let m = t.settle();
+        assert_eq!(texts(&m), ["Once upon a"]);
+    }
+
+    #[test]
+    fn nothing_heard_leaves_no_message() {
+        let mut t = HeardTurn::default();
+        t.final_text("Hello there.");
+        t.audio(ms(1000));
+        t.interrupted(Duration::ZERO);
+        assert!(t.settle().is_empty());
+    }
+
+    #[test]
+    fn a_partial_without_an_interruption_is_not_history() {
+        let mut t = HeardTurn::default();
+        t.partial_text("Hel");
+        assert!(t.settle().is_empty());
+    }
+
+    #[test]
+    fn word_prefix_handles_multibyte_text_and_exact_boundaries() {
+        assert_eq!(word_prefix("héllo wörld", 6), "héllo");
+        assert_eq!(word_prefix("héllo wörld", 5), "héllo");
+        assert_eq!(word_prefix("héllo wörld", 4), "");
+        assert_eq!(word_prefix("héllo wörld", 99), "héllo wörld");
+    }
+}

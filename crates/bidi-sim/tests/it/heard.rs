@@ -1,0 +1,407 @@
+//! What the listener heard (issue 19), through the OpenAI and Gemini clients against their
+//! simulators (Nova Sonic's simulator does not yet hear a barge-in while it speaks): a 5-second answer interrupted after 1 s of playback reported by a remote
+//! player (`bidi_playback`) or by a device-like output (the tracker's consumed frames) is
+//! truncated on the wire to what was played (OpenAI), and kept in the history and the
+//! session file as the heard prefix with the `interrupted` mark; a restart replays that
+//! prefix; an answer interrupted before any audio played leaves no truncate and no message.
+
+use std::time::Duration;
+
+use bidi_agent::models::gemini::{BidiGeminiLiveModel, GeminiLiveConfig};
+use bidi_agent::session::FileSessionManager;
+use bidi_agent::types::{
+    AudioFormat, BidiAudioInputEvent, BidiModel, Channels, Message, Role, SampleRate,
+};
+use bidi_agent::{AgentEventStream, BidiAgent};
+use bidi_sim::gemini::GeminiSim;
+use bidi_sim::openai::OpenAiSim;
+use bidi_sim::{Action, Script, Trigger};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::support;
+
+/// 200 characters: 40 per second of the 5-second answer.
+const STORY: &str = "Once upon a time a small red fox lived at the edge of a quiet forest, \
+where the river bends twice before it reaches the old mill, and every morning the fox \
+walked down to the water to drink a little.";
+
+fn story_script() -> Script {
+    Script::new()
+        .on(
+            Trigger::Text {
+                contains: "story".into(),
+            },
+            vec![
+                Action::Say {
+                    text: STORY.into(),
+                    chunk: 25,
+                },
+                Action::Speak {
+                    ms: 5_000,
+                    frame_ms: 20,
+                },
+            ],
+        )
+        .on(
+            Trigger::Text {
+                contains: "again".into(),
+            },
+            vec![Action::Timeout],
+        )
+        .on(Trigger::Audio { min_ms: 20 }, vec![Action::Interrupt])
+}
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Reads events until `pred` matches one; panics with what was seen after [`LIMIT`].
+async fn until(
+    what: &str,
+    events: &mut AgentEventStream,
+    mut pred: impl FnMut(&Value) -> bool,
+) -> Vec<Value> {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(LIMIT, async {
+        while let Some(event) = events.next().await {
+            let Ok(event) = event else { return false };
+            let event = event.to_json();
+            let hit = pred(&event);
+            seen.push(event);
+            if hit {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(matches!(found, Ok(true)), "{what} not seen; saw {seen:#?}");
+    seen
+}
+
+/// Waits until `count` reaches `n` (what the simulator recorded; a restart reconnects after
+/// its event is queued).
+async fn connections(count: impl Fn() -> usize, n: usize) {
+    let waited = tokio::time::timeout(LIMIT, async {
+        while count() < n {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "{n} recorded expected");
+}
+
+/// Receives the answer's audio until `ms` of it arrived.
+async fn receive_audio(events: &mut AgentEventStream, ms: u64) {
+    let mut bytes = 0u64;
+    let rate = std::cell::Cell::new(0u64);
+    until("audio", events, |e| {
+        if e["type"] == "bidi_audio_stream" {
+            let b64 = e["audio"].as_str().unwrap_or_default();
+            bytes += (b64.len() / 4 * 3) as u64;
+            rate.set(e["sample_rate"].as_u64().unwrap_or(24_000));
+        }
+        rate.get() > 0 && bytes >= ms * rate.get() * 2 / 1000
+    })
+    .await;
+}
+
+/// How the listener's playback reaches the agent in a test.
+#[derive(Clone, Copy, Debug)]
+enum Player {
+    /// A remote player: `bidi_playback` reports, as the browser page sends them.
+    Remote,
+    /// A device output: frames consumed by its callback, on the tracker.
+    Device,
+}
+
+async fn played(agent: &BidiAgent, player: Player, ms: u64) {
+    match player {
+        Player::Remote => agent
+            .send(json!({"type": "bidi_playback", "played_ms": ms}))
+            .await
+            .expect("bidi_playback accepted"),
+        Player::Device => {
+            let tracker = agent.playback();
+            tracker.attach();
+            tracker.add_consumed(ms * 24, 24_000);
+        }
+    }
+}
+
+async fn barge_in(agent: &BidiAgent, rate: SampleRate) {
+    let samples = rate.hz() as usize / 50;
+    let chunk = BidiAudioInputEvent::from_bytes(
+        &vec![0; samples * 2],
+        AudioFormat::Pcm,
+        rate,
+        Channels::Mono,
+    );
+    agent.send(chunk).await.expect("user audio");
+}
+
+fn assistant_messages(messages: &[Message]) -> Vec<&Message> {
+    messages
+        .iter()
+        .filter(|m| m.role == Role::Assistant)
+        .collect()
+}
+
+/// The heard prefix of [`STORY`] for `heard_ms` of the `audio_ms` received with it (the
+/// simulator sends the whole transcript first, then the audio, which stops at the barge-in).
+fn prefix_for(heard_ms: u64, audio_ms: u64) -> String {
+    let chars = STORY.chars().count() as u64 * heard_ms / audio_ms.max(1);
+    let head: String = STORY.chars().take(chars as usize).collect();
+    let cut = if STORY
+        .chars()
+        .nth(chars as usize)
+        .is_some_and(char::is_whitespace)
+    {
+        head.as_str()
+    } else {
+        head.rfind(' ').map_or("", |i| &head[..i])
+    };
+    cut.trim_end().to_owned()
+}
+
+/// The conversation every provider runs: ask for the story, hear 1 s of it (reported by
+/// `player`), interrupt, then say "again" (which ends the connection, so the agent
+/// restarts with its history). Returns the agent (stopped) and its session folder.
+async fn interrupted_story(
+    model: Box<dyn BidiModel>,
+    rate: SampleRate,
+    player: Player,
+    heard_ms: u64,
+    dir: &std::path::Path,
+) -> Vec<Message> {
+    let agent = BidiAgent::builder_boxed(model)
+        .session_manager(FileSessionManager::new("heard", dir).expect("session"))
+        .build()
+        .expect("agent");
+    agent.start(None).await.expect("start");
+    let mut events = agent.receive();
+    agent.send("tell me a story").await.expect("send");
+    until("bidi_response_start", &mut events, |e| {
+        e["type"] == "bidi_response_start"
+    })
+    .await;
+    if heard_ms > 0 {
+        receive_audio(&mut events, heard_ms + 400).await;
+    }
+    played(&agent, player, heard_ms).await;
+    barge_in(&agent, rate).await;
+    until("bidi_interruption", &mut events, |e| {
+        e["type"] == "bidi_interruption"
+    })
+    .await;
+    agent.send("again").await.expect("send again");
+    until("bidi_connection_restart", &mut events, |e| {
+        e["type"] == "bidi_connection_restart"
+    })
+    .await;
+    // The new connection is up (its start event) before the agent stops.
+    until("bidi_connection_start", &mut events, |e| {
+        e["type"] == "bidi_connection_start"
+    })
+    .await;
+    let messages = agent.messages();
+    agent.stop().await.expect("stop");
+    messages
+}
+
+fn check_history(messages: &[Message], heard_ms: u64) {
+    let assistant = assistant_messages(messages);
+    if heard_ms == 0 {
+        assert!(
+            assistant.is_empty(),
+            "nothing heard, nothing kept: {messages:#?}"
+        );
+        return;
+    }
+    let [turn] = assistant[..] else {
+        panic!("one assistant turn: {messages:#?}");
+    };
+    let (heard, audio) = turn.interrupted().expect("the interrupted mark");
+    assert!(heard.abs_diff(heard_ms) <= 20, "heard {heard} ms");
+    assert!(audio > heard, "{audio} ms of audio received");
+    assert_eq!(
+        turn.joined_text().as_deref(),
+        Some(prefix_for(heard, audio).as_str())
+    );
+    // The order of the conversation is kept: the story's request, the heard part, "again".
+    let texts: Vec<_> = messages.iter().filter_map(Message::joined_text).collect();
+    assert_eq!(texts.first().map(String::as_str), Some("tell me a story"));
+    assert_eq!(texts.last().map(String::as_str), Some("again"));
+}
+
+/// The session file holds the same heard message with its mark.
+fn check_session(dir: &std::path::Path, heard_ms: u64) {
+    let mut found = Vec::new();
+    for entry in walk(dir) {
+        if entry
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("message_"))
+        {
+            let text = std::fs::read_to_string(&entry).expect("read message");
+            let v: Value = serde_json::from_str(&text).expect("json");
+            if v["message"]["role"] == "assistant" {
+                found.push(v);
+            }
+        }
+    }
+    if heard_ms == 0 {
+        assert!(found.is_empty(), "{found:#?}");
+        return;
+    }
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let message = &found[0]["message"];
+    let mark = &message["metadata"]["interrupted"];
+    let (Some(heard), Some(audio)) = (mark["heard_ms"].as_u64(), mark["audio_ms"].as_u64()) else {
+        panic!("the interrupted mark: {message}");
+    };
+    assert_eq!(message["content"][0]["text"], prefix_for(heard, audio));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+async fn openai(player: Player, heard_ms: u64) {
+    let sim = OpenAiSim::start(story_script()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("dir");
+    let model = support::openai_model(&sim.url());
+    let messages = interrupted_story(
+        Box::new(model),
+        SampleRate::Hz24000,
+        player,
+        heard_ms,
+        dir.path(),
+    )
+    .await;
+    let kept = assistant_messages(&messages)
+        .first()
+        .and_then(|m| m.joined_text());
+    let truncates: Vec<Value> = sim.recorded()[0]
+        .events
+        .iter()
+        .filter(|e| e["type"] == "conversation.item.truncate")
+        .cloned()
+        .collect();
+    if heard_ms == 0 {
+        assert!(
+            truncates.is_empty(),
+            "nothing heard, no truncate: {truncates:#?}"
+        );
+    } else {
+        let [truncate] = &truncates[..] else {
+            panic!("one truncate: {truncates:#?}");
+        };
+        let end = truncate["audio_end_ms"].as_u64().expect("audio_end_ms");
+        assert!(
+            end.abs_diff(heard_ms) <= 20,
+            "truncated at {end} ms, heard {heard_ms}"
+        );
+    }
+    check_history(&messages, heard_ms);
+    check_session(dir.path(), heard_ms);
+    // The restart replayed the heard prefix, never the whole story.
+    // The new connection's session.update and the replayed items.
+    connections(|| sim.recorded().get(1).map_or(0, |c| c.events.len()), 3).await;
+    let replay = serde_json::to_string(&sim.recorded()[1].events).expect("json");
+    assert!(!replay.contains(STORY), "the unheard part was replayed");
+    if let Some(kept) = kept {
+        assert!(replay.contains(&kept), "{replay}");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_remote_player_truncates_and_keeps_what_was_heard() {
+    openai(Player::Remote, 1_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_device_output_gives_the_same_result() {
+    openai(Player::Device, 1_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_interrupted_before_any_audio_played_sends_no_truncate_and_keeps_nothing() {
+    openai(Player::Remote, 0).await;
+}
+
+async fn gemini(player: Player, heard_ms: u64) {
+    let sim = GeminiSim::start(story_script()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("dir");
+    let model = BidiGeminiLiveModel::new(
+        GeminiLiveConfig::default()
+            .with_base_url(sim.base_url())
+            .with_api_key("test"),
+    )
+    .expect("model");
+    let messages = interrupted_story(
+        Box::new(model),
+        SampleRate::Hz16000,
+        player,
+        heard_ms,
+        dir.path(),
+    )
+    .await;
+    check_history(&messages, heard_ms);
+    check_session(dir.path(), heard_ms);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_keeps_what_was_heard() {
+    gemini(Player::Remote, 1_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_device_output_gives_the_same_result() {
+    gemini(Player::Device, 1_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_past_the_audio_sent_is_an_error_and_the_conversation_goes_on() {
+    let sim = OpenAiSim::start(story_script()).await.expect("sim");
+    let agent = BidiAgent::builder(support::openai_model(&sim.url()))
+        .build()
+        .expect("agent");
+    agent.start(None).await.expect("start");
+    let mut events = agent.receive();
+    agent.send("tell me a story").await.expect("send");
+    until("bidi_response_start", &mut events, |e| {
+        e["type"] == "bidi_response_start"
+    })
+    .await;
+    let err = agent
+        .send(json!({"type": "bidi_playback", "played_ms": 3_600_000}))
+        .await
+        .expect_err("an hour of a 5-second answer");
+    assert!(err.to_string().contains("played_ms"), "{err}");
+    let err = agent
+        .send(json!({"type": "bidi_playback", "played_ms": -1}))
+        .await
+        .expect_err("negative");
+    assert!(err.to_string().contains("played_ms"), "{err}");
+    // A report about another response is ignored.
+    agent
+        .send(json!({"type": "bidi_playback", "played_ms": 10, "response_id": "old"}))
+        .await
+        .expect("ignored");
+    agent
+        .send("tell me a story")
+        .await
+        .expect("the conversation goes on");
+    agent.stop().await.expect("stop");
+    sim.shutdown().await;
+}
