@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::barge_in;
 use super::conversation::Conversation;
+use super::heard::Route;
 use super::inner::Inner;
 use super::restart::restart;
 use super::shared::{LoopItem, Phase, Run, TaskSet};
@@ -262,14 +263,18 @@ fn track(inner: &Inner, event: &BidiOutputEvent) -> After {
             }
         }
         // Held from the response's start until the turn settles (see `heard`).
-        BidiOutputEvent::TranscriptStream(t)
-            if t.role() == Role::Assistant && inner.heard().is_open() =>
-        {
+        BidiOutputEvent::TranscriptStream(t) if t.role() == Role::Assistant => {
             let mut heard = inner.heard();
-            if t.is_final() {
-                heard.final_text(t.text());
-            } else {
-                heard.partial_text(t.current_transcript().unwrap_or(t.text()));
+            match heard.route() {
+                Route::Hold if t.is_final() => heard.final_text(t.text()),
+                Route::Hold => heard.partial_text(t.current_transcript().unwrap_or(t.text())),
+                Route::Append if t.is_final() => {
+                    return After::Append(Message::text(t.role(), t.text()));
+                }
+                Route::Append => {}
+                Route::Drop => tracing::debug!(
+                    "an interrupted turn's late transcript, already in the history as heard"
+                ),
             }
             After::Nothing
         }

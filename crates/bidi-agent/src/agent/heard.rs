@@ -37,23 +37,44 @@ pub(crate) struct HeardTurn {
     audio: Duration,
     /// A response is being generated (between its start and its completion).
     open: bool,
+    /// The last turn was interrupted and has entered the history, cut: its late text (a
+    /// provider's final transcript after the interruption) is not history.
+    late: bool,
+}
+
+/// Where an assistant transcript goes.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Held with its turn.
+    Hold,
+    /// Into the history now (text outside any response, as in the original).
+    Append,
+    /// Dropped: it belongs to an interrupted turn already in the history.
+    Drop,
 }
 
 impl HeardTurn {
     /// A response started (`bidi_response_start`).
     pub(crate) fn open(&mut self) {
         self.open = true;
+        self.late = false;
+    }
+
+    /// Where an assistant transcript arriving now goes.
+    pub(crate) fn route(&self) -> Route {
+        if self.open || self.cut.is_some() {
+            Route::Hold
+        } else if self.late {
+            Route::Drop
+        } else {
+            Route::Append
+        }
     }
 
     /// The response completed (`bidi_response_complete`); its text stays held until the
     /// turn settles.
     pub(crate) fn close(&mut self) {
         self.open = false;
-    }
-
-    /// Whether a response is being generated: its text is held.
-    pub(crate) fn is_open(&self) -> bool {
-        self.open
     }
 
     /// A final assistant transcript.
@@ -88,6 +109,7 @@ impl HeardTurn {
         let partial = std::mem::take(&mut self.partial);
         let audio = std::mem::take(&mut self.audio);
         let cut = self.cut.take().map(|heard| (heard.min(audio), audio));
+        self.late = cut.is_some();
         if !partial.trim().is_empty() && cut.is_some() {
             // Only an interrupted item ends without its final text.
             texts.push(partial);
@@ -241,6 +263,24 @@ mod tests {
         let mut t = HeardTurn::default();
         t.partial_text("Hel");
         assert!(t.settle().is_empty());
+    }
+
+    #[test]
+    fn text_arriving_after_an_interrupted_turn_settled_is_dropped_until_the_next_response() {
+        let mut t = HeardTurn::default();
+        t.open();
+        t.final_text("Hello there, friend.");
+        t.audio(ms(1000));
+        t.interrupted(ms(500));
+        t.close();
+        assert_eq!(t.route(), Route::Hold, "the turn is not settled yet");
+        assert_eq!(texts(&t.settle()), ["Hello"]);
+        assert_eq!(t.route(), Route::Drop, "a late final of the same turn");
+        t.open();
+        assert_eq!(t.route(), Route::Hold);
+        t.close();
+        t.settle();
+        assert_eq!(t.route(), Route::Append, "text outside any response");
     }
 
     #[test]
