@@ -33,12 +33,13 @@ pub(crate) struct HeardTurn {
     partial: String,
     /// Set by an interruption: how much of the turn's audio was heard.
     cut: Option<Duration>,
-    /// The turn's audio received so far (its text covers this much).
+    /// The response's audio received so far (its text covers this much).
     audio: Duration,
     /// A response is being generated (between its start and its completion).
     open: bool,
-    /// The last turn was interrupted and has entered the history, cut: its late text (a
-    /// provider's final transcript after the interruption) is not history.
+    /// The response's turn was interrupted and has entered the history, cut: the rest of the
+    /// response's text (a provider's final transcript after the interruption, arriving after
+    /// the user's next words settled the turn) is not history. Cleared by the next response.
     late: bool,
 }
 
@@ -58,14 +59,15 @@ impl HeardTurn {
     pub(crate) fn open(&mut self) {
         self.open = true;
         self.late = false;
+        self.audio = Duration::ZERO;
     }
 
     /// Where an assistant transcript arriving now goes.
     pub(crate) fn route(&self) -> Route {
-        if self.open || self.cut.is_some() {
-            Route::Hold
-        } else if self.late {
+        if self.late {
             Route::Drop
+        } else if self.open || self.cut.is_some() {
+            Route::Hold
         } else {
             Route::Append
         }
@@ -107,9 +109,11 @@ impl HeardTurn {
     pub(crate) fn settle(&mut self) -> Vec<Message> {
         let mut texts = std::mem::take(&mut self.finals);
         let partial = std::mem::take(&mut self.partial);
-        let audio = std::mem::take(&mut self.audio);
+        let audio = self.audio;
         let cut = self.cut.take().map(|heard| (heard.min(audio), audio));
-        self.late = cut.is_some();
+        if cut.is_some() {
+            self.late = true;
+        }
         if !partial.trim().is_empty() && cut.is_some() {
             // Only an interrupted item ends without its final text.
             texts.push(partial);

@@ -1,6 +1,5 @@
-//! What the listener heard (issue 19), through the OpenAI client against its simulator (the
-//! Gemini run is not yet deterministic and Nova Sonic's simulator does not yet hear a
-//! barge-in while it speaks; see the issue's notes): a 5-second answer interrupted after 1 s of playback reported by a remote
+//! What the listener heard (issue 19), through the OpenAI and Gemini clients against their
+//! simulators (Nova Sonic's simulator does not yet hear a barge-in while it speaks): a 5-second answer interrupted after 1 s of playback reported by a remote
 //! player (`bidi_playback`) or by a device-like output (the tracker's consumed frames) is
 //! truncated on the wire to what was played (OpenAI), and kept in the history and the
 //! session file as the heard prefix with the `interrupted` mark; a restart replays that
@@ -8,11 +7,13 @@
 
 use std::time::Duration;
 
+use bidi_agent::models::gemini::{BidiGeminiLiveModel, GeminiLiveConfig};
 use bidi_agent::session::FileSessionManager;
 use bidi_agent::types::{
     AudioFormat, BidiAudioInputEvent, BidiModel, Channels, Message, Role, SampleRate,
 };
 use bidi_agent::{AgentEventStream, BidiAgent};
+use bidi_sim::gemini::GeminiSim;
 use bidi_sim::openai::OpenAiSim;
 use bidi_sim::{Action, Script, Trigger};
 use futures_util::StreamExt;
@@ -335,6 +336,38 @@ async fn openai_device_output_gives_the_same_result() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_interrupted_before_any_audio_played_sends_no_truncate_and_keeps_nothing() {
     openai(Player::Remote, 0).await;
+}
+
+async fn gemini(player: Player, heard_ms: u64) {
+    let sim = GeminiSim::start(story_script()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("dir");
+    let model = BidiGeminiLiveModel::new(
+        GeminiLiveConfig::default()
+            .with_base_url(sim.base_url())
+            .with_api_key("test"),
+    )
+    .expect("model");
+    let messages = interrupted_story(
+        Box::new(model),
+        SampleRate::Hz16000,
+        player,
+        heard_ms,
+        dir.path(),
+    )
+    .await;
+    check_history(&messages, heard_ms);
+    check_session(dir.path(), heard_ms);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_keeps_what_was_heard() {
+    gemini(Player::Remote, 1_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_device_output_gives_the_same_result() {
+    gemini(Player::Device, 1_000).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
