@@ -1,5 +1,5 @@
-//! What the listener heard (issue 19), through the OpenAI and Gemini clients against their
-//! simulators (Nova Sonic's simulator does not yet hear a barge-in while it speaks): a 5-second answer interrupted after 1 s of playback reported by a remote
+//! What the listener heard (issue 19), through each provider's real client against its
+//! simulator: a 5-second answer interrupted after 1 s of playback reported by a remote
 //! player (`bidi_playback`) or by a device-like output (the tracker's consumed frames) is
 //! truncated on the wire to what was played (OpenAI), and kept in the history and the
 //! session file as the heard prefix with the `interrupted` mark; a restart replays that
@@ -7,12 +7,15 @@
 
 use std::time::Duration;
 
+use aws_sdk_bedrockruntime::config::Credentials;
 use bidi_agent::models::gemini::{BidiGeminiLiveModel, GeminiLiveConfig};
+use bidi_agent::models::nova_sonic::{BidiNovaSonicModel, NovaSonicConfig};
 use bidi_agent::session::FileSessionManager;
 use bidi_agent::types::{
     AudioFormat, BidiAudioInputEvent, BidiModel, Channels, Message, Role, SampleRate,
 };
 use bidi_agent::{AgentEventStream, BidiAgent};
+use bidi_sim::bedrock::BedrockSim;
 use bidi_sim::gemini::GeminiSim;
 use bidi_sim::openai::OpenAiSim;
 use bidi_sim::{Action, Script, Trigger};
@@ -128,14 +131,14 @@ async fn played(agent: &BidiAgent, player: Player, ms: u64) {
     }
 }
 
+/// 20 ms of the user's voice (a square wave: the simulators take digital silence for no
+/// speech, as Nova Sonic's does).
 async fn barge_in(agent: &BidiAgent, rate: SampleRate) {
     let samples = rate.hz() as usize / 50;
-    let chunk = BidiAudioInputEvent::from_bytes(
-        &vec![0; samples * 2],
-        AudioFormat::Pcm,
-        rate,
-        Channels::Mono,
-    );
+    let pcm: Vec<u8> = (0..samples)
+        .flat_map(|i| if i / 20 % 2 == 0 { 8_000i16 } else { -8_000 }.to_le_bytes())
+        .collect();
+    let chunk = BidiAudioInputEvent::from_bytes(&pcm, AudioFormat::Pcm, rate, Channels::Mono);
     agent.send(chunk).await.expect("user audio");
 }
 
@@ -146,21 +149,24 @@ fn assistant_messages(messages: &[Message]) -> Vec<&Message> {
         .collect()
 }
 
-/// The heard prefix of [`STORY`] for `heard_ms` of the `audio_ms` received with it (the
-/// simulator sends the whole transcript first, then the audio, which stops at the barge-in).
-fn prefix_for(heard_ms: u64, audio_ms: u64) -> String {
-    let chars = STORY.chars().count() as u64 * heard_ms / audio_ms.max(1);
-    let head: String = STORY.chars().take(chars as usize).collect();
-    let cut = if STORY
-        .chars()
-        .nth(chars as usize)
-        .is_some_and(char::is_whitespace)
-    {
+/// The heard prefix of `generated` (the text the provider finalised for the interrupted
+/// turn) for `heard_ms` of the `audio_ms` received with it, back to a whole word.
+fn prefix_for(generated: &str, heard_ms: u64, audio_ms: u64) -> String {
+    let chars = generated.chars().count() as u64 * heard_ms / audio_ms.max(1);
+    let head: String = generated.chars().take(chars as usize).collect();
+    let next = generated.chars().nth(chars as usize);
+    let cut = if next.is_none_or(char::is_whitespace) {
         head.as_str()
     } else {
         head.rfind(' ').map_or("", |i| &head[..i])
     };
     cut.trim_end().to_owned()
+}
+
+/// What Nova Sonic's simulator finalises when interrupted: the first half of the words.
+fn first_half(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words[..words.len().div_ceil(2)].join(" ")
 }
 
 /// The conversation every provider runs: ask for the story, hear 1 s of it (reported by
@@ -208,7 +214,7 @@ async fn interrupted_story(
     messages
 }
 
-fn check_history(messages: &[Message], heard_ms: u64) {
+fn check_history(messages: &[Message], generated: &str, heard_ms: u64) {
     let assistant = assistant_messages(messages);
     if heard_ms == 0 {
         assert!(
@@ -225,7 +231,7 @@ fn check_history(messages: &[Message], heard_ms: u64) {
     assert!(audio > heard, "{audio} ms of audio received");
     assert_eq!(
         turn.joined_text().as_deref(),
-        Some(prefix_for(heard, audio).as_str())
+        Some(prefix_for(generated, heard, audio).as_str())
     );
     // The order of the conversation is kept: the story's request, the heard part, "again".
     let texts: Vec<_> = messages.iter().filter_map(Message::joined_text).collect();
@@ -234,7 +240,7 @@ fn check_history(messages: &[Message], heard_ms: u64) {
 }
 
 /// The session file holds the same heard message with its mark.
-fn check_session(dir: &std::path::Path, heard_ms: u64) {
+fn check_session(dir: &std::path::Path, generated: &str, heard_ms: u64) {
     let mut found = Vec::new();
     for entry in walk(dir) {
         if entry
@@ -258,7 +264,10 @@ fn check_session(dir: &std::path::Path, heard_ms: u64) {
     let (Some(heard), Some(audio)) = (mark["heard_ms"].as_u64(), mark["audio_ms"].as_u64()) else {
         panic!("the interrupted mark: {message}");
     };
-    assert_eq!(message["content"][0]["text"], prefix_for(heard, audio));
+    assert_eq!(
+        message["content"][0]["text"],
+        prefix_for(generated, heard, audio)
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -310,8 +319,8 @@ async fn openai(player: Player, heard_ms: u64) {
             "truncated at {end} ms, heard {heard_ms}"
         );
     }
-    check_history(&messages, heard_ms);
-    check_session(dir.path(), heard_ms);
+    check_history(&messages, STORY, heard_ms);
+    check_session(dir.path(), STORY, heard_ms);
     // The restart replayed the heard prefix, never the whole story.
     // The new connection's session.update and the replayed items.
     connections(|| sim.recorded().get(1).map_or(0, |c| c.events.len()), 3).await;
@@ -355,8 +364,8 @@ async fn gemini(player: Player, heard_ms: u64) {
         dir.path(),
     )
     .await;
-    check_history(&messages, heard_ms);
-    check_session(dir.path(), heard_ms);
+    check_history(&messages, STORY, heard_ms);
+    check_session(dir.path(), STORY, heard_ms);
     sim.shutdown().await;
 }
 
@@ -368,6 +377,39 @@ async fn gemini_keeps_what_was_heard() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gemini_device_output_gives_the_same_result() {
     gemini(Player::Device, 1_000).await;
+}
+
+async fn nova(player: Player, heard_ms: u64) {
+    let sim = BedrockSim::start(story_script()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("dir");
+    let model = BidiNovaSonicModel::new(
+        NovaSonicConfig::default()
+            .with_region("us-east-1")
+            .with_endpoint_url(sim.endpoint())
+            .with_credentials(Credentials::new("AKIDTEST", "secret", None, None, "test")),
+    )
+    .expect("model");
+    let messages = interrupted_story(
+        Box::new(model),
+        SampleRate::Hz16000,
+        player,
+        heard_ms,
+        dir.path(),
+    )
+    .await;
+    check_history(&messages, &first_half(STORY), heard_ms);
+    check_session(dir.path(), &first_half(STORY), heard_ms);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nova_sonic_keeps_what_was_heard() {
+    nova(Player::Remote, 1_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nova_sonic_device_output_gives_the_same_result() {
+    nova(Player::Device, 1_000).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
