@@ -200,3 +200,49 @@ impl PlaybackTracker {
         self.emitted().saturating_sub(start)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn the_device_latency_is_not_heard_yet() {
+        let t = PlaybackTracker::new();
+        t.attach();
+        t.add_emitted(ms(2000));
+        t.add_consumed(24_000, 24_000); // the callback took 1 s
+        assert_eq!(t.heard(), ms(1000));
+        t.set_output_latency(ms(40));
+        assert_eq!(t.heard(), ms(960));
+        // The OpenAI truncation's view agrees: 2 s emitted, the whole item.
+        assert_eq!(t.heard_of_item(ms(2000), ms(2000)), ms(960));
+    }
+
+    #[test]
+    fn reports_count_from_the_current_response_and_only_grow() {
+        let t = PlaybackTracker::new();
+        t.add_emitted(ms(700));
+        t.start_response();
+        t.add_emitted(ms(500));
+        assert_eq!(t.report_played(ms(300)), Ok(()));
+        assert_eq!(t.heard_in_response(), ms(300));
+        assert_eq!(t.report_played(ms(100)), Ok(()), "an older report");
+        assert_eq!(
+            t.heard_in_response(),
+            ms(300),
+            "the position never goes back"
+        );
+        assert_eq!(
+            t.report_played(ms(900)),
+            Ok(()),
+            "within the slack: clamped"
+        );
+        assert_eq!(t.heard_in_response(), ms(500));
+        assert_eq!(t.report_played(ms(1600)), Err(ms(500)));
+        assert_eq!(t.emitted_in_response(), ms(500));
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use bidi_types::{AgentView, BidiInput, BidiOutput, ModelError};
+use bidi_types::{AgentView, BidiAgentEvent, BidiErrorEvent, BidiInput, BidiOutput, ModelError};
 use futures_util::StreamExt;
 use futures_util::future::{join_all, try_join_all};
 
@@ -104,20 +104,43 @@ async fn pump(
             })?;
     }
 
-    let read_all = try_join_all(inputs.iter_mut().enumerate().map(|(i, input)| async move {
-        while let Some(event) = input.read().await.map_err(|source| AgentError::Io {
-            name: format!("input[{i}]"),
-            source,
-        })? {
-            agent.send(event).await?;
+    // An input's event the agent refuses (a player's report past the audio sent, say) is
+    // answered on the outputs with a `bidi_error`, and the conversation goes on.
+    let (refused_tx, refused_rx) = tokio::sync::mpsc::channel::<BidiAgentEvent>(8);
+    let read_all = try_join_all(inputs.iter_mut().enumerate().map(|(i, input)| {
+        let refused = refused_tx.clone();
+        async move {
+            while let Some(event) = input.read().await.map_err(|source| AgentError::Io {
+                name: format!("input[{i}]"),
+                source,
+            })? {
+                match agent.send(event).await {
+                    Err(AgentError::InvalidInput(e)) => {
+                        tracing::debug!("input=<{i}>, error=<{e}> | input event refused");
+                        let error = BidiErrorEvent::new(e.to_string(), "InvalidInput");
+                        // Never blocks the input: a full queue drops the notice, not audio.
+                        let _ = refused.try_send(error.into());
+                    }
+                    other => other?,
+                }
+            }
+            tracing::debug!("input=<{i}> | input exhausted");
+            Ok::<(), AgentError>(())
         }
-        tracing::debug!("input=<{i}> | input exhausted");
-        Ok::<(), AgentError>(())
     }));
+    drop(refused_tx);
     let write_all = async {
         let mut events = agent.receive();
-        while let Some(event) = events.next().await {
-            let event = event?;
+        let mut refused_rx = refused_rx;
+        loop {
+            let event = tokio::select! {
+                biased;
+                next = events.next() => match next {
+                    Some(event) => event?,
+                    None => break,
+                },
+                Some(notice) = refused_rx.recv() => notice,
+            };
             let writes = outputs.iter_mut().enumerate().map(|(i, output)| {
                 let event = &event;
                 async move {

@@ -449,3 +449,51 @@ async fn a_dropped_run_still_stops_the_agent() {
     .await;
     assert_eq!(model.stops(), 1);
 }
+
+/// An input that hands out the given events, then ends.
+struct Events(Vec<BidiInputEvent>);
+
+#[bidi_agent::async_trait]
+impl BidiInput for Events {
+    async fn read(&mut self) -> Result<Option<BidiInputEvent>, IoError> {
+        Ok(if self.0.is_empty() {
+            None
+        } else {
+            Some(self.0.remove(0))
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_refused_input_event_is_a_bidi_error_on_the_outputs_and_the_conversation_goes_on() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let model = ScriptedModel::new(vec![vec![
+        conn_start("c1"),
+        Step::WaitSent(1),
+        tool_use("t1", "stop_conversation", json!({})),
+    ]]);
+    let agent = BidiAgent::builder(model.clone())
+        .tool(StopConversation)
+        .build()
+        .unwrap();
+    // A player's report of an hour of playback when no audio was sent, then the user's words.
+    let input = Events(vec![
+        BidiPlaybackEvent::new(3_600_000).into(),
+        BidiInputEvent::from("hello"),
+    ]);
+    let out = Part {
+        log: log.clone(),
+        name: "out0",
+        ..Part::default()
+    };
+    within(agent.run(vec![Box::new(input)], vec![Box::new(out)], None))
+        .await
+        .unwrap();
+    let log = log.lock().unwrap().clone();
+    assert!(log.contains(&"out0.bidi_error".to_owned()), "{log:?}");
+    assert_eq!(
+        model.sent(),
+        [ModelInput::from("hello")],
+        "the report never reaches the model"
+    );
+}

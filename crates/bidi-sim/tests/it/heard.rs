@@ -399,6 +399,20 @@ async fn nova(player: Player, heard_ms: u64) {
     .await;
     check_history(&messages, &first_half(STORY), heard_ms);
     check_session(dir.path(), &first_half(STORY), heard_ms);
+    // The restart (the simulator's time limit) replayed the heard prefix as history, never
+    // the text the model generated past it.
+    let kept = assistant_messages(&messages)
+        .first()
+        .and_then(|m| m.joined_text());
+    connections(|| sim.recorded().len(), 2).await;
+    let replay = serde_json::to_string(&sim.recorded()[1]).expect("json");
+    assert!(
+        !replay.contains(&first_half(STORY)),
+        "the unheard part was replayed"
+    );
+    if let Some(kept) = kept {
+        assert!(replay.contains(&kept), "{replay}");
+    }
     sim.shutdown().await;
 }
 
@@ -410,6 +424,16 @@ async fn nova_sonic_keeps_what_was_heard() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nova_sonic_device_output_gives_the_same_result() {
     nova(Player::Device, 1_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nova_sonic_interrupted_before_any_audio_played_keeps_nothing() {
+    nova(Player::Remote, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_interrupted_before_any_audio_played_keeps_nothing() {
+    gemini(Player::Remote, 0).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
