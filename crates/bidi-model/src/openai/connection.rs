@@ -3,8 +3,8 @@
 //! server's frames into events, keeps the session timer, and on barge-in cancels the running
 //! response and truncates the interrupted item to what was heard ([`truncate`](super::truncate)).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bidi_types::{BidiOutputEvent, ModelError, ModelTimeout, PlaybackTracker};
@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::decode::{Decoder, Step};
+use super::tool_turns::ToolTurns;
 use super::{encode, truncate};
 use crate::ws::{self, Inbound, WsConfig, WsIncoming, WsReceiver, WsSender};
 
@@ -158,6 +159,9 @@ pub(super) struct Pump {
     pub(super) timeout: Duration,
     pub(super) stopping: Arc<AtomicBool>,
     pub(super) emitted_ns: Arc<AtomicU64>,
+    /// The function calls of each response, shared with the model's sends (one
+    /// `response.create` per response, after all its outputs).
+    pub(super) turns: Arc<Mutex<ToolTurns>>,
     pub(super) events: mpsc::Sender<EventResult>,
 }
 
@@ -231,7 +235,10 @@ impl Pump {
         };
         for step in steps {
             match step {
-                Step::Emit(event) => self.emit(Ok(event)).await,
+                Step::Emit(event) => {
+                    self.track_calls(&event).await;
+                    self.emit(Ok(event)).await;
+                }
                 Step::AudioItemStarted { item_id } => {
                     self.item_started = Some((item_id, Instant::now()));
                 }
@@ -244,6 +251,34 @@ impl Pump {
             }
         }
         None
+    }
+
+    /// Registers each function call with its response; at a response's end whose calls were
+    /// all answered already, asks for the answer (`response.create`).
+    async fn track_calls(&mut self, event: &BidiOutputEvent) {
+        let create = {
+            let mut turns = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
+            match event {
+                BidiOutputEvent::ToolUseStream(u) => {
+                    if let Some(response_id) = self.decoder.active_response() {
+                        turns.call(response_id, &u.current_tool_use().tool_use_id);
+                    }
+                    false
+                }
+                BidiOutputEvent::ResponseComplete(done) => turns.response_ended(done.response_id()),
+                _ => false,
+            }
+        };
+        if create
+            && send_json(&self.sender, &encode::response_create())
+                .await
+                .is_err()
+        {
+            tracing::debug!(
+                "connection_id=<{}> | closed before response.create",
+                self.id
+            );
+        }
     }
 
     /// Cancels the running response and cuts the interrupted item to what was heard.

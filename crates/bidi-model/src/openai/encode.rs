@@ -141,20 +141,24 @@ pub fn audio_append(audio: &str) -> String {
     text
 }
 
-/// A tool's answer: a `function_call_output` item, then `response.create`. The output is
-/// the JSON of the whole content array; only text and JSON blocks are accepted.
+/// A tool's answer: a `function_call_output` item. The output is the JSON of the whole
+/// content array; only text and JSON blocks are accepted. The `response.create` that asks
+/// for the answer is sent once per response, after all its calls' outputs
+/// ([`tool_turns`](super::tool_turns)).
 ///
 /// ```
 /// use bidi_types::ToolResult;
 /// use bidi_model::openai::encode;
-/// let events = encode::tool_result(&ToolResult::text("call_1", "42")).unwrap();
-/// assert_eq!(events[0]["item"]["output"], r#"[{"text":"42"}]"#);
+/// let item = encode::tool_result(&ToolResult::text("call_1", "42")).unwrap();
+/// assert_eq!(item["item"]["output"], r#"[{"text":"42"}]"#);
 /// ```
-pub fn tool_result(result: &ToolResult) -> Result<Vec<Value>, ModelError> {
-    Ok(vec![
-        function_call_output(&result.tool_use_id, result)?,
-        json!({"type": "response.create"}),
-    ])
+pub fn tool_result(result: &ToolResult) -> Result<Value, ModelError> {
+    function_call_output(&result.tool_use_id, result)
+}
+
+/// `response.create`: ask the model to answer now.
+pub fn response_create() -> Value {
+    json!({"type": "response.create"})
 }
 
 fn function_call_output(call_id: &str, result: &ToolResult) -> Result<Value, ModelError> {

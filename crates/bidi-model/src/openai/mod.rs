@@ -37,6 +37,7 @@ mod connection;
 pub mod decode;
 pub mod encode;
 mod model;
+pub mod tool_turns;
 pub mod truncate;
 
 pub use config::{InputTranscription, OpenAiRealtimeConfig, TurnDetection};

@@ -17,6 +17,7 @@ use super::config::OpenAiRealtimeConfig;
 use super::connection::{self, PROVIDER, Pump, send_json};
 use super::decode::Decoder;
 use super::encode;
+use super::tool_turns::{AfterOutput, ToolTurns};
 use crate::ws::{LiveConnection, WsConfig};
 
 /// OpenAI Realtime (GA protocol) as a [`BidiModel`], over a WebSocket.
@@ -49,6 +50,8 @@ pub struct BidiOpenAIRealtimeModel {
     /// Model audio emitted across this model's connections, in ns (the playback tracker
     /// counts from its creation, so truncation needs the same span).
     emitted_ns: Arc<AtomicU64>,
+    /// The function calls of each response on the current connection.
+    turns: Mutex<Arc<Mutex<ToolTurns>>>,
 }
 
 impl BidiOpenAIRealtimeModel {
@@ -63,6 +66,7 @@ impl BidiOpenAIRealtimeModel {
             session: Mutex::new(None),
             lifecycle: tokio::sync::Mutex::new(()),
             emitted_ns: Arc::new(AtomicU64::new(0)),
+            turns: Mutex::new(Arc::default()),
         })
     }
 
@@ -153,6 +157,8 @@ impl BidiModel for BidiOpenAIRealtimeModel {
             self.emitted_ns.fetch_max(consumed, Ordering::AcqRel);
         }
         let emitted = Duration::from_nanos(self.emitted_ns.load(Ordering::Acquire));
+        let turns: Arc<Mutex<ToolTurns>> = Arc::default();
+        *self.turns.lock().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&turns);
         let pump = Pump {
             id: id.clone(),
             sender: sender.clone(),
@@ -163,6 +169,7 @@ impl BidiModel for BidiOpenAIRealtimeModel {
             timeout: self.config.session_timeout,
             stopping: Arc::clone(&stopping),
             emitted_ns: Arc::clone(&self.emitted_ns),
+            turns,
             events: tx,
         };
         let pump = tokio::spawn(pump.run(receiver, first));
@@ -189,7 +196,17 @@ impl BidiModel for BidiOpenAIRealtimeModel {
             ModelInput::Event(event) => encode::input(event)?,
             ModelInput::ToolResult(result) => {
                 tracing::debug!("tool_use_id=<{}> | sending tool result", result.tool_use_id);
-                encode::tool_result(result)?
+                let item = encode::tool_result(result)?;
+                send_json(&sender, &item).await?;
+                let turns = Arc::clone(&self.turns.lock().unwrap_or_else(PoisonError::into_inner));
+                let after = turns
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .output_sent(&result.tool_use_id);
+                match after {
+                    AfterOutput::Create => vec![encode::response_create()],
+                    AfterOutput::Wait => Vec::new(),
+                }
             }
         };
         for frame in &frames {

@@ -197,8 +197,8 @@ fn encoder_refuses_what_the_service_cannot_take() {
     // An empty result is the JSON of an empty array, as the reference sends it.
     let mut empty = ToolResult::text("call_2", "");
     empty.content.clear();
-    let events = encode::tool_result(&empty).expect("encodes");
-    assert_eq!(events[0]["item"]["output"], "[]");
+    let item = encode::tool_result(&empty).expect("encodes");
+    assert_eq!(item["item"]["output"], "[]");
 
     // Turn detection off is an explicit null; transcription off is absent; unknown
     // inference keys are dropped.

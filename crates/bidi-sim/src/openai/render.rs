@@ -163,15 +163,19 @@ impl Runner {
     }
 
     pub(super) async fn run(self, actions: Vec<Action>) {
-        for action in actions {
-            if !self.step(action).await {
+        let mut actions = actions.into_iter().peekable();
+        while let Some(action) = actions.next() {
+            // Calls in a row are one response's parallel calls: it ends after the last.
+            let more_calls = matches!(actions.peek(), Some(Action::CallTool { .. }));
+            if !self.step(action, more_calls).await {
                 return;
             }
         }
     }
 
-    /// Plays one action; `false` ends the list (the connection is closing).
-    async fn step(&self, action: Action) -> bool {
+    /// Plays one action; `false` ends the list (the connection is closing). A tool call
+    /// followed by another (`more_calls`) leaves its response open.
+    async fn step(&self, action: Action, more_calls: bool) -> bool {
         let out = &self.out;
         match action {
             Action::UserTranscript { text } => {
@@ -238,7 +242,9 @@ impl Runner {
                     "output_index": index, "item": item}),
                 );
                 r.output.push(item);
-                s.finish("completed", None, out);
+                if !more_calls {
+                    s.finish("completed", None, out);
+                }
             }
             Action::Interrupt => {
                 let item_id = self.lock().id("item");

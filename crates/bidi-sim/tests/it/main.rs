@@ -8,6 +8,7 @@ mod end_of_audio;
 mod heard;
 mod hearing;
 mod openai_protocol;
+mod parallel_calls;
 mod server_binary;
 mod speak_wav;
 mod spoken;
