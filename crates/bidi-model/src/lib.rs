@@ -21,6 +21,9 @@
 #[cfg(any(feature = "nova-sonic", feature = "ws"))]
 pub mod endpoint;
 
+#[cfg(any(feature = "nova-sonic", feature = "openai", feature = "gemini"))]
+pub mod lifecycle;
+
 #[cfg(feature = "nova-sonic")]
 pub mod nova_sonic;
 

@@ -88,6 +88,7 @@ impl BidiNovaSonicModel {
             config.endpoint_url = Some(endpoint.url);
             config.validate()?;
         }
+        crate::lifecycle::warn("Nova Sonic", &config.model_id);
         Ok(Self {
             config: Arc::new(config),
             running: Mutex::new(None),

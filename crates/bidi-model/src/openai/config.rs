@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 /// The GA endpoint.
 pub const OPENAI_REALTIME_URL: &str = "wss://api.openai.com/v1/realtime";
 /// The default model id.
-pub const DEFAULT_MODEL: &str = "gpt-realtime";
+pub const DEFAULT_MODEL: &str = "gpt-realtime-2";
 /// The default voice.
 pub const DEFAULT_VOICE: &str = "alloy";
 /// The default instructions when the agent gives no system prompt (as the reference).
@@ -128,7 +128,9 @@ impl fmt::Debug for ApiKey {
 
 /// Settings of a [`BidiOpenAIRealtimeModel`](super::BidiOpenAIRealtimeModel).
 ///
-/// Every field has the reference's default: `gpt-realtime`, the GA endpoint, voice `alloy`,
+/// Every field has the reference's default but the model: `gpt-realtime-2` (OpenAI's current
+/// generally available realtime model; the reference's `gpt-realtime` is on its way out, see
+/// [`lifecycle`](crate::lifecycle)), the GA endpoint, voice `alloy`,
 /// server VAD (0.5 / 300 ms / 500 ms), `gpt-4o-transcribe` transcription, PCM 24 kHz mono
 /// each way, a 50-minute session timer. The API key, organization and project fall back to
 /// `OPENAI_API_KEY`, `OPENAI_ORGANIZATION` and `OPENAI_PROJECT`.
@@ -147,7 +149,7 @@ impl fmt::Debug for ApiKey {
 ///         interrupt_response: None,
 ///     }))
 ///     .session_timeout(Duration::from_secs(25 * 60)); // Azure: 30-minute sessions
-/// assert_eq!(config.model_id, "gpt-realtime");
+/// assert_eq!(config.model_id, "gpt-realtime-2");
 /// assert!(!format!("{config:?}").contains("sk-test"));
 /// ```
 #[derive(Clone)]
@@ -176,6 +178,10 @@ pub struct OpenAiRealtimeConfig {
     pub audio: AudioConfig,
     /// `max_output_tokens`, `output_modalities`, `tool_choice`; other keys are dropped.
     pub inference: Map<String, Value>,
+    /// How hard a reasoning model (the `gpt-realtime-2` family) thinks before it speaks,
+    /// sent as the session's `reasoning: {effort}`; the service's default (`low`) when
+    /// `None`.
+    pub reasoning_effort: Option<ReasoningEffort>,
     /// The client's session timer; at most [`MAX_SESSION_TIMEOUT`].
     pub session_timeout: Duration,
     /// TLS for `wss://` (a custom root store, client certificates); when `None`, rustls
@@ -189,10 +195,46 @@ pub struct OpenAiRealtimeConfig {
     pub channel_capacity: usize,
 }
 
+/// How much a reasoning realtime model thinks before it answers: the GA session's
+/// `reasoning.effort`. Higher effort answers harder questions at the cost of latency and
+/// output tokens.
+///
+/// ```
+/// use bidi_model::openai::ReasoningEffort;
+/// assert_eq!(ReasoningEffort::High.as_str(), "high");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasoningEffort {
+    /// `minimal`.
+    Minimal,
+    /// `low` (the service's default).
+    Low,
+    /// `medium`.
+    Medium,
+    /// `high`.
+    High,
+    /// `xhigh`.
+    XHigh,
+}
+
+impl ReasoningEffort {
+    /// The wire value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Minimal => "minimal",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::XHigh => "xhigh",
+        }
+    }
+}
+
 impl Default for OpenAiRealtimeConfig {
     fn default() -> Self {
         Self {
             model_id: DEFAULT_MODEL.to_owned(),
+            reasoning_effort: None,
             api_key: None,
             organization: None,
             project: None,
@@ -239,6 +281,12 @@ impl OpenAiRealtimeConfig {
     pub fn new() -> Self {
         Self::default()
     }
+    /// Sets the reasoning effort (`gpt-realtime-2` family).
+    pub fn reasoning_effort(mut self, effort: ReasoningEffort) -> Self {
+        self.reasoning_effort = Some(effort);
+        self
+    }
+
     /// Sets the model id.
     pub fn model_id(mut self, model_id: impl Into<String>) -> Self {
         self.model_id = model_id.into();
@@ -363,9 +411,9 @@ impl OpenAiRealtimeConfig {
     /// ```
     /// use bidi_model::openai::OpenAiRealtimeConfig;
     /// let c = OpenAiRealtimeConfig::new().endpoint("wss://proxy.local/rt?deployment=x");
-    /// assert_eq!(c.url().unwrap(), "wss://proxy.local/rt?deployment=x&model=gpt-realtime");
+    /// assert_eq!(c.url().unwrap(), "wss://proxy.local/rt?deployment=x&model=gpt-realtime-2");
     /// let c = OpenAiRealtimeConfig::new().endpoint("wss://api.openai.com");
-    /// assert_eq!(c.url().unwrap(), "wss://api.openai.com/v1/realtime?model=gpt-realtime");
+    /// assert_eq!(c.url().unwrap(), "wss://api.openai.com/v1/realtime?model=gpt-realtime-2");
     /// ```
     ///
     /// # Errors

@@ -60,6 +60,9 @@ pub fn session_update(
             Value::Array(tools.iter().map(tool).collect()),
         );
     }
+    if let Some(effort) = config.reasoning_effort {
+        session.insert("reasoning".into(), json!({"effort": effort.as_str()}));
+    }
     for (key, value) in &config.inference {
         if SUPPORTED_INFERENCE_KEYS.contains(&key.as_str()) {
             session.insert(key.clone(), value.clone());

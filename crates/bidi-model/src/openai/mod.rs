@@ -40,5 +40,5 @@ mod model;
 pub mod tool_turns;
 pub mod truncate;
 
-pub use config::{InputTranscription, OpenAiRealtimeConfig, TurnDetection};
+pub use config::{InputTranscription, OpenAiRealtimeConfig, ReasoningEffort, TurnDetection};
 pub use model::BidiOpenAIRealtimeModel;

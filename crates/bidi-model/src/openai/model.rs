@@ -60,6 +60,7 @@ impl BidiOpenAIRealtimeModel {
     /// out of range. The key is never logged.
     pub fn new(config: OpenAiRealtimeConfig) -> Result<Self, ModelError> {
         let config = config.resolve(|k| std::env::var(k).ok())?;
+        crate::lifecycle::warn(PROVIDER, &config.model_id);
         Ok(Self {
             url: config.url()?,
             config,

@@ -56,16 +56,16 @@ async fn openai_takes_the_base_and_the_full_url() {
     let sim = OpenAiSim::start(script()).await.expect("sim");
     let base = origin(&sim.url());
     let forms = [
-        (base.clone(), "model=gpt-realtime"),
-        (format!("{base}/"), "model=gpt-realtime"),
-        (format!("{base}/v1/realtime"), "model=gpt-realtime"),
+        (base.clone(), "model=gpt-realtime-2"),
+        (format!("{base}/"), "model=gpt-realtime-2"),
+        (format!("{base}/v1/realtime"), "model=gpt-realtime-2"),
         (
             format!("{base}/v1/realtime?model=gpt-realtime-mini&tag=a%20b"),
             "model=gpt-realtime-mini&tag=a%20b",
         ),
         (
             format!("{base}/v1/realtime/?tag=1"),
-            "tag=1&model=gpt-realtime",
+            "tag=1&model=gpt-realtime-2",
         ),
     ];
     for (i, (endpoint, query)) in forms.iter().enumerate() {

@@ -87,7 +87,7 @@ async fn text_turn_configures_the_session_and_streams_the_answer() {
     match &seen[0] {
         BidiOutputEvent::ConnectionStart(s) => {
             assert_eq!(s.connection_id(), connection_id);
-            assert_eq!(s.model(), "gpt-realtime");
+            assert_eq!(s.model(), "gpt-realtime-2");
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -110,7 +110,7 @@ async fn text_turn_configures_the_session_and_streams_the_answer() {
     assert_eq!(recorded.len(), 1);
     let conn = &recorded[0];
     assert_eq!(conn.request.path, "/v1/realtime");
-    assert_eq!(conn.request.query.as_deref(), Some("model=gpt-realtime"));
+    assert_eq!(conn.request.query.as_deref(), Some("model=gpt-realtime-2"));
     assert_eq!(
         conn.request.header("authorization"),
         Some("Bearer sk-test-not-a-key")
@@ -498,4 +498,26 @@ async fn unreachable_endpoint_is_a_connection_error() {
     assert!(matches!(err, ModelError::Connection { .. }), "{err}");
     assert!(!err.to_string().contains("sk-test"), "no secret in errors");
     assert!(model.connection_id().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reasoning_effort_is_sent_with_the_session_only_when_set() {
+    use bidi_model::openai::ReasoningEffort;
+    let sim = OpenAiSim::start(Script::new()).await.expect("sim");
+    for (effort, expected) in [
+        (Some(ReasoningEffort::High), json!({"effort": "high"})),
+        (None, serde_json::Value::Null),
+    ] {
+        let mut config = OpenAiRealtimeConfig::new().endpoint(sim.url());
+        if let Some(effort) = effort {
+            config = config.reasoning_effort(effort);
+        }
+        let model = model_with(config);
+        model.start(StartParams::default()).await.expect("start");
+        model.stop().await.expect("stop");
+        let recorded = sim.recorded();
+        let session = &recorded.last().expect("a connection").events[0];
+        assert_eq!(session["session"]["reasoning"], expected, "{session}");
+    }
+    sim.shutdown().await;
 }
