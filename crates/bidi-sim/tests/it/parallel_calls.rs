@@ -1,5 +1,5 @@
-//! One OpenAI response with two function calls (issue 20): the agent runs both, sends both
-//! outputs, and asks for the answer once — the service would refuse a second
+//! One OpenAI response with a spoken preamble and two function calls (issue 20): the agent
+//! runs both calls, sends both outputs, and asks for the answer once — the service would refuse a second
 //! `response.create` while the first answer runs (`conversation_already_has_active_response`),
 //! and the answer would cover only the first call.
 
@@ -30,6 +30,15 @@ fn script() -> Script {
                 contains: "weather".into(),
             },
             vec![
+                // A spoken preamble, then the two calls: one response, three output items.
+                Action::Say {
+                    text: "Let me check both.".into(),
+                    chunk: 0,
+                },
+                Action::Speak {
+                    ms: 200,
+                    frame_ms: 20,
+                },
                 Action::CallTool {
                     id: "call_paris".into(),
                     name: "city_weather".into(),
@@ -73,7 +82,8 @@ async fn two_calls_in_one_response_get_one_answer_and_no_error() {
             let event = event.expect("event").to_json();
             let done = event["type"] == "bidi_transcript_stream"
                 && event["role"] == "assistant"
-                && event["is_final"] == true;
+                && event["is_final"] == true
+                && event["text"] != "Let me check both.";
             seen.push(event);
             if done {
                 return true;
