@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use super::client_message;
 use crate::hearing::{Heard, Listener};
 use crate::recording::Recorder;
 use crate::script::ScriptState;
@@ -109,9 +110,18 @@ impl Conn {
     }
 
     fn on_client(&mut self, text: &str) {
-        let msg: Value =
-            serde_json::from_str(text).unwrap_or_else(|_| json!({"invalid_json": text}));
+        let Ok(msg) = serde_json::from_str::<Value>(text) else {
+            self.recorder
+                .record(self.index, json!({"invalid_json": text}));
+            // As the service: an unreadable message ends the session.
+            self.out.raw(Out::Close(
+                1007,
+                "Invalid JSON payload received. Unexpected token.".into(),
+            ));
+            return;
+        };
         self.recorder.record(self.index, msg.clone());
+        let msg = client_message::normalize(msg);
         if !self.set_up {
             let Some(setup) = msg.get("setup") else {
                 self.out.raw(Out::Close(
@@ -133,12 +143,15 @@ impl Conn {
                 let actions = self.script.on_text(text);
                 self.play(actions);
             }
-            if let Some(data) = rt
-                .get("audio")
-                .and_then(|a| a.get("data"))
-                .and_then(Value::as_str)
-            {
-                let pcm = BASE64.decode(data).unwrap_or_default();
+            for data in client_message::audio_chunks(rt) {
+                let Ok(pcm) = client_message::decode_base64(data) else {
+                    self.out.raw(Out::Close(
+                        1007,
+                        "Invalid value at 'realtime_input.audio.data' (TYPE_BYTES), Base64 decoding failed"
+                            .into(),
+                    ));
+                    return;
+                };
                 if let Some(listener) = self.listener.as_mut() {
                     let heard = listener.push_pcm16(&pcm);
                     self.on_heard(heard);

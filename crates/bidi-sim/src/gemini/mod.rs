@@ -43,6 +43,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod client_message;
 mod connection;
 
 use std::io;

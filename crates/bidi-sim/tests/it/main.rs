@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod end_of_audio;
+mod gemini_key_forms;
 mod heard;
 mod hearing;
 mod openai_protocol;
