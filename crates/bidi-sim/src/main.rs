@@ -21,7 +21,6 @@ use bidi_sim::gemini::{GeminiSim, GeminiSimOptions};
 use bidi_sim::openai::{OpenAiSim, OpenAiSimOptions};
 use bidi_sim::{Script, scenario};
 use clap::{Parser, ValueEnum};
-use tokio::io::AsyncReadExt;
 
 /// Simulators of OpenAI Realtime, Gemini Live and Nova Sonic (Bedrock) on loopback, driven by
 /// a scenario file.
@@ -124,10 +123,17 @@ async fn serve(args: Args) -> Result<(), String> {
     for protocol in protocols {
         servers.push(start(protocol, script.clone(), &args).await?);
     }
+    // stdin is read on a thread of its own, never joined: tokio's stdin would be a blocking
+    // task the runtime waits for at exit, so a signal could not end the process while the
+    // parent holds the pipe open.
     let eof = async {
         if args.until_eof {
-            let mut sink = Vec::new();
-            tokio::io::stdin().read_to_end(&mut sink).await.ok();
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+                let _ = tx.send(());
+            });
+            let _ = rx.await;
         } else {
             std::future::pending::<()>().await;
         }

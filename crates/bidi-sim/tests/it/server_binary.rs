@@ -279,3 +279,26 @@ async fn require_key_refuses_other_credentials_on_every_protocol() {
     assert_tool_then_answer(&converse(Box::new(gemini(KEY))).await);
     assert_tool_then_answer(&converse(Box::new(nova(KEY))).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_it_while_stdin_is_held_open_with_until_eof() {
+    let mut server = start(&["--until-eof"]);
+    // stdin stays open (the handle is held by `server.child`): only the signal can end it.
+    let pid = server.child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let waited = tokio::time::timeout(HANG, async {
+        loop {
+            if let Some(status) = server.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let status = waited.expect("bidi-sim exits on SIGTERM with stdin open");
+    assert!(status.success(), "{status}");
+}
