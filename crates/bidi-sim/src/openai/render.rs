@@ -25,7 +25,41 @@ pub(super) use crate::ws::Outgoing as Out;
 pub(super) struct OpenResponse {
     pub(super) id: String,
     message_item: Option<String>,
+    /// The transcript of the open message item so far.
+    transcript: String,
     output: Vec<Value>,
+}
+
+impl OpenResponse {
+    /// Ends the open message item as the service does: `response.content_part.done`, then
+    /// `response.output_item.done` with the item `completed` (or `incomplete`, cut short)
+    /// and its content; the response's output keeps the finished item.
+    fn close_message(&mut self, status: &str, out: &Sender) {
+        let Some(item_id) = self.message_item.take() else {
+            return;
+        };
+        let transcript = std::mem::take(&mut self.transcript);
+        let Some(index) = self
+            .output
+            .iter()
+            .position(|i| i["id"].as_str() == Some(item_id.as_str()))
+        else {
+            return;
+        };
+        let part = json!({"type": "audio", "transcript": transcript});
+        out.event(
+            json!({"type": "response.content_part.done", "response_id": self.id,
+            "item_id": item_id, "output_index": index, "content_index": 0, "part": part}),
+        );
+        let item = json!({"id": item_id, "object": "realtime.item", "type": "message",
+            "role": "assistant", "status": status,
+            "content": [{"type": "output_audio", "transcript": transcript}]});
+        out.event(
+            json!({"type": "response.output_item.done", "response_id": self.id,
+            "output_index": index, "item": item}),
+        );
+        self.output[index] = item;
+    }
 }
 
 /// State shared by the connection and the action runners. Frames are queued while it is
@@ -57,6 +91,7 @@ impl Shared {
         self.response = Some(OpenResponse {
             id: id.clone(),
             message_item: None,
+            transcript: String::new(),
             output: Vec::new(),
         });
         id
@@ -82,6 +117,11 @@ impl Shared {
         out.event(
             json!({"type": "conversation.item.added", "previous_item_id": null, "item": item}),
         );
+        out.event(
+            json!({"type": "response.content_part.added", "response_id": response_id,
+            "item_id": new_id, "output_index": index, "content_index": 0,
+            "part": {"type": "audio", "transcript": ""}}),
+        );
         r.output.push(item);
         r.message_item = Some(new_id.clone());
         (response_id, new_id, index)
@@ -89,14 +129,20 @@ impl Shared {
 
     /// Ends the running response with `status`.
     pub(super) fn finish(&mut self, status: &str, reason: Option<&str>, out: &Sender) {
-        let Some(r) = self.response.take() else {
+        let Some(mut r) = self.response.take() else {
             return;
         };
-        let usage = self.usage.take().map_or(Value::Null, |(i, o)| {
-            json!({"total_tokens": i + o, "input_tokens": i, "output_tokens": o,
-                "input_token_details": {"text_tokens": i, "audio_tokens": 0, "image_tokens": 0, "cached_tokens": 0},
-                "output_token_details": {"text_tokens": 0, "audio_tokens": o}})
-        });
+        let item_status = if status == "completed" {
+            "completed"
+        } else {
+            "incomplete"
+        };
+        r.close_message(item_status, out);
+        // The service always reports usage; a script without a `usage` action reports zeros.
+        let (i, o) = self.usage.take().unwrap_or((0, 0));
+        let usage = json!({"total_tokens": i + o, "input_tokens": i, "output_tokens": o,
+            "input_token_details": {"text_tokens": i, "audio_tokens": 0, "image_tokens": 0, "cached_tokens": 0},
+            "output_token_details": {"text_tokens": 0, "audio_tokens": o}});
         let details = reason.map_or(
             Value::Null,
             |reason| json!({"type": status, "reason": reason}),
@@ -184,9 +230,13 @@ impl Runner {
                     json!({"type": "conversation.item.input_audio_transcription.delta",
                     "item_id": item_id, "content_index": 0, "delta": text}),
                 );
+                // The openai SDK's types require `usage`: the audio's duration, estimated
+                // from the words (about 2.5 a second).
+                let words = text.split_whitespace().count() as u64;
                 out.event(
                     json!({"type": "conversation.item.input_audio_transcription.completed",
-                    "item_id": item_id, "content_index": 0, "transcript": text}),
+                    "item_id": item_id, "content_index": 0, "transcript": text,
+                    "usage": {"type": "duration", "seconds": (words * 2).div_ceil(5).max(1)}}),
                 );
             }
             Action::Say { text, chunk } => {
@@ -200,6 +250,9 @@ impl Runner {
                 out.event(json!({"type": "response.output_audio_transcript.done",
                     "response_id": response_id, "item_id": item_id, "output_index": index,
                     "content_index": 0, "transcript": text}));
+                if let Some(r) = s.response.as_mut() {
+                    r.transcript.push_str(&text);
+                }
             }
             Action::Speak { ms, frame_ms } => self.speak(ms, frame_ms, &Voice::Tone).await,
             Action::SpeakWav { path, frame_ms } => {
@@ -214,7 +267,7 @@ impl Runner {
                 let Some(r) = s.response.as_mut() else {
                     return true;
                 };
-                r.message_item = None;
+                r.close_message("completed", out);
                 let index = r.output.len();
                 let mut item = json!({"id": item_id, "object": "realtime.item", "type": "function_call",
                     "status": "in_progress", "call_id": id, "name": name, "arguments": ""});

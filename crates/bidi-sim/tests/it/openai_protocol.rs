@@ -219,3 +219,87 @@ async fn benchmark_options_stamp_audio_and_skip_recording_appends() {
     );
     sim.shutdown().await;
 }
+
+/// Every server event of a turn, in order, until `response.done`.
+async fn turn(ws: &mut Client) -> Vec<Value> {
+    let wait = async {
+        let mut events = Vec::new();
+        loop {
+            let frame = ws.next().await.expect("open").expect("frame");
+            let Message::Text(text) = frame else { continue };
+            let event: Value = serde_json::from_str(text.as_str()).expect("server sends JSON");
+            let done = event["type"] == "response.done";
+            events.push(event);
+            if done {
+                return events;
+            }
+        }
+    };
+    tokio::time::timeout(HANG, wait)
+        .await
+        .expect("a turn in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoken_turn_has_the_ga_event_sequence_and_usage() {
+    let sim = OpenAiSim::start(Script::new().on(
+        Trigger::Text {
+            contains: "hello".into(),
+        },
+        vec![
+            Action::UserTranscript {
+                text: "hello there".into(),
+            },
+            Action::Say {
+                text: "Hi!".into(),
+                chunk: 0,
+            },
+            Action::Speak {
+                ms: 40,
+                frame_ms: 20,
+            },
+            Action::EndTurn,
+        ],
+    ))
+    .await
+    .expect("sim");
+    let (mut ws, _) = tokio_tungstenite::connect_async(sim.url())
+        .await
+        .expect("connect");
+    expect(&mut ws, "session.created").await;
+    send(
+        &mut ws,
+        json!({"type": "session.update", "session": {"type": "realtime"}}),
+    )
+    .await;
+    send(
+        &mut ws,
+        json!({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+            "content": [{"type": "input_text", "text": "hello"}]}}),
+    )
+    .await;
+    send(&mut ws, json!({"type": "response.create"})).await;
+    let events = turn(&mut ws).await;
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    let at = |k: &str| {
+        kinds
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or_else(|| panic!("no {k}: {kinds:?}"))
+    };
+    let completed = &events[at("conversation.item.input_audio_transcription.completed")];
+    assert_eq!(completed["usage"]["type"], "duration", "{completed}");
+    assert!(at("response.created") < at("response.output_item.added"));
+    assert!(at("response.output_item.added") < at("response.content_part.added"));
+    assert!(at("response.content_part.added") < at("response.output_audio.delta"));
+    assert!(at("response.output_audio.done") < at("response.content_part.done"));
+    assert!(at("response.content_part.done") < at("response.output_item.done"));
+    assert!(at("response.output_item.done") < at("response.done"));
+    let item = &events[at("response.output_item.done")]["item"];
+    assert_eq!(item["status"], "completed");
+    assert_eq!(item["content"][0]["transcript"], "Hi!");
+    let done = &events[at("response.done")]["response"];
+    assert!(done["usage"].is_object(), "usage always: {done}");
+    assert_eq!(done["output"][0]["status"], "completed");
+    sim.shutdown().await;
+}
