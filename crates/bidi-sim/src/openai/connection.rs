@@ -39,6 +39,25 @@ struct Conn {
     listener: Option<Listener>,
     /// The input item of the utterance under way.
     speech_item: Option<String>,
+    /// The whole session: `session.created`'s, with every `session.update` merged in.
+    session: Value,
+}
+
+/// `update` merged into `base`, objects key by key, anything else replaced.
+fn merge(base: &mut Value, update: &Value) {
+    match (base, update) {
+        (Value::Object(base), Value::Object(update)) => {
+            for (key, value) in update {
+                match base.get_mut(key) {
+                    Some(slot) if slot.is_object() && value.is_object() => merge(slot, value),
+                    _ => {
+                        base.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (base, update) => *base = update.clone(),
+    }
 }
 
 /// Serves one connection until either side closes it.
@@ -56,14 +75,21 @@ pub(super) async fn run(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .id("sess");
-    out.event(json!({"type": "session.created", "session": {
+    let session = json!({
         "type": "realtime", "object": "realtime.session", "id": session_id, "model": "gpt-realtime",
-        "output_modalities": ["audio"],
-        "audio": {"input": {"format": {"type": "audio/pcm", "rate": RATE_HZ}},
-                  "output": {"format": {"type": "audio/pcm", "rate": RATE_HZ}, "voice": "alloy"}},
-    }}));
+        "output_modalities": ["audio"], "instructions": "", "tools": [], "tool_choice": "auto",
+        "max_output_tokens": "inf",
+        "audio": {"input": {"format": {"type": "audio/pcm", "rate": RATE_HZ},
+                            "turn_detection": {"type": "server_vad", "threshold": 0.5,
+                                "prefix_padding_ms": 300, "silence_duration_ms": 200,
+                                "create_response": true, "interrupt_response": true},
+                            "transcription": null, "noise_reduction": null},
+                  "output": {"format": {"type": "audio/pcm", "rate": RATE_HZ}, "voice": "alloy", "speed": 1.0}},
+    });
+    out.event(json!({"type": "session.created", "session": session}));
     let listener = script.listener(RATE_HZ);
     let mut conn = Conn {
+        session,
         script: ScriptState::new(script),
         runner: Runner {
             shared,
@@ -113,7 +139,13 @@ impl Conn {
         let out = self.runner.out.clone();
         match kind {
             "session.update" => {
-                out.event(json!({"type": "session.updated", "session": event.get("session").cloned().unwrap_or(Value::Null)}));
+                if let Some(update) = event.get("session") {
+                    merge(&mut self.session, update);
+                }
+                // A text-only session answers in text parts, never audio.
+                let text_only = self.session["output_modalities"] == json!(["text"]);
+                self.lock().text_only = text_only;
+                out.event(json!({"type": "session.updated", "session": self.session}));
                 if !self.configured {
                     self.configured = true;
                     let actions = self.script.on_connect();

@@ -34,7 +34,7 @@ impl OpenResponse {
     /// Ends the open message item as the service does: `response.content_part.done`, then
     /// `response.output_item.done` with the item `completed` (or `incomplete`, cut short)
     /// and its content; the response's output keeps the finished item.
-    fn close_message(&mut self, status: &str, out: &Sender) {
+    fn close_message(&mut self, status: &str, text: bool, out: &Sender) {
         let Some(item_id) = self.message_item.take() else {
             return;
         };
@@ -46,14 +46,24 @@ impl OpenResponse {
         else {
             return;
         };
-        let part = json!({"type": "audio", "transcript": transcript});
+        let (part, content) = if text {
+            (
+                json!({"type": "text", "text": transcript}),
+                json!({"type": "output_text", "text": transcript}),
+            )
+        } else {
+            (
+                json!({"type": "audio", "transcript": transcript}),
+                json!({"type": "output_audio", "transcript": transcript}),
+            )
+        };
         out.event(
             json!({"type": "response.content_part.done", "response_id": self.id,
             "item_id": item_id, "output_index": index, "content_index": 0, "part": part}),
         );
         let item = json!({"id": item_id, "object": "realtime.item", "type": "message",
             "role": "assistant", "status": status,
-            "content": [{"type": "output_audio", "transcript": transcript}]});
+            "content": [content]});
         out.event(
             json!({"type": "response.output_item.done", "response_id": self.id,
             "output_index": index, "item": item}),
@@ -67,6 +77,8 @@ impl OpenResponse {
 #[derive(Debug, Default)]
 pub(super) struct Shared {
     pub(super) response: Option<OpenResponse>,
+    /// The session's `output_modalities` is `["text"]`: answers are text, no audio.
+    pub(super) text_only: bool,
     usage: Option<(u64, u64)>,
     /// Audio samples sent per assistant item.
     pub(super) item_samples: HashMap<String, u64>,
@@ -137,7 +149,7 @@ impl Shared {
         } else {
             "incomplete"
         };
-        r.close_message(item_status, out);
+        r.close_message(item_status, self.text_only, out);
         // The service always reports usage; a script without a `usage` action reports zeros.
         let (i, o) = self.usage.take().unwrap_or((0, 0));
         let usage = json!({"total_tokens": i + o, "input_tokens": i, "output_tokens": o,
@@ -239,6 +251,23 @@ impl Runner {
                     "usage": {"type": "duration", "seconds": (words * 2).div_ceil(5).max(1)}}),
                 );
             }
+            Action::Say { text, chunk } if self.lock().text_only => {
+                let mut s = self.lock();
+                let (response_id, item_id, index) = s.ensure_message(out);
+                for piece in tone::pieces(&text, chunk) {
+                    out.event(json!({"type": "response.output_text.delta",
+                        "response_id": response_id, "item_id": item_id, "output_index": index,
+                        "content_index": 0, "delta": piece}));
+                }
+                out.event(json!({"type": "response.output_text.done",
+                    "response_id": response_id, "item_id": item_id, "output_index": index,
+                    "content_index": 0, "text": text}));
+                if let Some(r) = s.response.as_mut() {
+                    r.transcript.push_str(&text);
+                }
+            }
+            // A text-only session has no audio.
+            Action::Speak { .. } | Action::SpeakWav { .. } if self.lock().text_only => {}
             Action::Say { text, chunk } => {
                 let mut s = self.lock();
                 let (response_id, item_id, index) = s.ensure_message(out);
@@ -264,10 +293,11 @@ impl Runner {
                 let response_id = s.ensure_response(out);
                 let item_id = s.id("item");
                 let arguments = input.to_string();
+                let text_only = s.text_only;
                 let Some(r) = s.response.as_mut() else {
                     return true;
                 };
-                r.close_message("completed", out);
+                r.close_message("completed", text_only, out);
                 let index = r.output.len();
                 let mut item = json!({"id": item_id, "object": "realtime.item", "type": "function_call",
                     "status": "in_progress", "call_id": id, "name": name, "arguments": ""});

@@ -303,3 +303,63 @@ async fn a_spoken_turn_has_the_ga_event_sequence_and_usage() {
     assert_eq!(done["output"][0]["status"], "completed");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_updated_is_the_whole_session_and_a_text_session_gets_text() {
+    let sim = OpenAiSim::start(Script::new().on(
+        Trigger::Text {
+            contains: "hello".into(),
+        },
+        vec![
+            Action::Say {
+                text: "Hi in text.".into(),
+                chunk: 4,
+            },
+            Action::Speak {
+                ms: 40,
+                frame_ms: 20,
+            },
+            Action::EndTurn,
+        ],
+    ))
+    .await
+    .expect("sim");
+    let (mut ws, _) = tokio_tungstenite::connect_async(sim.url())
+        .await
+        .expect("connect");
+    expect(&mut ws, "session.created").await;
+    send(
+        &mut ws,
+        json!({"type": "session.update", "session": {"type": "realtime",
+            "output_modalities": ["text"], "instructions": "Be brief."}}),
+    )
+    .await;
+    let updated = expect(&mut ws, "session.updated").await;
+    let session = &updated["session"];
+    assert_eq!(session["instructions"], "Be brief.");
+    assert_eq!(session["output_modalities"], json!(["text"]));
+    assert_eq!(
+        session["audio"]["output"]["voice"], "alloy",
+        "kept from the session: {session}"
+    );
+    send(
+        &mut ws,
+        json!({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+            "content": [{"type": "input_text", "text": "hello"}]}}),
+    )
+    .await;
+    send(&mut ws, json!({"type": "response.create"})).await;
+    let events = turn(&mut ws).await;
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert!(kinds.contains(&"response.output_text.done"), "{kinds:?}");
+    assert!(
+        !kinds.iter().any(|k| k.starts_with("response.output_audio")),
+        "a text session gets no audio: {kinds:?}"
+    );
+    let done = events.last().expect("response.done");
+    assert_eq!(
+        done["response"]["output"][0]["content"][0]["text"],
+        "Hi in text."
+    );
+    sim.shutdown().await;
+}
