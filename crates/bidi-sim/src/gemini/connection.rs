@@ -49,6 +49,8 @@ struct Conn {
     index: usize,
     set_up: bool,
     resumption: bool,
+    /// The setup asked for `responseModalities: ["TEXT"]`: text parts, no audio.
+    text_only: bool,
     realtime: bool,
     audio_bytes: u64,
     /// Turn detection and recognition, when the script has utterances.
@@ -73,6 +75,7 @@ pub(super) async fn run(
         index,
         set_up: false,
         resumption: false,
+        text_only: false,
         realtime,
         audio_bytes: 0,
         listener,
@@ -88,6 +91,7 @@ impl Conn {
                 out: self.out.clone(),
                 realtime: self.realtime,
                 resumption: self.resumption,
+                text_only: self.text_only,
             };
             self.runners.spawn(runner.run(actions));
         }
@@ -132,6 +136,14 @@ impl Conn {
             };
             self.set_up = true;
             self.resumption = setup.get("sessionResumption").is_some();
+            self.text_only = setup
+                .pointer("/generationConfig/responseModalities")
+                .and_then(Value::as_array)
+                .is_some_and(|m| {
+                    !m.is_empty()
+                        && m.iter()
+                            .all(|x| x.as_str().is_some_and(|x| x.eq_ignore_ascii_case("text")))
+                });
             self.out.json(json!({"setupComplete": {}}));
             self.new_handle();
             let actions = self.script.on_connect();
@@ -217,6 +229,7 @@ struct Runner {
     out: Sender,
     realtime: bool,
     resumption: bool,
+    text_only: bool,
 }
 
 impl Runner {
@@ -232,6 +245,15 @@ impl Runner {
                 Action::UserTranscript { text } => self
                     .out
                     .json(json!({"serverContent": {"inputTranscription": {"text": text}}})),
+                // A text session gets the answer as text parts of the model's turn.
+                Action::Say { text, chunk } if self.text_only => {
+                    for piece in tone::pieces(&text, chunk) {
+                        self.out.json(
+                            json!({"serverContent": {"modelTurn": {"parts": [{"text": piece}]}}}),
+                        );
+                    }
+                }
+                Action::Speak { .. } | Action::SpeakWav { .. } if self.text_only => {}
                 Action::Say { text, chunk } => {
                     for piece in tone::pieces(&text, chunk) {
                         self.out.json(

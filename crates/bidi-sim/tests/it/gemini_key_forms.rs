@@ -197,3 +197,68 @@ async fn bad_base64_and_bad_json_close_with_1007_and_a_message() {
     assert!(reason.contains("JSON"), "{reason}");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_session_gets_text_parts_and_no_audio() {
+    let sim = GeminiSim::start(Script::new().on(
+        Trigger::Text {
+            contains: "hello".into(),
+        },
+        vec![
+            Action::Say {
+                text: "Hi in text.".into(),
+                chunk: 0,
+            },
+            Action::Speak {
+                ms: 40,
+                frame_ms: 20,
+            },
+            Action::EndTurn,
+        ],
+    ))
+    .await
+    .expect("sim");
+    let (mut ws, _) = tokio_tungstenite::connect_async(sim.url())
+        .await
+        .expect("connect");
+    send(
+        &mut ws,
+        json!({"setup": {"model": "models/sim", "generation_config": {"response_modalities": ["TEXT"]}}}),
+    )
+    .await;
+    send(
+        &mut ws,
+        json!({"client_content": {"turns": [{"role": "user", "parts": [{"text": "hello"}]}], "turn_complete": true}}),
+    )
+    .await;
+    let messages = tokio::time::timeout(HANG, async {
+        let mut seen = Vec::new();
+        loop {
+            let Some(Ok(Message::Text(t))) = ws.next().await else {
+                panic!("closed: {seen:?}")
+            };
+            let m: Value = serde_json::from_str(t.as_str()).expect("json");
+            let done = m.pointer("/serverContent/turnComplete") == Some(&Value::Bool(true));
+            seen.push(m);
+            if done {
+                return seen;
+            }
+        }
+    })
+    .await
+    .expect("a turn");
+    let text: String = messages
+        .iter()
+        .filter_map(|m| m.pointer("/serverContent/modelTurn/parts/0/text"))
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(text, "Hi in text.");
+    assert!(
+        !messages.iter().any(|m| m
+            .pointer("/serverContent/modelTurn/parts/0/inlineData")
+            .is_some()
+            || m.pointer("/serverContent/outputTranscription").is_some()),
+        "no audio in a text session: {messages:?}"
+    );
+    sim.shutdown().await;
+}
