@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use bidi_sim::bedrock::BedrockSim;
 use bidi_sim::gemini::{GeminiSim, GeminiSimOptions};
 use bidi_sim::openai::{OpenAiSim, OpenAiSimOptions};
+use bidi_sim::tls::ThrowawayCa;
 use bidi_sim::{Script, scenario};
 use clap::{Parser, ValueEnum};
 
@@ -55,6 +56,11 @@ struct Args {
     /// Stop at the end of stdin too (for a parent process that holds the pipe).
     #[arg(long)]
     until_eof: bool,
+    /// Serve TLS (`wss://`, `https://`) with a certificate for `localhost` from a throwaway
+    /// CA made at start; its PEM is written to a file announced on stdout as `CA <path>`
+    /// before the READY lines (give it to the client: SSL_CERT_FILE, --ca-file, ...).
+    #[arg(long)]
+    tls: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,13 +77,19 @@ enum Server {
     Bedrock(BedrockSim),
 }
 
-async fn start(protocol: Protocol, script: Script, args: &Args) -> Result<Server, String> {
+async fn start(
+    protocol: Protocol,
+    script: Script,
+    args: &Args,
+    ca: Option<&ThrowawayCa>,
+) -> Result<Server, String> {
     let realtime = args.realtime;
     match protocol {
         Protocol::Openai => {
             let options = OpenAiSimOptions {
                 realtime,
                 require_key: args.require_key.clone(),
+                tls: ca.map(ThrowawayCa::server_config),
                 ..OpenAiSimOptions::default()
             };
             let sim = OpenAiSim::start_on(args.openai_port, script, options)
@@ -90,7 +102,7 @@ async fn start(protocol: Protocol, script: Script, args: &Args) -> Result<Server
             let options = GeminiSimOptions {
                 realtime,
                 require_key: args.require_key.clone(),
-                ..GeminiSimOptions::default()
+                tls: ca.map(ThrowawayCa::server_config),
             };
             let sim = GeminiSim::start_on(args.gemini_port, script, options)
                 .await
@@ -99,9 +111,19 @@ async fn start(protocol: Protocol, script: Script, args: &Args) -> Result<Server
             Ok(Server::Gemini(sim))
         }
         Protocol::NovaSonic => {
-            let sim = BedrockSim::start_on(args.nova_sonic_port, script)
-                .await
-                .map_err(|e| format!("protocol=<nova-sonic> | {e}"))?;
+            let sim = match ca {
+                Some(ca) => {
+                    BedrockSim::start_tls_on(
+                        args.nova_sonic_port,
+                        script,
+                        ca.http_server_config(),
+                        ca.ca_pem().to_owned(),
+                    )
+                    .await
+                }
+                None => BedrockSim::start_on(args.nova_sonic_port, script).await,
+            }
+            .map_err(|e| format!("protocol=<nova-sonic> | {e}"))?;
             sim.require_access_key_id(args.require_key.clone());
             println!("READY nova-sonic {}", sim.endpoint());
             Ok(Server::Bedrock(sim))
@@ -119,9 +141,19 @@ async fn serve(args: Args) -> Result<(), String> {
         protocols = vec![Protocol::Openai, Protocol::Gemini, Protocol::NovaSonic];
     }
     protocols.dedup();
+    let ca = if args.tls {
+        let ca = ThrowawayCa::new().map_err(|e| e.to_string())?;
+        let path = std::env::temp_dir().join(format!("bidi-sim-ca-{}.pem", std::process::id()));
+        std::fs::write(&path, ca.ca_pem())
+            .map_err(|e| format!("could not write the CA to {}: {e}", path.display()))?;
+        println!("CA {}", path.display());
+        Some(ca)
+    } else {
+        None
+    };
     let mut servers = Vec::new();
     for protocol in protocols {
-        servers.push(start(protocol, script.clone(), &args).await?);
+        servers.push(start(protocol, script.clone(), &args, ca.as_ref()).await?);
     }
     // stdin is read on a thread of its own, never joined: tokio's stdin would be a blocking
     // task the runtime waits for at exit, so a signal could not end the process while the

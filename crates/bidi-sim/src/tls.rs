@@ -76,6 +76,14 @@ impl ThrowawayCa {
     pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
         Arc::clone(&self.server)
     }
+
+    /// The same certificate, offering `h2` and `http/1.1` by ALPN (the Bedrock server's
+    /// HTTPS).
+    pub fn http_server_config(&self) -> Arc<rustls::ServerConfig> {
+        let mut config = (*self.server).clone();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Arc::new(config)
+    }
 }
 
 impl std::fmt::Debug for ThrowawayCa {

@@ -172,6 +172,19 @@ impl BedrockSim {
         Self::launch(script, Some((TlsAcceptor::from(Arc::new(config)), pem)), 0).await
     }
 
+    /// Like [`start_tls`](Self::start_tls), on 127.0.0.1:`port` (0: a free port), presenting
+    /// `config`'s certificate (offer `h2` and `http/1.1` by ALPN, as
+    /// [`ThrowawayCa::http_server_config`](crate::tls::ThrowawayCa::http_server_config)
+    /// does); `ca_pem` is what [`ca_pem`](Self::ca_pem) reports.
+    pub async fn start_tls_on(
+        port: u16,
+        script: Script,
+        config: Arc<rustls::ServerConfig>,
+        ca_pem: String,
+    ) -> Result<Self, SimError> {
+        Self::launch(script, Some((TlsAcceptor::from(config), ca_pem)), port).await
+    }
+
     async fn launch(
         script: Script,
         tls: Option<(TlsAcceptor, String)>,

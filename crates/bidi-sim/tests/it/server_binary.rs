@@ -29,6 +29,8 @@ fn get_weather(city: String) -> String {
 struct Server {
     child: Child,
     urls: Vec<(String, String)>,
+    /// The CA file it announced (`--tls`).
+    ca: Option<String>,
 }
 
 impl Drop for Server {
@@ -48,8 +50,13 @@ fn start(args: &[&str]) -> Server {
         .expect("bidi-sim starts");
     let stdout = child.stdout.take().expect("stdout piped");
     let mut urls = Vec::new();
+    let mut ca = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("a line");
+        if let Some(path) = line.strip_prefix("CA ") {
+            ca = Some(path.to_owned());
+            continue;
+        }
         let mut parts = line.split_whitespace();
         assert_eq!(parts.next(), Some("READY"), "{line}");
         let protocol = parts.next().expect("protocol").to_owned();
@@ -59,7 +66,7 @@ fn start(args: &[&str]) -> Server {
             break;
         }
     }
-    Server { child, urls }
+    Server { child, urls, ca }
 }
 
 fn url_of<'a>(server: &'a Server, protocol: &str) -> &'a str {
@@ -301,4 +308,45 @@ async fn sigterm_stops_it_while_stdin_is_held_open_with_until_eof() {
     .await;
     let status = waited.expect("bidi-sim exits on SIGTERM with stdin open");
     assert!(status.success(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_serves_wss_and_https_with_the_ca_it_announces() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios/weather.json");
+    let server = start(&["--scenario", scenario, "--tls"]);
+    let ca = server.ca.clone().expect("a CA line before the READY lines");
+    assert!(
+        std::fs::read_to_string(&ca)
+            .expect("the CA file")
+            .contains("BEGIN CERTIFICATE")
+    );
+    assert!(url_of(&server, "openai").starts_with("wss://localhost:"));
+    assert!(url_of(&server, "gemini").starts_with("wss://localhost:"));
+    assert!(url_of(&server, "nova-sonic").starts_with("https://localhost:"));
+
+    let openai = BidiOpenAIRealtimeModel::new(
+        OpenAiRealtimeConfig::new()
+            .endpoint(url_of(&server, "openai"))
+            .api_key("test")
+            .ca_file(&ca),
+    )
+    .expect("model");
+    assert_tool_then_answer(&converse(Box::new(openai)).await);
+    let gemini = BidiGeminiLiveModel::new(
+        GeminiLiveConfig::default()
+            .with_base_url(url_of(&server, "gemini"))
+            .with_api_key("test")
+            .with_ca_file(&ca),
+    )
+    .expect("model");
+    assert_tool_then_answer(&converse(Box::new(gemini)).await);
+    let nova = BidiNovaSonicModel::new(
+        NovaSonicConfig::default()
+            .with_region("us-east-1")
+            .with_endpoint_url(url_of(&server, "nova-sonic"))
+            .with_credentials(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .with_ca_file(&ca),
+    )
+    .expect("nova model");
+    assert_tool_then_answer(&converse(Box::new(nova)).await);
 }
