@@ -10,6 +10,7 @@ mod heard;
 mod hearing;
 mod openai_protocol;
 mod parallel_calls;
+mod real_clients;
 mod server_binary;
 mod speak_wav;
 mod spoken;
