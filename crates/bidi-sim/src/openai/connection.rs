@@ -75,8 +75,17 @@ pub(super) async fn run(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .id("sess");
+    // The model the client asked for (`?model=`), as the service echoes it.
+    let model = recorder
+        .request(index)
+        .and_then(|r| r.query)
+        .and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("model=").map(str::to_owned))
+        })
+        .unwrap_or_else(|| "gpt-realtime".to_owned());
     let session = json!({
-        "type": "realtime", "object": "realtime.session", "id": session_id, "model": "gpt-realtime",
+        "type": "realtime", "object": "realtime.session", "id": session_id, "model": model,
         "output_modalities": ["audio"], "instructions": "", "tools": [], "tool_choice": "auto",
         "max_output_tokens": "inf",
         "audio": {"input": {"format": {"type": "audio/pcm", "rate": RATE_HZ},

@@ -35,6 +35,10 @@ async def main(base_url):
     client = AsyncOpenAI(api_key="sk-test", base_url=base_url)
     seen = []
     async with client.realtime.connect(model="gpt-realtime-2") as conn:
+        created = await conn.recv()
+        if created.type != "session.created" or created.session.model != "gpt-realtime-2":
+            raise SystemExit(json.dumps({"ok": False, "error": "session.created",
+                                         "got": created.model_dump(mode="json")}))
         await conn.session.update(session={
             "type": "realtime",
             "output_modalities": ["audio"],
