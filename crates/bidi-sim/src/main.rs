@@ -132,6 +132,11 @@ async fn start(
 }
 
 async fn serve(args: Args) -> Result<(), String> {
+    // The handler is in place before the READY lines: a parent that signals as soon as it
+    // reads them must not hit the default action (death by the signal, not a clean exit).
+    #[cfg(unix)]
+    let mut sigterm =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let script = match &args.scenario {
         Some(path) => scenario::load(path).map_err(|e| e.to_string())?,
         None => Script::new(),
@@ -172,11 +177,11 @@ async fn serve(args: Args) -> Result<(), String> {
     };
     #[cfg(unix)]
     let terminated = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
+        match sigterm.as_mut() {
+            Some(s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
     };
     #[cfg(not(unix))]

@@ -58,16 +58,33 @@ use crate::recording::{self, RecordedConnection, Recorder};
 use crate::ws::WsServerHandle;
 
 /// Whether `path` is a Live API method path the real service serves:
-/// `/ws/google.ai.generativelanguage.{v1alpha|v1beta}.GenerativeService.BidiGenerateContent`
-/// (or `...Constrained`, for ephemeral tokens). Any other path gets HTTP 404.
+/// `/ws/google.ai.generativelanguage.{VERSION}.GenerativeService.BidiGenerateContent` (or
+/// `...Constrained`, for ephemeral tokens), VERSION an API version (`v1`, `v1beta`,
+/// `v1alpha`, ...: google-genai 3.x asks for `v1`). Any other path gets HTTP 404.
+///
+/// ```
+/// use bidi_sim::gemini::is_service_path;
+/// assert!(is_service_path("/ws/google.ai.generativelanguage.v1.GenerativeService.BidiGenerateContent"));
+/// assert!(is_service_path("/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"));
+/// assert!(!is_service_path("/ws/google.ai.generativelanguage.beta.GenerativeService.BidiGenerateContent"));
+/// ```
 pub fn is_service_path(path: &str) -> bool {
-    let Some(method) = ["v1alpha", "v1beta"].iter().find_map(|v| {
-        path.strip_prefix("/ws/google.ai.generativelanguage.")?
-            .strip_prefix(v)?
-            .strip_prefix(".GenerativeService.")
-    }) else {
+    let Some(rest) = path.strip_prefix("/ws/google.ai.generativelanguage.") else {
         return false;
     };
+    let Some((version, method)) = rest.split_once(".GenerativeService.") else {
+        return false;
+    };
+    let digits = version.strip_prefix('v').unwrap_or_default();
+    let number_end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let api_version = number_end > 0
+        && matches!(&digits[number_end..], "" | "alpha" | "beta")
+        && !version.contains('/');
+    if !api_version {
+        return false;
+    }
     matches!(
         method,
         "BidiGenerateContent" | "BidiGenerateContentConstrained"

@@ -1,6 +1,8 @@
-//! bidi-sim accepted by clients we did not write (issue 21): the official openai SDK
-//! (realtime) runs a text turn and a tool round trip against the `bidi-sim` binary, and every
-//! server event validates against the SDK's own models.
+//! bidi-sim accepted by clients we did not write (issue 21), against the `bidi-sim` binary:
+//! the official openai SDK (realtime) runs a text turn and a tool round trip and every server
+//! event validates against the SDK's own models; google-genai's Live client does a tool
+//! round trip and gets the spoken answer, over `wss://` with `--tls` (it insists on TLS when
+//! it has an API key).
 //!
 //! `BIDI_CLIENTS_PYTHON` names the interpreter of a venv with the pinned clients (`.ci/run`
 //! makes it). Outside CI the test skips with a message when it is unset; under CI
@@ -30,6 +32,8 @@ fn clients_python() -> Option<String> {
 struct Sim {
     child: std::process::Child,
     url: String,
+    /// The CA file it announced (`--tls`).
+    ca: Option<String>,
 }
 
 impl Drop for Sim {
@@ -39,26 +43,31 @@ impl Drop for Sim {
     }
 }
 
-fn sim(protocol: &str, scenario: &str) -> Sim {
+fn sim(protocol: &str, scenario: &str, extra: &[&str]) -> Sim {
     let mut child = Command::new(env!("CARGO_BIN_EXE_bidi-sim"))
         .args(["--protocol", protocol, "--scenario", scenario])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("bidi-sim starts");
     let stdout = child.stdout.take().expect("stdout");
-    let line = BufReader::new(stdout)
-        .lines()
-        .next()
-        .expect("a READY line")
-        .expect("readable");
-    let url = line
-        .split_whitespace()
-        .nth(2)
-        .unwrap_or_else(|| panic!("READY line: {line}"))
-        .to_owned();
-    Sim { child, url }
+    let mut ca = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("readable");
+        if let Some(path) = line.strip_prefix("CA ") {
+            ca = Some(path.to_owned());
+            continue;
+        }
+        let url = line
+            .split_whitespace()
+            .nth(2)
+            .unwrap_or_else(|| panic!("READY line: {line}"))
+            .to_owned();
+        return Sim { child, url, ca };
+    }
+    panic!("bidi-sim printed no READY line");
 }
 
 #[test]
@@ -67,7 +76,7 @@ fn the_openai_sdk_runs_a_text_turn_and_a_tool_call_with_typed_events() {
         return;
     };
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios/weather.json");
-    let server = sim("openai", scenario);
+    let server = sim("openai", scenario, &[]);
     // The SDK takes the HTTP base URL and adds `/realtime` on the ws scheme.
     let base = server
         .url
@@ -87,4 +96,38 @@ fn the_openai_sdk_runs_a_text_turn_and_a_tool_call_with_typed_events() {
     assert_eq!(last["ok"], true, "{last}");
     assert_eq!(last["call"], "get_weather");
     assert_eq!(last["answer"][0], "It is sunny in Paris.");
+}
+
+#[test]
+fn google_genai_calls_a_tool_and_hears_the_answer_over_wss() {
+    let Some(python) = clients_python() else {
+        return;
+    };
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios/weather.json");
+    let server = sim("gemini", scenario, &["--tls"]);
+    let ca = server.ca.clone().expect("the CA line");
+    // google-genai takes the HTTPS base URL and adds its own `/ws/...` method path.
+    let base = server
+        .url
+        .replacen("wss://", "https://", 1)
+        .trim_end_matches("/ws")
+        .to_owned();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/google_genai.py");
+    let out = Command::new(python)
+        .args([script, &base])
+        .env("SSL_CERT_FILE", &ca)
+        .output()
+        .expect("the client runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "client failed:\n{stdout}\n{stderr}");
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(last["ok"], true, "{last}");
+    assert_eq!(last["call"], "get_weather");
+    assert_eq!(last["answer"], "It is sunny in Paris.");
+    assert!(
+        last["audio_bytes"].as_u64().is_some_and(|n| n > 0),
+        "{last}"
+    );
 }
