@@ -115,6 +115,13 @@ pub static TARGETS: &[Target] = &[
         check: wav,
     },
     Target {
+        name: "sim_gemini_client",
+        about: "client messages the Gemini simulator reads (protobuf JSON: either key spelling, either base64 alphabet, mediaChunks)",
+        corpus: corpus!(seeds::lines(seeds::GEMINI_CLIENT)),
+        generate: |c, u| c.lines(u),
+        check: sim_gemini_client,
+    },
+    Target {
         name: "sim_scenario",
         about: "bidi-sim scenario files (the simulator's JSON script format)",
         corpus: corpus!(vec![
@@ -285,4 +292,19 @@ fn wav(input: &[u8]) {
 
 fn sim_scenario(input: &[u8]) {
     let _ = bidi_sim::scenario::from_json_str(&String::from_utf8_lossy(input));
+}
+
+fn sim_gemini_client(input: &[u8]) {
+    use bidi_sim::gemini::client_message::{audio_chunks, decode_base64, normalize};
+    for frame in frames(input) {
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(frame) else {
+            continue;
+        };
+        let message = normalize(message);
+        if let Some(rt) = message.get("realtimeInput") {
+            for data in audio_chunks(rt) {
+                let _ = decode_base64(data);
+            }
+        }
+    }
 }

@@ -49,6 +49,11 @@ fn wav() {
 }
 
 #[test]
+fn sim_gemini_client() {
+    pass("sim_gemini_client");
+}
+
+#[test]
 fn sim_scenario() {
     pass("sim_scenario");
 }
