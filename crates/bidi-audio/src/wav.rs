@@ -44,18 +44,13 @@ impl Source {
 
 /// Reads a whole WAV file as interleaved `f32`; returns `(samples, rate, channels)`.
 fn read_wav(source: &Source) -> Result<(Vec<f32>, u32, usize), AudioError> {
-    let path = source.path();
-    match source {
-        Source::File(file) => {
-            let reader = hound::WavReader::open(file).map_err(|e| wav_error(path, e))?;
-            samples_of(reader).map_err(|e| wav_error(path, e))
-        }
+    let read = match source {
+        Source::File(file) => hound::WavReader::open(file).and_then(samples_of),
         Source::Bytes(bytes) => {
-            let reader = hound::WavReader::new(std::io::Cursor::new(&bytes[..]))
-                .map_err(|e| wav_error(path, e))?;
-            samples_of(reader).map_err(|e| wav_error(path, e))
+            hound::WavReader::new(std::io::Cursor::new(&bytes[..])).and_then(samples_of)
         }
-    }
+    };
+    read.map_err(|e| wav_error(source.path(), e))
 }
 
 fn samples_of<R: std::io::Read>(

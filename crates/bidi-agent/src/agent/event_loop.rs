@@ -228,8 +228,8 @@ async fn next_item(
 /// What the model task does after queueing an event.
 enum After {
     Nothing,
-    Append(Message),
-    /// The history takes the assistant's turn now (a new response, or one fully heard).
+    Append(Vec<Message>),
+    /// The history takes the assistant's turn now (its response fully heard).
     Settle,
     Tool(ToolUse),
     Interrupted(bidi_types::InterruptionReason),
@@ -242,16 +242,16 @@ fn track(inner: &Inner, event: &BidiOutputEvent) -> After {
     let playback = &inner.playback;
     match event {
         BidiOutputEvent::AudioStream(a) => {
-            let audio = a.pcm_duration();
-            playback.add_emitted(audio);
-            inner.heard().audio(audio);
+            playback.add_emitted(a.pcm_duration());
             After::Nothing
         }
         BidiOutputEvent::ResponseStart(r) => {
+            // The previous turn settles with its own response's audio, before the count
+            // starts again for this one.
+            let previous = inner.heard().start(playback.emitted_in_response());
             playback.start_response();
             *inner.current_response() = Some(r.response_id().to_owned());
-            inner.heard().open();
-            After::Settle
+            After::Append(previous)
         }
         BidiOutputEvent::ResponseComplete(_) => {
             inner.heard().close();
@@ -269,7 +269,7 @@ fn track(inner: &Inner, event: &BidiOutputEvent) -> After {
                 Route::Hold if t.is_final() => heard.final_text(t.text()),
                 Route::Hold => heard.partial_text(t.current_transcript().unwrap_or(t.text())),
                 Route::Append if t.is_final() => {
-                    return After::Append(Message::text(t.role(), t.text()));
+                    return After::Append(vec![Message::text(t.role(), t.text())]);
                 }
                 Route::Append => {}
                 Route::Drop => tracing::debug!(
@@ -279,7 +279,7 @@ fn track(inner: &Inner, event: &BidiOutputEvent) -> After {
             After::Nothing
         }
         BidiOutputEvent::TranscriptStream(t) if t.is_final() => {
-            After::Append(Message::text(t.role(), t.text()))
+            After::Append(vec![Message::text(t.role(), t.text())])
         }
         BidiOutputEvent::ToolUseStream(u) => After::Tool(u.current_tool_use().clone()),
         BidiOutputEvent::Interruption(i) => {
@@ -322,7 +322,7 @@ async fn model_task(conv: Conversation, mut stream: ModelEventStream) {
         }
         let outcome = match after {
             After::Nothing => Ok(()),
-            After::Append(message) => conv.inner.append([message]).await,
+            After::Append(messages) => conv.inner.append(messages).await,
             After::Settle => conv.inner.settle().await,
             After::Tool(tool_use) => {
                 let tool_conv = conv.clone();

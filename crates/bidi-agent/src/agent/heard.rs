@@ -33,8 +33,6 @@ pub(crate) struct HeardTurn {
     partial: String,
     /// Set by an interruption: how much of the turn's audio was heard.
     cut: Option<Duration>,
-    /// The response's audio received so far (its text covers this much).
-    audio: Duration,
     /// A response is being generated (between its start and its completion).
     open: bool,
     /// The response's turn was interrupted and has entered the history, cut: the rest of the
@@ -55,11 +53,14 @@ pub(crate) enum Route {
 }
 
 impl HeardTurn {
-    /// A response started (`bidi_response_start`).
-    pub(crate) fn open(&mut self) {
+    /// A response started (`bidi_response_start`): the previous turn settles first, with
+    /// `audio` the previous response's audio received (see [`settle`](Self::settle)); its
+    /// messages are returned for the history.
+    pub(crate) fn start(&mut self, audio: Duration) -> Vec<Message> {
+        let previous = self.settle(audio);
         self.open = true;
         self.late = false;
-        self.audio = Duration::ZERO;
+        previous
     }
 
     /// Where an assistant transcript arriving now goes.
@@ -90,11 +91,6 @@ impl HeardTurn {
         current.clone_into(&mut self.partial);
     }
 
-    /// `chunk` of the turn's audio was received.
-    pub(crate) fn audio(&mut self, chunk: Duration) {
-        self.audio += chunk;
-    }
-
     /// The user interrupted: `heard` of the turn's audio was heard. The first interruption of
     /// a turn counts; the text is cut in proportion to the audio received by the time the
     /// turn settles (a provider stops its audio and its transcript at the same point).
@@ -105,11 +101,11 @@ impl HeardTurn {
     }
 
     /// The turn's messages as the history keeps them, leaving the state empty for the next
-    /// turn.
-    pub(crate) fn settle(&mut self) -> Vec<Message> {
+    /// turn. `audio` is the response's audio received so far (the
+    /// [`PlaybackTracker`](bidi_types::PlaybackTracker)'s count): its text covers that much.
+    pub(crate) fn settle(&mut self, audio: Duration) -> Vec<Message> {
         let mut texts = std::mem::take(&mut self.finals);
         let partial = std::mem::take(&mut self.partial);
-        let audio = self.audio;
         let cut = self.cut.take().map(|heard| (heard.min(audio), audio));
         if cut.is_some() {
             self.late = true;
@@ -211,10 +207,10 @@ mod tests {
     fn a_turn_heard_in_full_is_kept_as_generated() {
         let mut t = HeardTurn::default();
         t.final_text("It is noon in Paris.");
-        let m = t.settle();
+        let m = t.settle(ms(1000));
         assert_eq!(texts(&m), ["It is noon in Paris."]);
         assert_eq!(m[0].metadata, None);
-        assert!(t.settle().is_empty(), "settling empties the turn");
+        assert!(t.settle(ms(1000)).is_empty(), "settling empties the turn");
     }
 
     #[test]
@@ -222,9 +218,8 @@ mod tests {
         let mut t = HeardTurn::default();
         // 40 characters over 4 s of audio; 1 s heard: 10 characters, back to a word.
         t.final_text("The weather in Paris is sunny and warm..");
-        t.audio(ms(4000));
         t.interrupted(ms(1000));
-        let m = t.settle();
+        let m = t.settle(ms(4000));
         assert_eq!(texts(&m), ["The"]);
         assert_eq!(m[0].interrupted(), Some((1000, 4000)));
     }
@@ -235,9 +230,8 @@ mod tests {
         t.final_text("Let me check.");
         t.final_text("It is sunny in Paris today.");
         // 13 + 27 = 40 characters; half heard = 20: 7 into the second text.
-        t.audio(ms(4000));
         t.interrupted(ms(2000));
-        let m = t.settle();
+        let m = t.settle(ms(4000));
         assert_eq!(texts(&m), ["Let me check.", "It is"]);
         assert_eq!(m[0].metadata, None);
         assert_eq!(m[1].interrupted(), Some((2000, 4000)));
@@ -247,9 +241,8 @@ mod tests {
     fn an_interrupted_item_without_its_final_uses_its_partial_text() {
         let mut t = HeardTurn::default();
         t.partial_text("Once upon a time there");
-        t.audio(ms(1000));
         t.interrupted(ms(500));
-        let m = t.settle();
+        let m = t.settle(ms(1000));
         assert_eq!(texts(&m), ["Once upon a"]);
     }
 
@@ -257,34 +250,47 @@ mod tests {
     fn nothing_heard_leaves_no_message() {
         let mut t = HeardTurn::default();
         t.final_text("Hello there.");
-        t.audio(ms(1000));
         t.interrupted(Duration::ZERO);
-        assert!(t.settle().is_empty());
+        assert!(t.settle(ms(1000)).is_empty());
     }
 
     #[test]
     fn a_partial_without_an_interruption_is_not_history() {
         let mut t = HeardTurn::default();
         t.partial_text("Hel");
-        assert!(t.settle().is_empty());
+        assert!(t.settle(ms(100)).is_empty());
     }
 
     #[test]
     fn text_arriving_after_an_interrupted_turn_settled_is_dropped_until_the_next_response() {
         let mut t = HeardTurn::default();
-        t.open();
+        assert!(t.start(Duration::ZERO).is_empty());
         t.final_text("Hello there, friend.");
-        t.audio(ms(1000));
         t.interrupted(ms(500));
         t.close();
         assert_eq!(t.route(), Route::Hold, "the turn is not settled yet");
-        assert_eq!(texts(&t.settle()), ["Hello"]);
+        assert_eq!(texts(&t.settle(ms(1000))), ["Hello"]);
         assert_eq!(t.route(), Route::Drop, "a late final of the same turn");
-        t.open();
+        assert!(t.start(Duration::ZERO).is_empty());
         assert_eq!(t.route(), Route::Hold);
         t.close();
-        t.settle();
+        t.settle(Duration::ZERO);
         assert_eq!(t.route(), Route::Append, "text outside any response");
+    }
+
+    #[test]
+    fn an_interrupted_turn_settled_by_the_next_response_is_cut() {
+        let mut t = HeardTurn::default();
+        t.start(Duration::ZERO);
+        t.final_text("Hello there, friend.");
+        t.interrupted(ms(500));
+        t.close();
+        // The next response starts before anything else settled the turn: the previous
+        // response's audio decides the cut.
+        let previous = t.start(ms(1000));
+        assert_eq!(texts(&previous), ["Hello"]);
+        assert_eq!(previous[0].interrupted(), Some((500, 1000)));
+        assert_eq!(t.route(), Route::Hold, "the new response's text is held");
     }
 
     #[test]

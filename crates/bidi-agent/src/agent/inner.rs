@@ -93,7 +93,7 @@ impl Inner {
         batch: impl IntoIterator<Item = Message>,
     ) -> Result<(), AgentError> {
         let _held = self.append_lock.lock().await;
-        let settled = self.heard().settle();
+        let settled = self.heard().settle(self.playback.emitted_in_response());
         for message in settled.into_iter().chain(batch) {
             self.history().push(message.clone());
             let event = BidiMessageAddedEvent {
