@@ -239,6 +239,23 @@ fn check_history(messages: &[Message], generated: &str, heard_ms: u64) {
     assert_eq!(texts.last().map(String::as_str), Some("again"));
 }
 
+/// The history and the session file keep the heard prefix of `generated`, marked.
+fn check_kept(messages: &[Message], dir: &std::path::Path, generated: &str, heard_ms: u64) {
+    check_history(messages, generated, heard_ms);
+    check_session(dir, generated, heard_ms);
+}
+
+/// A restart's `replay` holds the kept text, and never `generated` whole (its unheard part).
+fn check_replay(replay: &str, messages: &[Message], generated: &str) {
+    assert!(!replay.contains(generated), "the unheard part was replayed");
+    let kept = assistant_messages(messages)
+        .first()
+        .and_then(|m| m.joined_text());
+    if let Some(kept) = kept {
+        assert!(replay.contains(&kept), "{replay}");
+    }
+}
+
 /// The session file holds the same heard message with its mark.
 fn check_session(dir: &std::path::Path, generated: &str, heard_ms: u64) {
     let mut found = Vec::new();
@@ -295,9 +312,6 @@ async fn openai(player: Player, heard_ms: u64) {
         dir.path(),
     )
     .await;
-    let kept = assistant_messages(&messages)
-        .first()
-        .and_then(|m| m.joined_text());
     let truncates: Vec<Value> = sim.recorded()[0]
         .events
         .iter()
@@ -319,16 +333,11 @@ async fn openai(player: Player, heard_ms: u64) {
             "truncated at {end} ms, heard {heard_ms}"
         );
     }
-    check_history(&messages, STORY, heard_ms);
-    check_session(dir.path(), STORY, heard_ms);
-    // The restart replayed the heard prefix, never the whole story.
+    check_kept(&messages, dir.path(), STORY, heard_ms);
     // The new connection's session.update and the replayed items.
     connections(|| sim.recorded().get(1).map_or(0, |c| c.events.len()), 3).await;
     let replay = serde_json::to_string(&sim.recorded()[1].events).expect("json");
-    assert!(!replay.contains(STORY), "the unheard part was replayed");
-    if let Some(kept) = kept {
-        assert!(replay.contains(&kept), "{replay}");
-    }
+    check_replay(&replay, &messages, STORY);
     sim.shutdown().await;
 }
 
@@ -364,8 +373,7 @@ async fn gemini(player: Player, heard_ms: u64) {
         dir.path(),
     )
     .await;
-    check_history(&messages, STORY, heard_ms);
-    check_session(dir.path(), STORY, heard_ms);
+    check_kept(&messages, dir.path(), STORY, heard_ms);
     sim.shutdown().await;
 }
 
@@ -397,22 +405,12 @@ async fn nova(player: Player, heard_ms: u64) {
         dir.path(),
     )
     .await;
-    check_history(&messages, &first_half(STORY), heard_ms);
-    check_session(dir.path(), &first_half(STORY), heard_ms);
-    // The restart (the simulator's time limit) replayed the heard prefix as history, never
-    // the text the model generated past it.
-    let kept = assistant_messages(&messages)
-        .first()
-        .and_then(|m| m.joined_text());
+    let generated = first_half(STORY);
+    check_kept(&messages, dir.path(), &generated, heard_ms);
+    // The restart (the simulator's time limit) replayed history.
     connections(|| sim.recorded().len(), 2).await;
     let replay = serde_json::to_string(&sim.recorded()[1]).expect("json");
-    assert!(
-        !replay.contains(&first_half(STORY)),
-        "the unheard part was replayed"
-    );
-    if let Some(kept) = kept {
-        assert!(replay.contains(&kept), "{replay}");
-    }
+    check_replay(&replay, &messages, &generated);
     sim.shutdown().await;
 }
 

@@ -21,6 +21,26 @@ async fn send(ws: &mut Client, event: Value) {
         .expect("send");
 }
 
+/// A client connected to `url`, past the server's `session.created`.
+async fn connect(url: String) -> Client {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    expect(&mut ws, "session.created").await;
+    ws
+}
+
+/// The user says `text`, and asks for the answer.
+async fn ask(ws: &mut Client, text: &str) {
+    send(
+        ws,
+        json!({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+            "content": [{"type": "input_text", "text": text}]}}),
+    )
+    .await;
+    send(ws, json!({"type": "response.create"})).await;
+}
+
 /// The next server event whose type is `kind`, skipping others.
 async fn expect(ws: &mut Client, kind: &str) -> Value {
     let wait = async {
@@ -51,10 +71,7 @@ async fn answers_and_records_like_the_service() {
     ))
     .await
     .expect("sim");
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}?model=m1", sim.url()))
-        .await
-        .expect("connect");
-    expect(&mut ws, "session.created").await;
+    let mut ws = connect(format!("{}?model=m1", sim.url())).await;
     send(
         &mut ws,
         json!({"type": "session.update", "session": {"type": "realtime"}}),
@@ -163,10 +180,7 @@ async fn benchmark_options_stamp_audio_and_skip_recording_appends() {
         ],
     );
     let sim = OpenAiSim::start_with(script, options).await.expect("sim");
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}?model=b1", sim.url()))
-        .await
-        .expect("connect");
-    expect(&mut ws, "session.created").await;
+    let mut ws = connect(format!("{}?model=b1", sim.url())).await;
     send(
         &mut ws,
         json!({"type": "session.update", "session": {"type": "realtime"}}),
@@ -177,13 +191,7 @@ async fn benchmark_options_stamp_audio_and_skip_recording_appends() {
         json!({"type": "input_audio_buffer.append", "audio": "AAAAAA=="}),
     )
     .await;
-    send(
-        &mut ws,
-        json!({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
-            "content": [{"type": "input_text", "text": "audio please"}]}}),
-    )
-    .await;
-    send(&mut ws, json!({"type": "response.create"})).await;
+    ask(&mut ws, "audio please").await;
     let before = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -263,22 +271,13 @@ async fn a_spoken_turn_has_the_ga_event_sequence_and_usage() {
     ))
     .await
     .expect("sim");
-    let (mut ws, _) = tokio_tungstenite::connect_async(sim.url())
-        .await
-        .expect("connect");
-    expect(&mut ws, "session.created").await;
+    let mut ws = connect(sim.url()).await;
     send(
         &mut ws,
         json!({"type": "session.update", "session": {"type": "realtime"}}),
     )
     .await;
-    send(
-        &mut ws,
-        json!({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
-            "content": [{"type": "input_text", "text": "hello"}]}}),
-    )
-    .await;
-    send(&mut ws, json!({"type": "response.create"})).await;
+    ask(&mut ws, "hello").await;
     let events = turn(&mut ws).await;
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
     let at = |k: &str| {
@@ -324,10 +323,7 @@ async fn session_updated_is_the_whole_session_and_a_text_session_gets_text() {
     ))
     .await
     .expect("sim");
-    let (mut ws, _) = tokio_tungstenite::connect_async(sim.url())
-        .await
-        .expect("connect");
-    expect(&mut ws, "session.created").await;
+    let mut ws = connect(sim.url()).await;
     send(
         &mut ws,
         json!({"type": "session.update", "session": {"type": "realtime",
@@ -342,13 +338,7 @@ async fn session_updated_is_the_whole_session_and_a_text_session_gets_text() {
         session["audio"]["output"]["voice"], "alloy",
         "kept from the session: {session}"
     );
-    send(
-        &mut ws,
-        json!({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
-            "content": [{"type": "input_text", "text": "hello"}]}}),
-    )
-    .await;
-    send(&mut ws, json!({"type": "response.create"})).await;
+    ask(&mut ws, "hello").await;
     let events = turn(&mut ws).await;
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
     assert!(kinds.contains(&"response.output_text.done"), "{kinds:?}");

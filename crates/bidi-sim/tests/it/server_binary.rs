@@ -114,24 +114,32 @@ async fn serves_every_protocol_from_one_scenario_file() {
     assert_eq!(protocols, ["openai", "gemini", "nova-sonic"]);
     assert!(server.urls.iter().all(|(_, u)| u.contains("://127.0.0.1:")));
 
-    let openai = support::openai_model(url_of(&server, "openai"));
+    every_client_answers(&server, None).await;
+}
+
+/// Each provider's real client, pointed at `server` (trusting `ca` when given), calls the
+/// tool and speaks its result.
+async fn every_client_answers(server: &Server, ca: Option<&str>) {
+    let mut openai = OpenAiRealtimeConfig::new()
+        .endpoint(url_of(server, "openai"))
+        .api_key("test");
+    let mut gemini = GeminiLiveConfig::default()
+        .with_base_url(url_of(server, "gemini"))
+        .with_api_key("test");
+    let mut nova = NovaSonicConfig::default()
+        .with_region("us-east-1")
+        .with_endpoint_url(url_of(server, "nova-sonic"))
+        .with_credentials(Credentials::new("AKIDTEST", "secret", None, None, "test"));
+    if let Some(ca) = ca {
+        openai = openai.ca_file(ca);
+        gemini = gemini.with_ca_file(ca);
+        nova = nova.with_ca_file(ca);
+    }
+    let openai = BidiOpenAIRealtimeModel::new(openai).expect("openai model");
     assert_tool_then_answer(&converse(Box::new(openai)).await);
-
-    let gemini = BidiGeminiLiveModel::new(
-        GeminiLiveConfig::default()
-            .with_base_url(url_of(&server, "gemini"))
-            .with_api_key("test"),
-    )
-    .expect("gemini model");
+    let gemini = BidiGeminiLiveModel::new(gemini).expect("gemini model");
     assert_tool_then_answer(&converse(Box::new(gemini)).await);
-
-    let nova = BidiNovaSonicModel::new(
-        NovaSonicConfig::default()
-            .with_region("us-east-1")
-            .with_endpoint_url(url_of(&server, "nova-sonic"))
-            .with_credentials(Credentials::new("AKIDTEST", "secret", None, None, "test")),
-    )
-    .expect("nova model");
+    let nova = BidiNovaSonicModel::new(nova).expect("nova model");
     assert_tool_then_answer(&converse(Box::new(nova)).await);
 }
 
@@ -324,29 +332,5 @@ async fn tls_serves_wss_and_https_with_the_ca_it_announces() {
     assert!(url_of(&server, "gemini").starts_with("wss://localhost:"));
     assert!(url_of(&server, "nova-sonic").starts_with("https://localhost:"));
 
-    let openai = BidiOpenAIRealtimeModel::new(
-        OpenAiRealtimeConfig::new()
-            .endpoint(url_of(&server, "openai"))
-            .api_key("test")
-            .ca_file(&ca),
-    )
-    .expect("model");
-    assert_tool_then_answer(&converse(Box::new(openai)).await);
-    let gemini = BidiGeminiLiveModel::new(
-        GeminiLiveConfig::default()
-            .with_base_url(url_of(&server, "gemini"))
-            .with_api_key("test")
-            .with_ca_file(&ca),
-    )
-    .expect("model");
-    assert_tool_then_answer(&converse(Box::new(gemini)).await);
-    let nova = BidiNovaSonicModel::new(
-        NovaSonicConfig::default()
-            .with_region("us-east-1")
-            .with_endpoint_url(url_of(&server, "nova-sonic"))
-            .with_credentials(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-            .with_ca_file(&ca),
-    )
-    .expect("nova model");
-    assert_tool_then_answer(&converse(Box::new(nova)).await);
+    every_client_answers(&server, Some(&ca)).await;
 }
