@@ -71,7 +71,7 @@ impl BidiGeminiLiveModel {
     /// A model with `config`. Fails with [`ModelError::Config`] when no API key is given
     /// and neither `GOOGLE_API_KEY` nor `GEMINI_API_KEY` is set. The key is never logged.
     pub fn new(config: GeminiLiveConfig) -> Result<Self, ModelError> {
-        crate::lifecycle::warn("Gemini Live", &config.model_id);
+        crate::lifecycle::warn(PROVIDER, &config.model_id);
         let api_key = config.resolve_api_key().ok_or_else(|| {
             ModelError::Config(
                 "Gemini API key is required | give GeminiLiveConfig::with_api_key or set \
