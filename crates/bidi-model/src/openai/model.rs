@@ -50,8 +50,9 @@ pub struct BidiOpenAIRealtimeModel {
     /// Model audio emitted across this model's connections, in ns (the playback tracker
     /// counts from its creation, so truncation needs the same span).
     emitted_ns: Arc<AtomicU64>,
-    /// The function calls of each response on the current connection.
-    turns: Mutex<Arc<Mutex<ToolTurns>>>,
+    /// The function calls of each response on the current connection (emptied at each
+    /// start), shared with its pump.
+    turns: Arc<Mutex<ToolTurns>>,
 }
 
 impl BidiOpenAIRealtimeModel {
@@ -67,7 +68,7 @@ impl BidiOpenAIRealtimeModel {
             session: Mutex::new(None),
             lifecycle: tokio::sync::Mutex::new(()),
             emitted_ns: Arc::new(AtomicU64::new(0)),
-            turns: Mutex::new(Arc::default()),
+            turns: Arc::default(),
         })
     }
 
@@ -158,8 +159,7 @@ impl BidiModel for BidiOpenAIRealtimeModel {
             self.emitted_ns.fetch_max(consumed, Ordering::AcqRel);
         }
         let emitted = Duration::from_nanos(self.emitted_ns.load(Ordering::Acquire));
-        let turns: Arc<Mutex<ToolTurns>> = Arc::default();
-        *self.turns.lock().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&turns);
+        *self.turns.lock().unwrap_or_else(PoisonError::into_inner) = ToolTurns::default();
         let pump = Pump {
             id: id.clone(),
             sender: sender.clone(),
@@ -170,7 +170,7 @@ impl BidiModel for BidiOpenAIRealtimeModel {
             timeout: self.config.session_timeout,
             stopping: Arc::clone(&stopping),
             emitted_ns: Arc::clone(&self.emitted_ns),
-            turns,
+            turns: Arc::clone(&self.turns),
             events: tx,
         };
         let pump = tokio::spawn(pump.run(receiver, first));
@@ -199,8 +199,8 @@ impl BidiModel for BidiOpenAIRealtimeModel {
                 tracing::debug!("tool_use_id=<{}> | sending tool result", result.tool_use_id);
                 let item = encode::tool_result(result)?;
                 send_json(&sender, &item).await?;
-                let turns = Arc::clone(&self.turns.lock().unwrap_or_else(PoisonError::into_inner));
-                let after = turns
+                let after = self
+                    .turns
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .output_sent(&result.tool_use_id);
