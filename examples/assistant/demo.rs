@@ -14,11 +14,8 @@ fn say(text: &str) -> Action {
     }
 }
 
-fn speak() -> Action {
-    Action::Speak {
-        ms: 400,
-        frame_ms: 0,
-    }
+fn speak(ms: u64) -> Action {
+    Action::Speak { ms, frame_ms: 0 }
 }
 
 fn result_of(id: &str) -> Trigger {
@@ -40,7 +37,15 @@ fn result_of(id: &str) -> Trigger {
 /// - a second and more of speech the simulator cannot recognize is taken as the time
 ///   question for Tokyo;
 /// - anything else: it did not understand, and what it can answer.
+///
+/// Each spoken answer is 400 ms of audio.
 pub fn script() -> Script {
+    script_speaking(400)
+}
+
+/// The demo scenario with `answer_ms` of audio in each spoken answer (`bidi-server` gives
+/// its listeners answers long enough to interrupt).
+pub fn script_speaking(answer_ms: u64) -> Script {
     let call = |id: &str, name: &str, input: serde_json::Value| Action::CallTool {
         id: id.to_owned(),
         name: name.to_owned(),
@@ -62,7 +67,7 @@ pub fn script() -> Script {
             result_of("call-calc"),
             vec![
                 say("{spoken_expression} is {tool_result}."),
-                speak(),
+                speak(answer_ms),
                 Action::EndTurn,
             ],
         )
@@ -72,7 +77,7 @@ pub fn script() -> Script {
             },
             vec![
                 say("This offline demo has no weather service, so I can't tell you the weather in {place}. I can tell you the time there: ask me what time it is in {place}."),
-                speak(),
+                speak(answer_ms),
                 Action::EndTurn,
             ],
         )
@@ -88,7 +93,7 @@ pub fn script() -> Script {
         )
         .always(
             result_of("call-time"),
-            vec![say("In {place} it is {tool_result}."), speak(), Action::EndTurn],
+            vec![say("In {place} it is {tool_result}."), speak(answer_ms), Action::EndTurn],
         )
         .on(
             Trigger::Audio { min_ms: 1500 },
@@ -107,7 +112,7 @@ pub fn script() -> Script {
             result_of("call-time-spoken"),
             vec![
                 say("In Tokyo it is {tool_result}."),
-                speak(),
+                speak(answer_ms),
                 Action::EndTurn,
             ],
         )
@@ -115,7 +120,7 @@ pub fn script() -> Script {
             any_text(),
             vec![
                 say("Sorry, I did not understand that. This is the offline simulator: ask me what time it is in a city, such as Paris or Nairobi, or an arithmetic question, such as what 12 times 7 is."),
-                speak(),
+                speak(answer_ms),
                 Action::EndTurn,
             ],
         )

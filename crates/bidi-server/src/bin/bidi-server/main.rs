@@ -1,0 +1,110 @@
+//! `bidi-server`: the quickstart's voice agent served over WebSocket (see docs/server.md).
+//!
+//! ```text
+//! cargo run --release -p bidi-server                              # offline: the simulator
+//! cargo run --release -p bidi-server -- --provider openai --token s3cret --listen 0.0.0.0:8080
+//! ```
+
+mod cli;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bidi_server::assistant::{ProviderChoice, QuickstartAgents};
+use bidi_server::{BidiServer, ServerConfig};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = match cli::Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(code).unwrap_or(2));
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("bidi_server=info,warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(run(args));
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", bidi_examples::assistant::one_line(e.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: cli::Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut config = ServerConfig::default()
+        .with_max_sessions(args.max_sessions)
+        .with_max_frame_bytes(args.max_frame_bytes)
+        .with_drain_timeout(Duration::from_secs(args.drain_timeout));
+    if let Some(token) = args.token.filter(|t| !t.is_empty()) {
+        config = config.with_token(token);
+    }
+    if let Some(dir) = &args.session_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("--session-dir {}: {e}", dir.display()))?;
+        config = config.with_session_dir(dir);
+    }
+    let choice = ProviderChoice {
+        provider: args.provider.map(Into::into),
+        endpoint: args.endpoint,
+        ca_file: args.ca_file,
+        model: args.model,
+        voice: args.voice,
+        system_prompt: args.system_prompt,
+    };
+    let agents = QuickstartAgents::start(choice, |k| std::env::var(k).ok()).await?;
+    tracing::info!("serving the quickstart's agent on {}", agents.describe());
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("--listen {}: {e}", args.listen))?;
+    let bound = listener.local_addr()?;
+    let server = BidiServer::new(agents, config);
+    // The first line on stdout, once connections are accepted (a contract for scripts).
+    println!("listening on http://{bound}");
+    server.serve(listener, shutdown_signal()).await?;
+    tracing::info!("drained; exiting");
+    Ok(())
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

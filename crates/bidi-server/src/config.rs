@@ -1,0 +1,85 @@
+//! [`ServerConfig`]: the limits and switches of one server, with the binary's defaults.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How a server admits, bounds and ends sessions. Every field has the `bidi-server`
+/// binary's default; a library user changes what they need.
+///
+/// ```
+/// use bidi_server::ServerConfig;
+///
+/// let config = ServerConfig::default().with_token("s3cret").with_max_sessions(10);
+/// assert_eq!(config.max_sessions, 10);
+/// assert_eq!(config.max_frame_bytes, 1_048_576);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Required on every route but `/healthz` (`Authorization: Bearer TOKEN` or
+    /// `?token=TOKEN`); `None` (the default): no authentication.
+    pub token: Option<String>,
+    /// Live sessions at most; an upgrade beyond them gets HTTP 503 (default 100).
+    pub max_sessions: usize,
+    /// The largest incoming WebSocket message; a larger one closes that socket with code
+    /// 1009 (default 1 MiB).
+    pub max_frame_bytes: usize,
+    /// How long live sessions may go on after a drain starts, before each is closed with
+    /// code 1001 (default 30 s).
+    pub drain_timeout: Duration,
+    /// Where file sessions are kept; with it a client may resume with `?session=ID`.
+    pub session_dir: Option<PathBuf>,
+    /// Messages queued for one client before its audio is dropped (default 128).
+    pub send_queue: usize,
+    /// How long a client that reads nothing may hold up a non-audio event before its
+    /// socket is closed with code 1008 (default 5 s).
+    pub slow_client_grace: Duration,
+    /// How long a closing socket waits for the client's close frame (default 3 s).
+    pub close_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            token: None,
+            max_sessions: 100,
+            max_frame_bytes: 1_048_576,
+            drain_timeout: Duration::from_secs(30),
+            session_dir: None,
+            send_queue: 128,
+            slow_client_grace: Duration::from_secs(5),
+            close_grace: Duration::from_secs(3),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The same config requiring `token`.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The same config with at most `n` live sessions.
+    pub fn with_max_sessions(mut self, n: usize) -> Self {
+        self.max_sessions = n;
+        self
+    }
+
+    /// The same config with incoming messages of at most `bytes`.
+    pub fn with_max_frame_bytes(mut self, bytes: usize) -> Self {
+        self.max_frame_bytes = bytes;
+        self
+    }
+
+    /// The same config with a drain of at most `timeout`.
+    pub fn with_drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// The same config keeping file sessions under `dir`.
+    pub fn with_session_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.session_dir = Some(dir.into());
+        self
+    }
+}

@@ -1,0 +1,59 @@
+//! [`AgentFactory`]: where each session's agent comes from. The server calls it once per
+//! WebSocket, after the upgrade; a library user supplies their own.
+
+use std::future::Future;
+
+use bidi_agent::BidiAgent;
+use bidi_agent::session::FileSessionManager;
+
+/// Any error of a factory.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What the server knows about a new session when it asks for its agent.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct SessionStart {
+    /// The session to resume or create (`?session=ID` with a session directory configured),
+    /// to give the agent with
+    /// [`BidiAgentBuilder::session_manager`](bidi_agent::agent::BidiAgentBuilder::session_manager).
+    pub session: Option<FileSessionManager>,
+}
+
+/// Makes the agent of each session. Implemented for async closures taking a
+/// [`SessionStart`]:
+///
+/// ```
+/// use bidi_agent::BidiAgent;
+/// use bidi_server::{AgentFactory, BoxError, SessionStart};
+///
+/// fn factory(model_url: String) -> impl AgentFactory {
+///     move |start: SessionStart| {
+///         let url = model_url.clone();
+///         async move {
+///             use bidi_agent::models::openai::{BidiOpenAIRealtimeModel, OpenAiRealtimeConfig};
+///             let model = BidiOpenAIRealtimeModel::new(OpenAiRealtimeConfig::new().endpoint(url))?;
+///             let mut builder = BidiAgent::builder(model);
+///             if let Some(session) = start.session {
+///                 builder = builder.session_manager(session);
+///             }
+///             Ok::<_, BoxError>(builder.build()?)
+///         }
+///     }
+/// }
+/// ```
+#[async_trait::async_trait]
+pub trait AgentFactory: Send + Sync + 'static {
+    /// The agent for a new session.
+    async fn create(&self, start: SessionStart) -> Result<BidiAgent, BoxError>;
+}
+
+#[async_trait::async_trait]
+impl<F, Fut> AgentFactory for F
+where
+    F: Fn(SessionStart) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<BidiAgent, BoxError>> + Send + 'static,
+{
+    async fn create(&self, start: SessionStart) -> Result<BidiAgent, BoxError> {
+        self(start).await
+    }
+}

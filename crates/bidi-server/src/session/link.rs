@@ -1,0 +1,166 @@
+//! The two halves of one socket: the writer task sends queued frames and, first of all,
+//! the close frame once one is asked for; the reader task reads client frames, and after a
+//! close keeps reading until the client's close (or a grace period), so the client sees
+//! the close code rather than a reset.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::metrics::ServerMetrics;
+
+/// Asks a socket to close, once: the first code asked for wins.
+#[derive(Debug, Clone)]
+pub(crate) struct Closer(watch::Sender<Option<(u16, &'static str)>>);
+
+impl Closer {
+    pub(crate) fn new() -> (Self, watch::Receiver<Option<(u16, &'static str)>>) {
+        let (tx, rx) = watch::channel(None);
+        (Self(tx), rx)
+    }
+
+    /// Closes with `code` and `reason` unless a close was already asked for.
+    pub(crate) fn close(&self, code: u16, reason: &'static str) {
+        self.0.send_if_modified(|slot| {
+            if slot.is_some() {
+                return false;
+            }
+            *slot = Some((code, reason));
+            true
+        });
+    }
+
+    /// The code asked for, if any.
+    pub(crate) fn code(&self) -> Option<u16> {
+        self.0.borrow().map(|(code, _)| code)
+    }
+}
+
+/// Sends queued frames until the queue ends or a close is asked for; then the close frame.
+pub(crate) async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut frames: mpsc::Receiver<String>,
+    mut close: watch::Receiver<Option<(u16, &'static str)>>,
+    metrics: ServerMetrics,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            changed = close.changed() => {
+                let asked = *close.borrow_and_update();
+                if changed.is_err() || asked.is_some() {
+                    if let Some((code, reason)) = asked {
+                        let frame = CloseFrame { code, reason: reason.into() };
+                        let _ = sink.send(Message::Close(Some(frame))).await;
+                    }
+                    break;
+                }
+            }
+            frame = frames.recv() => match frame {
+                Some(text) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                    metrics.message_out();
+                }
+                None => {
+                    let frame = CloseFrame { code: 1000, reason: "".into() };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    break;
+                }
+            },
+        }
+    }
+}
+
+/// What the reader hands on.
+pub(crate) enum Read {
+    /// A text frame within the size limit.
+    Text(String),
+    /// A binary frame (the protocol is JSON text; it is answered with an error).
+    Binary,
+}
+
+/// Reads the client's frames into `frames` until the client closes, the socket fails, or
+/// (once a close was asked for) the client's close or `grace` passes. A frame over
+/// `max_bytes` asks for close 1009.
+pub(crate) async fn read(
+    mut stream: SplitStream<WebSocket>,
+    closer: Closer,
+    mut close: watch::Receiver<Option<(u16, &'static str)>>,
+    max_bytes: usize,
+    grace: Duration,
+    metrics: ServerMetrics,
+    frames: mpsc::Sender<Read>,
+) {
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let next = if let Some(deadline) = deadline {
+            match tokio::time::timeout_at(deadline, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            }
+        } else {
+            tokio::select! {
+                biased;
+                changed = close.changed() => {
+                    if changed.is_err() || close.borrow_and_update().is_some() {
+                        deadline = Some(Instant::now() + grace);
+                    }
+                    continue;
+                }
+                next = stream.next() => next,
+            }
+        };
+        let message = match next {
+            None | Some(Ok(Message::Close(_))) => break,
+            Some(Err(e)) => {
+                if deadline.is_some() {
+                    // Closing: what is left of a refused frame may not parse; keep
+                    // reading until the client's close or the grace ends.
+                    continue;
+                }
+                let text = e.to_string();
+                tracing::debug!("error=<{text}> | reading the client's socket failed");
+                let code = if text.contains("limit") || text.contains("too long") {
+                    1009
+                } else {
+                    1002
+                };
+                closer.close(code, "bad frame");
+                deadline = Some(Instant::now() + grace);
+                continue;
+            }
+            Some(Ok(message)) => message,
+        };
+        if deadline.is_some() {
+            continue;
+        }
+        let size = match &message {
+            Message::Text(t) => t.len(),
+            Message::Binary(b) => b.len(),
+            _ => 0,
+        };
+        if size > max_bytes {
+            tracing::info!(
+                "bytes=<{size}>, limit=<{max_bytes}> | message too big; closing with 1009"
+            );
+            metrics.message_in();
+            closer.close(1009, "message too big");
+            deadline = Some(Instant::now() + grace);
+            continue;
+        }
+        let read = match message {
+            Message::Text(text) => Read::Text(text.to_string()),
+            Message::Binary(_) => Read::Binary,
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => continue,
+        };
+        metrics.message_in();
+        // Once the agent is gone, frames are read and dropped until the close.
+        let _ = frames.send(read).await;
+    }
+}

@@ -1,0 +1,163 @@
+//! One WebSocket session: a client, its own agent, and the socket between them.
+//!
+//! The reader task reads the client's frames (refusing any over the size limit with close
+//! 1009); the agent's input ([`Inbound`]) turns them into events, its audio at the model's
+//! rate; the agent's output queues events for the writer task on a bounded queue (audio
+//! that does not fit is dropped for that client alone); [`TurnClock`] times each turn's
+//! first audio. The session ends when the client leaves, the agent ends, or the server
+//! drains; the socket is then closed with a code and the client's close awaited.
+
+mod inbound;
+mod io;
+mod link;
+mod turns;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::WebSocket;
+use bidi_agent::AgentError;
+use bidi_agent::types::{BidiAgentEvent, BidiErrorEvent, IoError};
+use futures_util::StreamExt;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use inbound::{Inbound, InboundError};
+pub use turns::TurnClock;
+
+use crate::factory::SessionStart;
+use crate::state::AppState;
+
+/// Client frames read ahead of the agent, per session.
+const READ_AHEAD: usize = 64;
+
+/// Numbers sessions in logs.
+static SESSION_NUMBER: AtomicU64 = AtomicU64::new(1);
+
+/// Keeps `bidi_sessions_active` true however the session ends.
+struct Open(crate::metrics::ServerMetrics);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.session_closed();
+    }
+}
+
+/// Serves one upgraded socket to its end. `_slot` is the session's place under the cap,
+/// given back when it ends.
+pub(crate) async fn serve(
+    socket: WebSocket,
+    state: Arc<AppState>,
+    start: SessionStart,
+    _slot: OwnedSemaphorePermit,
+) {
+    let number = SESSION_NUMBER.fetch_add(1, Ordering::Relaxed);
+    let config = &state.config;
+    let metrics = state.metrics.clone();
+    metrics.session_opened();
+    let _open = Open(metrics.clone());
+    tracing::info!(session = number, "session opened");
+
+    let (sink, stream) = socket.split();
+    let (frames_tx, frames_rx) = mpsc::channel::<String>(config.send_queue.max(1));
+    let (closer, close_rx) = link::Closer::new();
+    let writer = tokio::spawn(link::write(
+        sink,
+        frames_rx,
+        close_rx.clone(),
+        metrics.clone(),
+    ));
+    let ended = CancellationToken::new();
+    let (raw_tx, raw_rx) = mpsc::channel(READ_AHEAD);
+    let reader = tokio::spawn({
+        let closer = closer.clone();
+        let metrics = metrics.clone();
+        let ended = ended.clone();
+        let (max, grace) = (config.max_frame_bytes, config.close_grace);
+        async move {
+            link::read(stream, closer, close_rx, max, grace, metrics, raw_tx).await;
+            ended.cancel();
+        }
+    });
+    // A drain past its timeout closes every session with 1001.
+    let draining = tokio::spawn({
+        let (closer, ended, closing) = (closer.clone(), ended.clone(), state.closing.clone());
+        async move {
+            tokio::select! {
+                () = closing.cancelled() => {
+                    closer.close(1001, "server shutting down");
+                    ended.cancel();
+                }
+                () = ended.cancelled() => {}
+            }
+        }
+    });
+
+    let outcome = match state.factory.create(start).await {
+        Ok(agent) => {
+            let clock = Arc::new(Mutex::new(TurnClock::new()));
+            let input = io::WsInput {
+                frames: raw_rx,
+                inbound: Inbound::new(&agent.model().config().audio),
+                replies: frames_tx.clone(),
+                clock: Arc::clone(&clock),
+                grace: config.slow_client_grace,
+                ended: ended.clone(),
+            };
+            let output = io::WsOutput {
+                frames: frames_tx,
+                closer: closer.clone(),
+                metrics: metrics.clone(),
+                clock,
+                grace: config.slow_client_grace,
+            };
+            agent
+                .run(vec![Box::new(input)], vec![Box::new(output)], None)
+                .await
+        }
+        Err(e) => {
+            tracing::warn!(
+                session = number,
+                "error=<{e}> | could not make the session's agent"
+            );
+            let error =
+                BidiErrorEvent::new(format!("the agent could not start: {e}"), "ServerError");
+            let _ = frames_tx
+                .send(BidiAgentEvent::from(error).to_json().to_string())
+                .await;
+            drop(frames_tx);
+            Err(AgentError::Io {
+                name: "agent factory".into(),
+                source: IoError::Other(e),
+            })
+        }
+    };
+    match &outcome {
+        Ok(()) => {}
+        Err(AgentError::Io {
+            source: IoError::Closed(why),
+            ..
+        }) => {
+            tracing::debug!(session = number, "reason=<{why}> | session ending");
+        }
+        Err(e) => {
+            tracing::info!(
+                session = number,
+                "error=<{e}> | the conversation ended with an error"
+            );
+            closer.close(1011, "the conversation failed");
+        }
+    }
+    // The agent's senders are gone: the writer flushes the queue, then closes (1000 unless
+    // a close code was asked for); the reader then waits for the client's close.
+    let _ = writer.await;
+    closer.close(1000, "");
+    let _ = reader.await;
+    draining.abort();
+    tracing::info!(
+        session = number,
+        code = closer.code().unwrap_or(1000),
+        "session closed"
+    );
+}

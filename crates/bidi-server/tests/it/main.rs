@@ -1,0 +1,8 @@
+//! `bidi-server` as a process on a real socket: its routes, limits, conversations through
+//! the real agent and the simulator, the slow reader, the drain and the metrics.
+
+mod access;
+mod conversation;
+mod drain;
+mod limits;
+mod support;
