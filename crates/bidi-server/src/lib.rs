@@ -27,3 +27,8 @@ pub use config::ServerConfig;
 pub use factory::{AgentFactory, BoxError, SessionStart};
 pub use metrics::ServerMetrics;
 pub use server::BidiServer;
+
+/// The code in docs/server.md, compiled as doc tests so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/server.md")]
+pub struct ServerMdDocTests;
