@@ -2,6 +2,7 @@
 //! the real agent and the simulator, the slow reader, the drain and the metrics.
 
 mod access;
+mod browser;
 mod conversation;
 mod drain;
 mod limits;
