@@ -4,6 +4,7 @@
 
 mod convert;
 mod framer;
+pub mod g711;
 mod mix;
 mod resample;
 
