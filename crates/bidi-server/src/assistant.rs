@@ -5,6 +5,7 @@
 use std::io::Cursor;
 
 use bidi_agent::BidiAgent;
+use bidi_agent::audio::dsp::{StreamResampler, sample_to_i16};
 use bidi_examples::assistant::cli::{Args, ProviderName, SimProtocol};
 use bidi_examples::assistant::provider::{self, Provider};
 use bidi_examples::assistant::{DEFAULT_SYSTEM_PROMPT, QuickstartError, demo, tools};
@@ -13,6 +14,7 @@ use bidi_sim::openai::{OpenAiSim, OpenAiSimHandle, OpenAiSimOptions};
 use bidi_sim::{Action, Script, Trigger};
 
 use crate::factory::{AgentFactory, BoxError, SessionStart};
+use crate::twilio::call::TWILIO_RATE;
 
 /// How long the simulator's spoken answers are: long enough to interrupt.
 pub const SIM_ANSWER_MS: u64 = 3_000;
@@ -165,10 +167,35 @@ pub fn served_script() -> Script {
     );
     for (transcript, wav) in UTTERANCES {
         if let Some(utterance) = embedded(transcript, wav) {
+            // A phone call carries only up to 4 kHz: the same question heard through the
+            // telephone band is its own reference (it is too far from the full-band one).
+            if let Some(phone) = telephone_band(&utterance) {
+                script = script.hears(phone);
+            }
             script = script.hears(utterance);
         }
     }
     script
+}
+
+/// `utterance`'s reference as a phone line carries it: through 8 kHz and back.
+fn telephone_band(utterance: &Utterance) -> Option<Utterance> {
+    let (samples, rate) = utterance.samples()?;
+    let through = |x: &[f32], from: u32, to: u32| -> Option<Vec<f32>> {
+        let mut resampler = StreamResampler::new(from, to, 1).ok()?;
+        let mut out = Vec::with_capacity(x.len() * to as usize / from as usize + 1);
+        resampler.process(x, &mut out).ok()?;
+        resampler.finish(&mut out).ok()?;
+        Some(out)
+    };
+    let floats: Vec<f32> = samples.iter().map(|&s| f32::from(s) / 32_768.0).collect();
+    let narrow = through(&through(&floats, rate, TWILIO_RATE)?, TWILIO_RATE, rate)?;
+    let samples = narrow.iter().map(|&s| sample_to_i16(s)).collect();
+    Some(Utterance::from_samples(
+        utterance.transcript.clone(),
+        samples,
+        rate,
+    ))
 }
 
 /// An embedded reference recording (mono 16-bit WAV) as an utterance.
@@ -192,6 +219,38 @@ mod tests {
                 "{transcript}"
             );
         }
-        assert_eq!(served_script().utterances.len(), 2);
+        assert_eq!(served_script().utterances.len(), 4);
+    }
+
+    #[test]
+    fn a_question_over_the_phone_is_recognized() {
+        use bidi_agent::audio::dsp::g711::{mulaw_decode, mulaw_encode};
+        use bidi_sim::hearing::Recognizer;
+
+        let script = served_script();
+        let recognizer = Recognizer::new(
+            &script.utterances,
+            bidi_sim::hearing::Listening::DEFAULT_MAX_DISTANCE,
+        );
+        for (transcript, wav) in UTTERANCES {
+            let u = embedded(transcript, wav).expect("reference");
+            let phone = telephone_band(&u).expect("phone band");
+            // As a call delivers it: μ-law at 8 kHz, resampled to the model's 24 kHz.
+            let (samples, _) = phone.samples().expect("samples");
+            let mut down = StreamResampler::new(16_000, 8_000, 1).expect("resampler");
+            let floats: Vec<f32> = samples.iter().map(|&s| f32::from(s) / 32_768.0).collect();
+            let mut at8 = Vec::new();
+            down.process(&floats, &mut at8).expect("resampled");
+            let line: Vec<f32> = at8
+                .iter()
+                .map(|&s| f32::from(mulaw_decode(mulaw_encode(sample_to_i16(s)))) / 32_768.0)
+                .collect();
+            let mut up = StreamResampler::new(8_000, 24_000, 1).expect("resampler");
+            let mut at24 = Vec::new();
+            up.process(&line, &mut at24).expect("resampled");
+            let heard: Vec<i16> = at24.iter().map(|&s| sample_to_i16(s)).collect();
+            let recognition = recognizer.recognize(&heard, 24_000);
+            assert_eq!(recognition.transcript.as_deref(), Some(transcript));
+        }
     }
 }

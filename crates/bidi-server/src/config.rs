@@ -28,6 +28,13 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// Where file sessions are kept; with it a client may resume with `?session=ID`.
     pub session_dir: Option<PathBuf>,
+    /// The server's public base URL (`https://host[:port]`) for Twilio: the host of the
+    /// TwiML `<Stream>` URL and the URL Twilio's signatures are computed over. `None`: the
+    /// request's `Host` header (and `X-Forwarded-Proto`).
+    pub public_url: Option<String>,
+    /// The Twilio account's auth token: when set, `/twilio/voice` and the `/twilio/media`
+    /// upgrade need a valid `X-Twilio-Signature` (403 otherwise).
+    pub twilio_auth_token: Option<String>,
     /// Messages queued for one client before its audio is dropped (default 128).
     pub send_queue: usize,
     /// How long a client that reads nothing may hold up a non-audio event before its
@@ -45,6 +52,8 @@ impl Default for ServerConfig {
             max_frame_bytes: 1_048_576,
             drain_timeout: Duration::from_secs(30),
             session_dir: None,
+            public_url: None,
+            twilio_auth_token: None,
             send_queue: 128,
             slow_client_grace: Duration::from_secs(5),
             close_grace: Duration::from_secs(3),
@@ -74,6 +83,18 @@ impl ServerConfig {
     /// The same config with a drain of at most `timeout`.
     pub fn with_drain_timeout(mut self, timeout: Duration) -> Self {
         self.drain_timeout = timeout;
+        self
+    }
+
+    /// The same config with the public base URL Twilio calls (`https://host[:port]`).
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The same config checking Twilio's signatures with the account's `auth_token`.
+    pub fn with_twilio_auth_token(mut self, auth_token: impl Into<String>) -> Self {
+        self.twilio_auth_token = Some(auth_token.into());
         self
     }
 

@@ -22,6 +22,7 @@ mod routes;
 mod server;
 pub mod session;
 mod state;
+pub mod twilio;
 
 pub use config::ServerConfig;
 pub use factory::{AgentFactory, BoxError, SessionStart};

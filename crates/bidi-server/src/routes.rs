@@ -29,6 +29,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             require_token,
         ))
         .route("/healthz", get(healthz))
+        .merge(crate::twilio::routes())
         .with_state(state)
 }
 

@@ -9,7 +9,7 @@
 
 mod inbound;
 mod io;
-mod link;
+pub(crate) mod link;
 mod turns;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -7,3 +7,4 @@ mod conversation;
 mod drain;
 mod limits;
 mod support;
+mod twilio;

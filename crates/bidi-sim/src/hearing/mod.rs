@@ -134,6 +134,13 @@ impl Utterance {
         Ok(utterance)
     }
 
+    /// The reference recording's mono 16-bit samples and rate, when it has one.
+    pub fn samples(&self) -> Option<(&[i16], u32)> {
+        self.recording
+            .as_ref()
+            .map(|r| (r.samples.as_slice(), r.rate_hz))
+    }
+
     /// The reference's fingerprint (`None` when no recording was loaded).
     pub fn fingerprint(&self) -> Option<&Fingerprint> {
         let r = self.recording.as_ref()?;

@@ -58,6 +58,13 @@ pub struct Args {
     /// Seconds open sessions may go on after SIGTERM/Ctrl-C before they are closed with 1001.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub drain_timeout: u64,
+    /// The server's public base URL, `https://host[:port]`, for phone calls: the host of
+    /// the TwiML Stream URL and the URL Twilio signs (default: the request's Host header).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// The Twilio account's auth token: /twilio/* requests need a valid X-Twilio-Signature.
+    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub twilio_auth_token: Option<String>,
     /// Keep file sessions here; clients resume one with `?session=ID`.
     #[arg(long, value_name = "DIR")]
     pub session_dir: Option<PathBuf>,

@@ -59,6 +59,12 @@ async fn run(args: cli::Args) -> Result<(), Box<dyn std::error::Error + Send + S
     if let Some(token) = args.token.filter(|t| !t.is_empty()) {
         config = config.with_token(token);
     }
+    if let Some(url) = &args.public_url {
+        config = config.with_public_url(url);
+    }
+    if let Some(token) = args.twilio_auth_token.filter(|t| !t.is_empty()) {
+        config = config.with_twilio_auth_token(token);
+    }
     if let Some(dir) = &args.session_dir {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("--session-dir {}: {e}", dir.display()))?;

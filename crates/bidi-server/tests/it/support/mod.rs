@@ -41,6 +41,11 @@ impl Drop for Server {
 impl Server {
     /// Starts the binary with `args` (and `--listen 127.0.0.1:0`), waits for its first line.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// As [`Self::start`], with more environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_bidi-server"));
         command
             .args(["--listen", "127.0.0.1:0"])
@@ -52,6 +57,8 @@ impl Server {
         for key in CREDENTIALS {
             command.env_remove(key);
         }
+        command.env_remove("TWILIO_AUTH_TOKEN");
+        command.envs(env.iter().copied());
         let mut child = command.spawn().expect("bidi-server starts");
         let stdout = child.stdout.take().expect("stdout piped");
         let mut first = String::new();

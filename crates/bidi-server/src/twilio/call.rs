@@ -1,0 +1,303 @@
+//! What a phone call's audio needs, as pure state: [`CallerAudio`] turns Twilio's μ-law at
+//! 8 kHz into the model's input; [`Playout`] turns the model's audio into μ-law `media`
+//! with a mark after each chunk, and turns Twilio's mark echoes into what the caller heard.
+
+use std::collections::VecDeque;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bidi_agent::audio::AudioError;
+use bidi_agent::audio::dsp::g711::{decode_mulaw, encode_mulaw};
+use bidi_agent::audio::dsp::{StreamResampler, f32_to_pcm16_bytes, pcm16_bytes_to_f32};
+use bidi_agent::types::{
+    AudioConfig, AudioFormat, BidiAudioInputEvent, BidiAudioStreamEvent, BidiPlaybackEvent,
+    TypesError,
+};
+
+/// Twilio's audio rate.
+pub const TWILIO_RATE: u32 = 8_000;
+
+/// Why a chunk of audio was skipped.
+#[derive(Debug, thiserror::Error)]
+pub enum CallAudioError {
+    /// The payload was not base64.
+    #[error("bad base64 in a media payload: {0}")]
+    Base64(#[from] base64::DecodeError),
+    /// The model's audio event was not valid.
+    #[error(transparent)]
+    Event(#[from] TypesError),
+    /// Resampling failed.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+}
+
+/// The caller's audio, μ-law 8 kHz in, the model's PCM rate out.
+#[derive(Debug)]
+pub struct CallerAudio {
+    target: AudioConfig,
+    resampler: StreamResampler,
+    pcm: Vec<i16>,
+    samples: Vec<f32>,
+    resampled: Vec<f32>,
+}
+
+impl CallerAudio {
+    /// For a model taking `target` (mono) audio.
+    pub fn new(target: &AudioConfig) -> Result<Self, CallAudioError> {
+        Ok(Self {
+            target: target.clone(),
+            resampler: StreamResampler::new(TWILIO_RATE, target.input_rate.hz(), 1)?,
+            pcm: Vec::new(),
+            samples: Vec::new(),
+            resampled: Vec::new(),
+        })
+    }
+
+    /// One `media` payload (base64 μ-law) as the model's input event, and its 8 kHz PCM (for
+    /// turn timing).
+    pub fn decode(
+        &mut self,
+        payload: &str,
+    ) -> Result<(BidiAudioInputEvent, &[i16]), CallAudioError> {
+        let ulaw = BASE64.decode(payload)?;
+        self.pcm.clear();
+        decode_mulaw(&ulaw, &mut self.pcm);
+        self.samples.clear();
+        self.samples
+            .extend(self.pcm.iter().map(|&s| f32::from(s) / 32_768.0));
+        self.resampled.clear();
+        self.resampler.process(&self.samples, &mut self.resampled)?;
+        let mut bytes = Vec::with_capacity(self.resampled.len() * 2);
+        f32_to_pcm16_bytes(&self.resampled, &mut bytes);
+        let event = BidiAudioInputEvent::from_bytes(
+            &bytes,
+            AudioFormat::Pcm,
+            self.target.input_rate,
+            self.target.channels,
+        );
+        Ok((event, &self.pcm))
+    }
+}
+
+/// A chunk for the caller: the `media` payload, and the mark that follows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// Base64 μ-law at 8 kHz.
+    pub payload: String,
+    /// The name of the mark to send after it.
+    pub mark: String,
+}
+
+/// The model's audio on its way to the caller, and what the caller heard of it.
+///
+/// Each chunk of the current response goes out as μ-law with a mark after it, named by a
+/// counter, remembering how much of the response's audio had been sent by then. Twilio
+/// echoes a mark when the audio before it has played, so an echo is a
+/// [`BidiPlaybackEvent`]: that much of the response was heard. On an interruption the server
+/// sends `clear`; Twilio then echoes every pending mark at once, which is not heard audio,
+/// so the pending marks are forgotten first and their echoes ignored. Audio of the
+/// interrupted response arriving later is dropped until the next response starts.
+///
+/// ```
+/// use bidi_agent::types::{AudioFormat, BidiAudioStreamEvent, Channels, SampleRate};
+/// use bidi_server::twilio::call::Playout;
+///
+/// let mut playout = Playout::new();
+/// playout.response_started(Some("r1".into()));
+/// let chunk = BidiAudioStreamEvent::from_bytes(&[0; 4_800], AudioFormat::Pcm, SampleRate::Hz24000, Channels::Mono);
+/// let out = playout.audio(&chunk).unwrap().expect("a chunk");
+/// let heard = playout.echoed(&out.mark).expect("heard");
+/// // 80 of the 100 ms: the resampler holds 20 ms back for the next chunk.
+/// assert_eq!(heard.played_ms(), 80);
+/// // All of it was heard, so a barge-in now needs no `clear`; the rest of the response is dropped.
+/// assert!(!playout.interrupted());
+/// assert!(playout.audio(&chunk).unwrap().is_none());
+/// ```
+#[derive(Debug, Default)]
+pub struct Playout {
+    response: Option<String>,
+    muted: bool,
+    /// Milliseconds of the current response's audio sent, at 8 kHz.
+    sent_samples: u64,
+    resampler: Option<StreamResampler>,
+    pending: VecDeque<(String, u64, Option<String>)>,
+    next_mark: u64,
+    samples: Vec<f32>,
+    resampled: Vec<f32>,
+    pcm: Vec<i16>,
+    ulaw: Vec<u8>,
+}
+
+impl Playout {
+    /// Nothing sent yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A response started: its audio is sent, counted from zero.
+    pub fn response_started(&mut self, id: Option<String>) {
+        self.response = id;
+        self.muted = false;
+        self.sent_samples = 0;
+        self.resampler = None;
+    }
+
+    /// The model's audio chunk as μ-law for the caller, or `None` when it belongs to an
+    /// interrupted response (or is empty).
+    pub fn audio(
+        &mut self,
+        event: &BidiAudioStreamEvent,
+    ) -> Result<Option<Outgoing>, CallAudioError> {
+        if self.muted {
+            return Ok(None);
+        }
+        let from = event.sample_rate().hz();
+        let channels = usize::from(event.channels().count());
+        if self
+            .resampler
+            .as_ref()
+            .is_none_or(|r| r.from_rate() != from || r.channels() != 1)
+        {
+            self.resampler = Some(StreamResampler::new(from, TWILIO_RATE, 1)?);
+        }
+        let bytes = event.audio_bytes()?;
+        self.samples.clear();
+        pcm16_bytes_to_f32(&bytes, &mut self.samples);
+        if channels > 1 {
+            let mixed: Vec<f32> = self
+                .samples
+                .chunks(channels)
+                .map(|frame| frame.iter().sum::<f32>() / frame.len() as f32)
+                .collect();
+            self.samples = mixed;
+        }
+        self.resampled.clear();
+        if let Some(r) = self.resampler.as_mut() {
+            r.process(&self.samples, &mut self.resampled)?;
+        }
+        if self.resampled.is_empty() {
+            return Ok(None);
+        }
+        self.pcm.clear();
+        self.pcm.extend(
+            self.resampled
+                .iter()
+                .map(|&s| bidi_agent::audio::dsp::sample_to_i16(s)),
+        );
+        self.ulaw.clear();
+        encode_mulaw(&self.pcm, &mut self.ulaw);
+        self.sent_samples += self.pcm.len() as u64;
+        let mark = self.next_mark.to_string();
+        self.next_mark += 1;
+        self.pending.push_back((
+            mark.clone(),
+            self.sent_samples * 1_000 / u64::from(TWILIO_RATE),
+            self.response.clone(),
+        ));
+        Ok(Some(Outgoing {
+            payload: BASE64.encode(&self.ulaw),
+            mark,
+        }))
+    }
+
+    /// Twilio echoed the mark `name`: what the caller has heard of the response, or `None`
+    /// for an echo that is not heard audio (after a `clear`, or unknown).
+    pub fn echoed(&mut self, name: &str) -> Option<BidiPlaybackEvent> {
+        let at = self.pending.iter().position(|(n, _, _)| n == name)?;
+        let (_, ms, response) = self.pending.drain(..=at).next_back()?;
+        let report = BidiPlaybackEvent::new(ms);
+        Some(match response {
+            Some(id) => report.for_response(id),
+            None => report,
+        })
+    }
+
+    /// The model was interrupted: forget the pending marks, drop the rest of this
+    /// response. Returns whether a `clear` should go out (something was sent and may still
+    /// be playing).
+    pub fn interrupted(&mut self) -> bool {
+        self.muted = true;
+        let playing = !self.pending.is_empty();
+        self.pending.clear();
+        playing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bidi_agent::types::{Channels, SampleRate};
+
+    use super::*;
+
+    fn chunk(ms: usize) -> BidiAudioStreamEvent {
+        let samples: Vec<u8> = (0..ms * 24)
+            .flat_map(|n| (((n % 48) as i16 - 24) * 600).to_le_bytes())
+            .collect();
+        BidiAudioStreamEvent::from_bytes(
+            &samples,
+            AudioFormat::Pcm,
+            SampleRate::Hz24000,
+            Channels::Mono,
+        )
+    }
+
+    #[test]
+    fn each_chunk_is_mulaw_at_8k_with_a_mark_counting_the_response() {
+        let mut p = Playout::new();
+        p.response_started(Some("r1".into()));
+        let mut bytes = 0;
+        let mut marks = Vec::new();
+        for _ in 0..10 {
+            if let Some(out) = p.audio(&chunk(100)).expect("audio") {
+                bytes += BASE64.decode(&out.payload).expect("b64").len();
+                marks.push(out.mark);
+            }
+        }
+        // One second at 8 kHz, less what the resampler still holds (at most 20 ms).
+        assert!((8_000 - 160..=8_000).contains(&bytes), "{bytes}");
+        let heard = p.echoed(&marks[4]).expect("heard");
+        assert_eq!(heard.response_id(), Some("r1"));
+        assert!(
+            (480..=500).contains(&heard.played_ms()),
+            "{}",
+            heard.played_ms()
+        );
+        // Earlier marks are gone with it; a later one still counts.
+        assert!(p.echoed(&marks[2]).is_none());
+        assert!(p.echoed(&marks[9]).expect("heard").played_ms() > heard.played_ms());
+    }
+
+    #[test]
+    fn echoes_after_a_clear_are_not_heard_and_late_audio_is_dropped() {
+        let mut p = Playout::new();
+        p.response_started(Some("r1".into()));
+        let a = p.audio(&chunk(100)).expect("audio").expect("chunk");
+        let b = p.audio(&chunk(100)).expect("audio").expect("chunk");
+        assert!(p.echoed(&a.mark).is_some());
+        assert!(p.interrupted(), "b was still pending");
+        assert!(p.echoed(&b.mark).is_none());
+        assert!(p.audio(&chunk(100)).expect("audio").is_none());
+        assert!(!p.interrupted(), "nothing pending");
+        p.response_started(Some("r2".into()));
+        let c = p.audio(&chunk(100)).expect("audio").expect("chunk");
+        assert_eq!(p.echoed(&c.mark).expect("heard").response_id(), Some("r2"));
+    }
+
+    #[test]
+    fn caller_audio_reaches_the_models_rate() {
+        let mut caller =
+            CallerAudio::new(&AudioConfig::new(SampleRate::Hz24000, SampleRate::Hz24000))
+                .expect("caller");
+        let ulaw = BASE64.encode([0xFFu8; 160]);
+        let mut total = 0;
+        for _ in 0..50 {
+            let (event, pcm) = caller.decode(&ulaw).expect("decoded");
+            assert_eq!(pcm.len(), 160);
+            assert_eq!(event.sample_rate(), SampleRate::Hz24000);
+            total += event.audio_bytes().expect("bytes").len() / 2;
+        }
+        // The resampler holds back at most one of its chunks (40 ms at 8 kHz in).
+        assert!((24_000 - 960..=24_000).contains(&total), "{total}");
+        assert!(caller.decode("%%%").is_err());
+    }
+}

@@ -1,0 +1,529 @@
+//! Phone calls: the TwiML, Twilio's signatures, and calls over the Media Streams socket
+//! driven by a Twilio-protocol client written here (it plays what it receives on a
+//! simulated clock and echoes each mark when the audio before it has played, as Twilio
+//! does), the provider being bidi-sim's OpenAI server.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bidi_agent::audio::dsp::StreamResampler;
+use bidi_agent::audio::dsp::g711::{decode_mulaw, encode_mulaw};
+use bidi_server::assistant::served_script;
+use bidi_server::twilio::signature::TwilioSigner;
+use bidi_sim::openai::{OpenAiSim, OpenAiSimHandle, OpenAiSimOptions};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::support::{HANG, Server, question_samples, silence};
+
+const AUTH_TOKEN: &str = "twilio-auth-token";
+const PUBLIC: &str = "https://voice.example.com";
+
+/// A raw HTTP/1.1 POST of a form: (status, content type, body).
+async fn post_form(
+    addr: &str,
+    target: &str,
+    form: &[(&str, &str)],
+    signature: Option<&str>,
+) -> (u16, String, String) {
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let sig = signature.map_or(String::new(), |s| format!("X-Twilio-Signature: {s}\r\n"));
+    let request = format!(
+        "POST {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n{sig}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(addr).await.expect("connects");
+    stream.write_all(request.as_bytes()).await.expect("writes");
+    let mut response = Vec::new();
+    tokio::time::timeout(HANG, stream.read_to_end(&mut response))
+        .await
+        .expect("in time")
+        .expect("reads");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type:")
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    (status, content_type, body.to_owned())
+}
+
+fn params(form: &[(&str, &str)]) -> Vec<(String, String)> {
+    form.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_voice_webhook_answers_with_twiml_connecting_the_stream() {
+    let server = Server::start(&["--token", "browser-only"]);
+    let form = [
+        ("CallSid", "CA123"),
+        ("From", "+15551234567"),
+        ("To", "+15557654321"),
+    ];
+    let (status, content_type, xml) = post_form(&server.addr, "/twilio/voice", &form, None).await;
+    assert_eq!(status, 200, "{xml}");
+    assert!(content_type.starts_with("text/xml"), "{content_type}");
+    let stream = format!(r#"<Stream url="wss://{}/twilio/media">"#, server.addr);
+    assert!(
+        xml.contains("<Response><Connect>") && xml.contains(&stream),
+        "{xml}"
+    );
+    assert!(
+        !xml.contains("/twilio/media?"),
+        "a query string in the Stream URL: {xml}"
+    );
+    assert!(
+        xml.contains(r#"<Parameter name="from" value="+15551234567"/>"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<Parameter name="call_sid" value="CA123"/>"#),
+        "{xml}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_are_checked_when_the_auth_token_is_set() {
+    let mut server = Server::start_with_env(
+        &["--public-url", PUBLIC],
+        &[("TWILIO_AUTH_TOKEN", AUTH_TOKEN)],
+    );
+    let signer = TwilioSigner::new(AUTH_TOKEN).expect("signer");
+    let form = [("CallSid", "CA9"), ("From", "+1555"), ("To", "+1666")];
+    let good = signer.sign(&format!("{PUBLIC}/twilio/voice?x=1"), &params(&form));
+    let (status, _, xml) = post_form(&server.addr, "/twilio/voice?x=1", &form, Some(&good)).await;
+    assert_eq!(status, 200, "{xml}");
+    assert!(
+        xml.contains(r#"url="wss://voice.example.com/twilio/media""#),
+        "{xml}"
+    );
+    let wrong = TwilioSigner::new("other")
+        .expect("signer")
+        .sign(&format!("{PUBLIC}/twilio/voice?x=1"), &params(&form));
+    for signature in [Some(wrong.as_str()), None, Some("")] {
+        let (status, _, _) = post_form(&server.addr, "/twilio/voice?x=1", &form, signature).await;
+        assert_eq!(status, 403, "{signature:?}");
+    }
+    // A changed parameter breaks the signature.
+    let tampered = [("CallSid", "CA9"), ("From", "+1999"), ("To", "+1666")];
+    assert_eq!(
+        post_form(&server.addr, "/twilio/voice?x=1", &tampered, Some(&good))
+            .await
+            .0,
+        403
+    );
+
+    // The socket: signed over the wss:// Stream URL alone.
+    let url = format!("ws://{}/twilio/media", server.addr);
+    let stream_sig = signer.sign("wss://voice.example.com/twilio/media", &[]);
+    for (signature, expected) in [
+        (Some(stream_sig.as_str()), 101),
+        (Some(good.as_str()), 403),
+        (None, 403),
+    ] {
+        let mut request = url.as_str().into_client_request().expect("request");
+        if let Some(s) = signature {
+            request
+                .headers_mut()
+                .insert("x-twilio-signature", s.parse().expect("header"));
+        }
+        let status = match tokio_tungstenite::connect_async(request).await {
+            Ok(_) => 101,
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => r.status().as_u16(),
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(status, expected, "{signature:?}");
+    }
+    let _ = server.child.kill();
+}
+
+/// A Twilio Media Streams peer: sends the caller's audio, plays what it receives on a
+/// simulated clock, echoes marks when their audio has played.
+struct Phone {
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+    stream_sid: String,
+    /// When the audio received so far will have finished playing.
+    play_until: Instant,
+    /// Marks waiting for their audio to play: (name, when due, response ms heard by then).
+    pending: VecDeque<(String, Instant, u64)>,
+    /// Milliseconds of audio received since the last clear.
+    received_ms: u64,
+    /// The heard position of the last mark echoed.
+    echoed_ms: Option<u64>,
+    /// Whether marks are echoed at all.
+    echo: bool,
+    media: Vec<Vec<u8>>,
+    clears: usize,
+    messages_after_clear: Vec<Value>,
+    cleared_at: Option<Instant>,
+}
+
+impl Phone {
+    async fn call(server: &Server, call_sid: &str, echo: bool) -> Self {
+        let (ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://{}/twilio/media", server.addr))
+                .await
+                .expect("the media socket opens");
+        let mut phone = Self {
+            ws,
+            stream_sid: "MZ0123456789abcdef".into(),
+            play_until: Instant::now(),
+            pending: VecDeque::new(),
+            received_ms: 0,
+            echoed_ms: None,
+            echo,
+            media: Vec::new(),
+            clears: 0,
+            messages_after_clear: Vec::new(),
+            cleared_at: None,
+        };
+        phone
+            .send(json!({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+            .await;
+        phone
+            .send(
+                json!({"event": "start", "sequenceNumber": "1", "streamSid": phone.stream_sid,
+            "start": {"accountSid": "AC1", "streamSid": phone.stream_sid, "callSid": call_sid,
+                "tracks": ["inbound"], "customParameters": {"from": "+1555"},
+                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}}),
+            )
+            .await;
+        phone
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.ws
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("sends");
+    }
+
+    /// Sends 16 kHz speech as 20 ms μ-law chunks at 8 kHz, as fast as the socket takes
+    /// them (the server's VAD works on the audio's own timeline).
+    async fn speak(&mut self, samples_16k: &[i16]) {
+        let mut resampler = StreamResampler::new(16_000, 8_000, 1).expect("resampler");
+        let floats: Vec<f32> = samples_16k
+            .iter()
+            .map(|&s| f32::from(s) / 32_768.0)
+            .collect();
+        let mut out = Vec::new();
+        resampler.process(&floats, &mut out).expect("resampled");
+        let pcm: Vec<i16> = out
+            .iter()
+            .map(|&s| bidi_agent::audio::dsp::sample_to_i16(s))
+            .collect();
+        for (n, chunk) in pcm.chunks(160).enumerate() {
+            let mut ulaw = Vec::new();
+            encode_mulaw(chunk, &mut ulaw);
+            self.send(json!({"event": "media", "sequenceNumber": (n + 2).to_string(), "streamSid": self.stream_sid,
+                "media": {"track": "inbound", "chunk": (n + 1).to_string(), "timestamp": (n * 20).to_string(),
+                    "payload": BASE64.encode(&ulaw)}})).await;
+        }
+    }
+
+    /// Handles what arrives (and echoes due marks) for `period`.
+    async fn listen(&mut self, period: Duration) {
+        let end = Instant::now() + period;
+        loop {
+            let due = self.pending.front().map(|(_, at, _)| *at);
+            let wake = due.map_or(end, |d| d.min(end));
+            tokio::select! {
+                frame = self.ws.next() => match frame {
+                    Some(Ok(Message::Text(text))) => self.on_message(serde_json::from_str(text.as_str()).expect("JSON")).await,
+                    Some(Ok(Message::Close(_))) | None => return,
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => panic!("socket error: {e}"),
+                },
+                () = tokio::time::sleep_until(wake) => {
+                    if Instant::now() >= end { return; }
+                    if let Some((name, _, heard)) = self.pending.pop_front() {
+                        self.echoed_ms = Some(heard);
+                        self.send(json!({"event": "mark", "sequenceNumber": "99", "streamSid": self.stream_sid,
+                            "mark": {"name": name}})).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_message(&mut self, m: Value) {
+        assert_eq!(m["streamSid"], self.stream_sid.as_str(), "{m}");
+        if self.cleared_at.is_some() {
+            self.messages_after_clear.push(m.clone());
+        }
+        match m["event"].as_str() {
+            Some("media") => {
+                let bytes = BASE64
+                    .decode(m["media"]["payload"].as_str().expect("payload"))
+                    .expect("base64");
+                let ms = bytes.len() as u64 / 8;
+                let now = Instant::now();
+                self.play_until = self.play_until.max(now) + Duration::from_millis(ms);
+                self.received_ms += ms;
+                self.media.push(bytes);
+            }
+            Some("mark") => {
+                let name = m["mark"]["name"].as_str().expect("name").to_owned();
+                if self.echo {
+                    self.pending
+                        .push_back((name, self.play_until, self.received_ms));
+                }
+            }
+            Some("clear") => {
+                self.clears += 1;
+                self.cleared_at = Some(Instant::now());
+                // Twilio drops the unplayed audio and echoes every pending mark at once.
+                self.play_until = Instant::now();
+                self.received_ms = 0;
+                for (name, _, _) in std::mem::take(&mut self.pending) {
+                    self.send(json!({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})).await;
+                }
+            }
+            other => panic!("unexpected message {other:?}: {m}"),
+        }
+    }
+}
+
+async fn realtime_sim() -> OpenAiSimHandle {
+    OpenAiSim::start_with(
+        served_script(),
+        OpenAiSimOptions {
+            realtime: true,
+            skip_audio_recording: true,
+            ..OpenAiSimOptions::default()
+        },
+    )
+    .await
+    .expect("sim")
+}
+
+fn spoken(name: &str) -> Vec<i16> {
+    let mut speech = silence(200);
+    speech.extend(question_samples(name));
+    speech.extend(silence(700));
+    speech
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_is_heard_answered_in_mulaw_and_marked() {
+    let sim = realtime_sim().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut server = Server::start(&[
+        "--provider",
+        "openai",
+        "--endpoint",
+        &sim.url(),
+        "--session-dir",
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    let mut phone = Phone::call(&server, "CA0000000000000000000000000000beef", true).await;
+    // Garbage before and during the call is skipped.
+    phone
+        .ws
+        .send(Message::text("{not json"))
+        .await
+        .expect("sends");
+    phone.send(json!({"event": "surprise"})).await;
+    phone
+        .send(json!({"event": "media", "streamSid": phone.stream_sid, "media": {"payload": "%%%"}}))
+        .await;
+    phone.speak(&spoken("what-time")).await;
+    // The 3 s answer plays out (plus the tool call and the VAD's wait).
+    phone.listen(Duration::from_secs(6)).await;
+    let total: usize = phone.media.iter().map(Vec::len).sum();
+    assert!(
+        (2_700 * 8..=3_100 * 8).contains(&total),
+        "{total} bytes of μ-law for a 3 s answer"
+    );
+    // μ-law of a tone: not silence, not clipped everywhere.
+    let mut pcm = Vec::new();
+    decode_mulaw(&phone.media.concat(), &mut pcm);
+    let loud = pcm.iter().filter(|s| s.unsigned_abs() > 1_000).count();
+    assert!(
+        loud > pcm.len() / 4,
+        "the answer is audible: {loud} of {}",
+        pcm.len()
+    );
+    assert!(
+        phone.echoed_ms.is_some_and(|ms| ms > 2_500),
+        "marks echoed: {:?}",
+        phone.echoed_ms
+    );
+    assert_eq!(phone.clears, 0);
+    // stop → the server closes the socket, and the call's session is saved.
+    phone
+        .send(
+            json!({"event": "stop", "sequenceNumber": "500", "streamSid": phone.stream_sid,
+        "stop": {"accountSid": "AC1", "callSid": "CA0000000000000000000000000000beef"}}),
+        )
+        .await;
+    let stopped = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(3), async {
+        while let Some(Ok(m)) = phone.ws.next().await {
+            if matches!(m, Message::Close(_)) {
+                return true;
+            }
+        }
+        true
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "not closed within 3 s of stop ({:?})",
+        stopped.elapsed()
+    );
+    let session = dir
+        .path()
+        .join("session_CA0000000000000000000000000000beef");
+    let mut saved = false;
+    for _ in 0..100 {
+        saved = walk_has_message(&session, "What time is it in Tokyo?");
+        if saved {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        saved,
+        "the call's session holds the conversation: {}",
+        dump(dir.path())
+    );
+    let _ = server.child.kill();
+    sim.shutdown().await;
+}
+
+/// Every file under `dir` with its text, for a failure message.
+fn dump(dir: &std::path::Path) -> String {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return String::new();
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                dump(&path)
+            } else {
+                format!(
+                    "{}: {}\n",
+                    path.display(),
+                    std::fs::read_to_string(&path).unwrap_or_default()
+                )
+            }
+        })
+        .collect()
+}
+
+/// Whether a JSON file under `dir` mentions `text`.
+fn walk_has_message(dir: &std::path::Path, text: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            walk_has_message(&path, text)
+        } else {
+            std::fs::read_to_string(&path).is_ok_and(|s| s.contains(text))
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_barge_in_clears_the_call_and_truncates_at_the_echoed_marks() {
+    let sim = realtime_sim().await;
+    let server = Server::start(&["--provider", "openai", "--endpoint", &sim.url()]);
+    let mut phone = Phone::call(&server, "CA1", true).await;
+    phone.speak(&spoken("what-time")).await;
+    // Listen until about a second of the answer has played.
+    let deadline = Instant::now() + HANG;
+    while phone.echoed_ms.unwrap_or(0) < 1_000 {
+        assert!(Instant::now() < deadline, "no answer played");
+        phone.listen(Duration::from_millis(50)).await;
+    }
+    let mut speech = question_samples("twelve-times-seven");
+    speech.extend(silence(100));
+    phone.speak(&speech).await;
+    let heard_before_barge_in = phone.echoed_ms;
+    let deadline = Instant::now() + HANG;
+    while phone.clears == 0 {
+        assert!(Instant::now() < deadline, "no clear");
+        phone.listen(Duration::from_millis(20)).await;
+    }
+    let heard = phone.echoed_ms.expect("marks echoed");
+    assert!(heard >= heard_before_barge_in.unwrap_or(0));
+    // Nothing of the interrupted answer after the clear: the next audio is the new answer,
+    // which the simulator only starts once the interrupting utterance has ended (500 ms of
+    // quiet after it, and more audio sent).
+    phone.listen(Duration::from_millis(300)).await;
+    assert!(
+        phone
+            .messages_after_clear
+            .iter()
+            .all(|m| m["event"] != "media"),
+        "media after the clear: {:?}",
+        phone.messages_after_clear.len()
+    );
+    let truncate = sim
+        .wait_for("conversation.item.truncate", |_| true, HANG)
+        .await
+        .expect("the answer was truncated");
+    let at = truncate["audio_end_ms"].as_u64().expect("audio_end_ms");
+    assert!(
+        at.abs_diff(heard) <= 25,
+        "truncated at {at} ms, the caller heard {heard} ms"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_echoed_marks_a_barge_in_truncates_nothing() {
+    let sim = realtime_sim().await;
+    let server = Server::start(&["--provider", "openai", "--endpoint", &sim.url()]);
+    let mut phone = Phone::call(&server, "CA2", false).await;
+    phone.speak(&spoken("what-time")).await;
+    let deadline = Instant::now() + HANG;
+    while phone.media.len() < 10 {
+        assert!(Instant::now() < deadline, "no answer");
+        phone.listen(Duration::from_millis(50)).await;
+    }
+    phone.speak(&question_samples("twelve-times-seven")).await;
+    let deadline = Instant::now() + HANG;
+    while phone.clears == 0 {
+        assert!(Instant::now() < deadline, "no clear");
+        phone.listen(Duration::from_millis(20)).await;
+    }
+    phone.listen(Duration::from_millis(500)).await;
+    let truncate = sim
+        .wait_for(
+            "conversation.item.truncate",
+            |_| true,
+            Duration::from_millis(500),
+        )
+        .await;
+    assert!(
+        truncate.is_none(),
+        "truncated though nothing was heard: {truncate:?}"
+    );
+    sim.shutdown().await;
+}
