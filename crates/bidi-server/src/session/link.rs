@@ -11,7 +11,77 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
 use crate::metrics::ServerMetrics;
+use crate::state::AppState;
+
+/// Client frames read ahead of the agent, per socket.
+const READ_AHEAD: usize = 64;
+
+/// What every socket shares, browser or phone: how it is asked to close, the signal that
+/// it ended (the client left, or the drain's time is up), and the tasks reading it.
+pub(crate) struct Reading {
+    pub(crate) closer: Closer,
+    /// For the writer: the close asked for.
+    pub(crate) close: watch::Receiver<Option<(u16, &'static str)>>,
+    /// Cancelled when the session must end.
+    pub(crate) ended: CancellationToken,
+    reader: JoinHandle<()>,
+    draining: JoinHandle<()>,
+}
+
+impl Reading {
+    /// Starts reading `stream` (frames go to the receiver returned), and watching the
+    /// server's drain: once its time is up, the socket is closed with 1001.
+    pub(crate) fn start(
+        stream: SplitStream<WebSocket>,
+        state: &AppState,
+    ) -> (Self, mpsc::Receiver<Read>) {
+        let (closer, close) = Closer::new();
+        let ended = CancellationToken::new();
+        let (frames_tx, frames_rx) = mpsc::channel(READ_AHEAD);
+        let reader = tokio::spawn({
+            let (closer, close, ended) = (closer.clone(), close.clone(), ended.clone());
+            let metrics = state.metrics.clone();
+            let (max, grace) = (state.config.max_frame_bytes, state.config.close_grace);
+            async move {
+                read(stream, closer, close, max, grace, metrics, frames_tx).await;
+                ended.cancel();
+            }
+        });
+        let draining = tokio::spawn({
+            let (closer, ended, closing) = (closer.clone(), ended.clone(), state.closing.clone());
+            async move {
+                tokio::select! {
+                    () = closing.cancelled() => {
+                        closer.close(1001, "server shutting down");
+                        ended.cancel();
+                    }
+                    () = ended.cancelled() => {}
+                }
+            }
+        });
+        let reading = Self {
+            closer,
+            close,
+            ended,
+            reader,
+            draining,
+        };
+        (reading, frames_rx)
+    }
+
+    /// Ends the socket once the agent is gone: waits for `writer` to flush and send its
+    /// close (1000 unless another code was asked for), then for the client's close.
+    pub(crate) async fn finish(self, writer: JoinHandle<()>) {
+        let _ = writer.await;
+        self.closer.close(1000, "");
+        let _ = self.reader.await;
+        self.draining.abort();
+    }
+}
 
 /// Asks a socket to close, once: the first code asked for wins.
 #[derive(Debug, Clone)]

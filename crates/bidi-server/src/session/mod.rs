@@ -21,16 +21,12 @@ use bidi_agent::types::{BidiAgentEvent, BidiErrorEvent, IoError};
 use futures_util::StreamExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 pub use inbound::{Inbound, InboundError};
 pub use turns::TurnClock;
 
 use crate::factory::SessionStart;
 use crate::state::AppState;
-
-/// Client frames read ahead of the agent, per session.
-const READ_AHEAD: usize = 64;
 
 /// Numbers sessions in logs.
 static SESSION_NUMBER: AtomicU64 = AtomicU64::new(1);
@@ -60,39 +56,16 @@ pub(crate) async fn serve(
     tracing::info!(session = number, "session opened");
 
     let (sink, stream) = socket.split();
+    let (reading, raw_rx) = link::Reading::start(stream, &state);
+    let closer = reading.closer.clone();
+    let ended = reading.ended.clone();
     let (frames_tx, frames_rx) = mpsc::channel::<String>(config.send_queue.max(1));
-    let (closer, close_rx) = link::Closer::new();
     let writer = tokio::spawn(link::write(
         sink,
         frames_rx,
-        close_rx.clone(),
+        reading.close.clone(),
         metrics.clone(),
     ));
-    let ended = CancellationToken::new();
-    let (raw_tx, raw_rx) = mpsc::channel(READ_AHEAD);
-    let reader = tokio::spawn({
-        let closer = closer.clone();
-        let metrics = metrics.clone();
-        let ended = ended.clone();
-        let (max, grace) = (config.max_frame_bytes, config.close_grace);
-        async move {
-            link::read(stream, closer, close_rx, max, grace, metrics, raw_tx).await;
-            ended.cancel();
-        }
-    });
-    // A drain past its timeout closes every session with 1001.
-    let draining = tokio::spawn({
-        let (closer, ended, closing) = (closer.clone(), ended.clone(), state.closing.clone());
-        async move {
-            tokio::select! {
-                () = closing.cancelled() => {
-                    closer.close(1001, "server shutting down");
-                    ended.cancel();
-                }
-                () = ended.cancelled() => {}
-            }
-        }
-    });
 
     let outcome = match state.factory.create(start).await {
         Ok(agent) => {
@@ -151,10 +124,7 @@ pub(crate) async fn serve(
     }
     // The agent's senders are gone: the writer flushes the queue, then closes (1000 unless
     // a close code was asked for); the reader then waits for the client's close.
-    let _ = writer.await;
-    closer.close(1000, "");
-    let _ = reader.await;
-    draining.abort();
+    reading.finish(writer).await;
     tracing::info!(
         session = number,
         code = closer.code().unwrap_or(1000),

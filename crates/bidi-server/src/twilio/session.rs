@@ -39,40 +39,19 @@ pub(crate) async fn serve(socket: WebSocket, state: Arc<AppState>, _slot: OwnedS
     metrics.session_opened();
     let _open = Open(metrics.clone());
     let (sink, stream) = socket.split();
+    let (reading, mut raw_rx) = link::Reading::start(stream, &state);
+    let (closer, ended) = (reading.closer.clone(), reading.ended.clone());
     let (frames_tx, frames_rx) = mpsc::channel::<Tagged>(config.send_queue.max(1));
     let (urgent_tx, urgent_rx) = mpsc::channel::<String>(8);
     let epoch = Arc::new(AtomicU64::new(0));
-    let (closer, close_rx) = Closer::new();
     let writer = tokio::spawn(write(
         sink,
         frames_rx,
         urgent_rx,
         Arc::clone(&epoch),
-        close_rx.clone(),
+        reading.close.clone(),
         metrics.clone(),
     ));
-    let ended = CancellationToken::new();
-    let (raw_tx, mut raw_rx) = mpsc::channel(64);
-    let reader = tokio::spawn({
-        let (closer, metrics, ended) = (closer.clone(), metrics.clone(), ended.clone());
-        let (max, grace) = (config.max_frame_bytes, config.close_grace);
-        async move {
-            link::read(stream, closer, close_rx, max, grace, metrics, raw_tx).await;
-            ended.cancel();
-        }
-    });
-    let draining = tokio::spawn({
-        let (closer, ended, closing) = (closer.clone(), ended.clone(), state.closing.clone());
-        async move {
-            tokio::select! {
-                () = closing.cancelled() => {
-                    closer.close(1001, "server shutting down");
-                    ended.cancel();
-                }
-                () = ended.cancelled() => {}
-            }
-        }
-    });
 
     match tokio::time::timeout(START_TIMEOUT, wait_for_start(&mut raw_rx)).await {
         Ok(Some(start)) => {
@@ -87,10 +66,7 @@ pub(crate) async fn serve(socket: WebSocket, state: Arc<AppState>, _slot: OwnedS
             closer.close(1008, "no start message");
         }
     }
-    let _ = writer.await;
-    closer.close(1000, "");
-    let _ = reader.await;
-    draining.abort();
+    reading.finish(writer).await;
 }
 
 /// Skips what comes before `start` (logged); `None` when the call ends first.

@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use bidi_server::assistant::served_script;
 use bidi_sim::openai::{OpenAiSim, OpenAiSimOptions};
 use bidi_sim::{Action, Script, Trigger};
 use serde_json::{Value, json};
 
-use crate::support::{Client, HANG, Server, final_of, question_samples, silence};
+use crate::support::{Client, HANG, Server, final_of, question_samples, realtime_sim, silence};
 
 fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["type"] == kind).collect()
@@ -134,16 +133,7 @@ async fn a_spoken_question_is_heard_answered_and_timed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_barge_in_truncates_the_answer_where_the_page_said_it_was() {
-    let sim = OpenAiSim::start_with(
-        served_script(),
-        OpenAiSimOptions {
-            realtime: true,
-            skip_audio_recording: true,
-            ..OpenAiSimOptions::default()
-        },
-    )
-    .await
-    .expect("sim");
+    let sim = realtime_sim().await;
     let server = Server::start(&["--provider", "openai", "--endpoint", &sim.url()]);
     let mut client = Client::connect(&server.ws("/ws")).await;
     client.say("What time is it in Tokyo?").await;

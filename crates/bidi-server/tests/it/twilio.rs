@@ -10,9 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bidi_agent::audio::dsp::StreamResampler;
 use bidi_agent::audio::dsp::g711::{decode_mulaw, encode_mulaw};
-use bidi_server::assistant::served_script;
 use bidi_server::twilio::signature::TwilioSigner;
-use bidi_sim::openai::{OpenAiSim, OpenAiSimHandle, OpenAiSimOptions};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,7 +19,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::support::{HANG, Server, question_samples, silence};
+use crate::support::{HANG, Server, question_samples, realtime_sim, silence};
 
 const AUTH_TOKEN: &str = "twilio-auth-token";
 const PUBLIC: &str = "https://voice.example.com";
@@ -302,19 +300,6 @@ impl Phone {
             other => panic!("unexpected message {other:?}: {m}"),
         }
     }
-}
-
-async fn realtime_sim() -> OpenAiSimHandle {
-    OpenAiSim::start_with(
-        served_script(),
-        OpenAiSimOptions {
-            realtime: true,
-            skip_audio_recording: true,
-            ..OpenAiSimOptions::default()
-        },
-    )
-    .await
-    .expect("sim")
 }
 
 fn spoken(name: &str) -> Vec<i16> {

@@ -286,3 +286,18 @@ pub fn question_samples(name: &str) -> Vec<i16> {
 pub fn silence(ms: usize) -> Vec<i16> {
     vec![0; ms * 16]
 }
+
+/// bidi-sim's OpenAI server playing the server's own scenario at real time, as a provider
+/// outside the server process (so tests can read what the client sent it).
+pub async fn realtime_sim() -> bidi_sim::openai::OpenAiSimHandle {
+    bidi_sim::openai::OpenAiSim::start_with(
+        bidi_server::assistant::served_script(),
+        bidi_sim::openai::OpenAiSimOptions {
+            realtime: true,
+            skip_audio_recording: true,
+            ..bidi_sim::openai::OpenAiSimOptions::default()
+        },
+    )
+    .await
+    .expect("the simulator starts")
+}
