@@ -39,6 +39,7 @@ const QUESTION_EVERY: Duration = Duration::from_secs(3);
 struct Options {
     python: Option<String>,
     sessions: Vec<usize>,
+    calls: Vec<usize>,
     seconds: u64,
 }
 
@@ -46,6 +47,7 @@ fn options() -> Result<Options, BoxError> {
     let mut o = Options {
         python: None,
         sessions: vec![1, 10, 50],
+        calls: Vec::new(),
         seconds: 20,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -56,6 +58,12 @@ fn options() -> Result<Options, BoxError> {
             "--python" => o.python = Some(value()?),
             "--sessions" => {
                 o.sessions = value()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?;
+            }
+            "--calls" => {
+                o.calls = value()?
                     .split(',')
                     .map(str::parse)
                     .collect::<Result<_, _>>()?;
@@ -279,6 +287,130 @@ async fn measure(
     })
 }
 
+/// One phone call until `stop`, as Twilio drives `/twilio/media`: μ-law silence every
+/// 20 ms at real time (the provider answers every 3 s of it), marks echoed at once. Adds the
+/// milliseconds of answer audio received in the window to `heard_ms`.
+async fn call(
+    url: String,
+    measure_from: Instant,
+    stop: Instant,
+    heard_ms: Arc<Mutex<(u64, usize)>>,
+) {
+    let Ok((ws, _)) = tokio_tungstenite::connect_async(&url).await else {
+        if let Ok(mut h) = heard_ms.lock() {
+            h.1 += 1;
+        }
+        return;
+    };
+    let (mut tx, mut rx) = ws.split();
+    let sid = "MZbench";
+    let (marks_tx, mut marks_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let sender = async move {
+        let start_msg = json!({"event": "start", "streamSid": sid, "start": {"streamSid": sid,
+            "callSid": "CAbench", "accountSid": "AC", "customParameters": {},
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}});
+        for m in [json!({"event": "connected"}), start_msg] {
+            if tx.send(Message::text(m.to_string())).await.is_err() {
+                return;
+            }
+        }
+        let media = json!({"event": "media", "streamSid": sid,
+            "media": {"track": "inbound", "payload": BASE64.encode([0xFFu8; 160])}})
+        .to_string();
+        let start = Instant::now();
+        let mut n: u32 = 0;
+        while Instant::now() < stop {
+            while let Ok(name) = marks_rx.try_recv() {
+                let echo = json!({"event": "mark", "streamSid": sid, "mark": {"name": name}});
+                if tx.send(Message::text(echo.to_string())).await.is_err() {
+                    return;
+                }
+            }
+            if tx.send(Message::text(media.clone())).await.is_err() {
+                return;
+            }
+            n += 1;
+            tokio::time::sleep_until(start + Duration::from_millis(20) * n).await;
+        }
+        let stop_msg = json!({"event": "stop", "streamSid": sid});
+        let _ = tx.send(Message::text(stop_msg.to_string())).await;
+    };
+    let receiver = async {
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(stop, rx.next()).await {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
+                continue;
+            };
+            match event["event"].as_str() {
+                Some("media") if Instant::now() >= measure_from => {
+                    let bytes = event["media"]["payload"]
+                        .as_str()
+                        .map_or(0, |p| p.len() * 3 / 4);
+                    if let Ok(mut h) = heard_ms.lock() {
+                        h.0 += bytes as u64 / 8;
+                    }
+                }
+                Some("mark") => {
+                    if let Some(name) = event["mark"]["name"].as_str() {
+                        let _ = marks_tx.send(name.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+    };
+    tokio::join!(sender, receiver);
+}
+
+/// `calls` calls at once on a fresh bidi-server: (CPU per call % of a core, RSS per call
+/// MiB, answer audio received per call per second, failed).
+async fn measure_calls(
+    endpoint: &str,
+    calls: usize,
+    seconds: u64,
+) -> Result<(f64, f64, f64, usize), BoxError> {
+    let mut bidi = Command::new(env!("CARGO_BIN_EXE_bidi-server"));
+    bidi.args([
+        "--provider",
+        "openai",
+        "--endpoint",
+        endpoint,
+        "--listen",
+        "127.0.0.1:0",
+        "--max-sessions",
+        "10000",
+    ])
+    .env("RUST_LOG", "warn");
+    let served = spawn(bidi)?;
+    let pid = served.child.id();
+    let (_, idle_rss) = usage(pid)?;
+    let url = format!("ws://{}/twilio/media", served.addr);
+    let measure_from = Instant::now() + Duration::from_secs(2);
+    let stop = measure_from + Duration::from_secs(seconds);
+    let heard: Arc<Mutex<(u64, usize)>> = Arc::default();
+    let tasks: Vec<_> = (0..calls)
+        .map(|_| tokio::spawn(call(url.clone(), measure_from, stop, Arc::clone(&heard))))
+        .collect();
+    tokio::time::sleep_until(measure_from).await;
+    let (cpu0, _) = usage(pid)?;
+    tokio::time::sleep_until(stop - Duration::from_millis(200)).await;
+    let (cpu1, rss) = usage(pid)?;
+    for t in tasks {
+        let _ = t.await;
+    }
+    let window = seconds as f64 - 0.2;
+    let n = calls as f64;
+    let (heard_ms, failed) = *heard.lock().map_err(|_| "poisoned")?;
+    Ok((
+        (cpu1 - cpu0) / window / n * 100.0,
+        rss.saturating_sub(idle_rss) as f64 / 1024.0 / n,
+        heard_ms as f64 / 1e3 / seconds as f64 / n,
+        failed,
+    ))
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), BoxError> {
     let options = options()?;
@@ -353,5 +485,45 @@ async fn main() -> Result<(), BoxError> {
         );
     }
     sim.shutdown().await;
+    if !options.calls.is_empty() {
+        // Calls: the provider answers every 3 s of the caller's audio with 1 s of speech.
+        let script = Script::new().always(
+            Trigger::Audio { min_ms: 3_000 },
+            vec![
+                Action::Say {
+                    text: "Here you are.".into(),
+                    chunk: 0,
+                },
+                Action::Speak {
+                    ms: 1_000,
+                    frame_ms: 20,
+                },
+                Action::EndTurn,
+            ],
+        );
+        let sim = OpenAiSim::start_with(
+            script,
+            OpenAiSimOptions {
+                realtime: true,
+                skip_audio_recording: true,
+                ..OpenAiSimOptions::default()
+            },
+        )
+        .await?;
+        println!();
+        println!(
+            "| calls | CPU per call (% of a core) | calls per core | RSS per call (MiB) | answer audio per call (s/s) | failed |"
+        );
+        println!("| --- | --- | --- | --- | --- | --- |");
+        for &calls in &options.calls {
+            let (cpu, rss, heard, failed) =
+                measure_calls(&sim.url(), calls, options.seconds).await?;
+            println!(
+                "| {calls} | {cpu:.2} | {:.0} | {rss:.2} | {heard:.2} | {failed} |",
+                100.0 / cpu
+            );
+        }
+        sim.shutdown().await;
+    }
     Ok(())
 }
