@@ -3,8 +3,15 @@
 //! Telephone networks carry voice as G.711 at 8 kHz: μ-law in North America and Japan (and
 //! in Twilio Media Streams, `audio/x-mulaw`), A-law in Europe and on many SIP trunks. The
 //! encoders take a 16-bit sample to its 8-bit code by the standard's segments (the same
-//! results as the widely used Sun reference code and Python's `audioop`); the decoders are
-//! 256-entry tables built at compile time.
+//! results as the widely used Sun reference code and Python's `audioop`, for every sample);
+//! the decoders are 256-entry tables built at compile time.
+//!
+//! The decoders and the A-law encoder agree with the ITU-T G.191 reference software
+//! (`g711.c`) for every input. Its μ-law encoder takes a negative sample's magnitude by
+//! one's complement where the Sun code (and so this one) negates it, so 508 negative samples
+//! (4 at each of the 127 negative decision values) get the code one step louder here: −1 to
+//! −4 become 0x7E (−8), not 0x7F (0). Both decode the same, and the difference is below
+//! the step of the segment the sample is in.
 //!
 //! ```
 //! use bidi_audio::dsp::g711::{decode_mulaw, encode_mulaw, mulaw_decode, mulaw_encode};
@@ -213,6 +220,87 @@ mod tests {
         }
     }
 
+    /// Where each μ-law code's run of samples starts, from CPython 3.11's `audioop.lin2ulaw`
+    /// over every `i16`: runs in the codes' order of loudness, 0x00 (most negative) to 0x7E,
+    /// then 0xFF (zero) down to 0x80 (0x7F, negative zero, is never an encoder's output).
+    const MULAW_RUN_STARTS: [i16; 255] = [
+        -32768, -31608, -30584, -29560, -28536, -27512, -26488, -25464, -24440, -23416, -22392,
+        -21368, -20344, -19320, -18296, -17272, -16248, -15736, -15224, -14712, -14200, -13688,
+        -13176, -12664, -12152, -11640, -11128, -10616, -10104, -9592, -9080, -8568, -8056, -7800,
+        -7544, -7288, -7032, -6776, -6520, -6264, -6008, -5752, -5496, -5240, -4984, -4728, -4472,
+        -4216, -3960, -3832, -3704, -3576, -3448, -3320, -3192, -3064, -2936, -2808, -2680, -2552,
+        -2424, -2296, -2168, -2040, -1912, -1848, -1784, -1720, -1656, -1592, -1528, -1464, -1400,
+        -1336, -1272, -1208, -1144, -1080, -1016, -952, -888, -856, -824, -792, -760, -728, -696,
+        -664, -632, -600, -568, -536, -504, -472, -440, -408, -376, -360, -344, -328, -312, -296,
+        -280, -264, -248, -232, -216, -200, -184, -168, -152, -136, -120, -112, -104, -96, -88,
+        -80, -72, -64, -56, -48, -40, -32, -24, -16, -8, 0, 4, 12, 20, 28, 36, 44, 52, 60, 68, 76,
+        84, 92, 100, 108, 116, 124, 140, 156, 172, 188, 204, 220, 236, 252, 268, 284, 300, 316,
+        332, 348, 364, 380, 412, 444, 476, 508, 540, 572, 604, 636, 668, 700, 732, 764, 796, 828,
+        860, 892, 956, 1020, 1084, 1148, 1212, 1276, 1340, 1404, 1468, 1532, 1596, 1660, 1724,
+        1788, 1852, 1916, 2044, 2172, 2300, 2428, 2556, 2684, 2812, 2940, 3068, 3196, 3324, 3452,
+        3580, 3708, 3836, 3964, 4220, 4476, 4732, 4988, 5244, 5500, 5756, 6012, 6268, 6524, 6780,
+        7036, 7292, 7548, 7804, 8060, 8572, 9084, 9596, 10108, 10620, 11132, 11644, 12156, 12668,
+        13180, 13692, 14204, 14716, 15228, 15740, 16252, 17276, 18300, 19324, 20348, 21372, 22396,
+        23420, 24444, 25468, 26492, 27516, 28540, 29564, 30588, 31612,
+    ];
+
+    /// Where each A-law code's run of samples starts, from CPython 3.11's `audioop.lin2alaw`
+    /// over every `i16`: runs in the codes' order of loudness, magnitudes 0x7F down to 0 with
+    /// the sign bit clear, then 0 up to 0x7F with it set, each code XOR 0x55.
+    const ALAW_RUN_STARTS: [i16; 256] = [
+        -32768, -31744, -30720, -29696, -28672, -27648, -26624, -25600, -24576, -23552, -22528,
+        -21504, -20480, -19456, -18432, -17408, -16384, -15872, -15360, -14848, -14336, -13824,
+        -13312, -12800, -12288, -11776, -11264, -10752, -10240, -9728, -9216, -8704, -8192, -7936,
+        -7680, -7424, -7168, -6912, -6656, -6400, -6144, -5888, -5632, -5376, -5120, -4864, -4608,
+        -4352, -4096, -3968, -3840, -3712, -3584, -3456, -3328, -3200, -3072, -2944, -2816, -2688,
+        -2560, -2432, -2304, -2176, -2048, -1984, -1920, -1856, -1792, -1728, -1664, -1600, -1536,
+        -1472, -1408, -1344, -1280, -1216, -1152, -1088, -1024, -992, -960, -928, -896, -864, -832,
+        -800, -768, -736, -704, -672, -640, -608, -576, -544, -512, -496, -480, -464, -448, -432,
+        -416, -400, -384, -368, -352, -336, -320, -304, -288, -272, -256, -240, -224, -208, -192,
+        -176, -160, -144, -128, -112, -96, -80, -64, -48, -32, -16, 0, 16, 32, 48, 64, 80, 96, 112,
+        128, 144, 160, 176, 192, 208, 224, 240, 256, 272, 288, 304, 320, 336, 352, 368, 384, 400,
+        416, 432, 448, 464, 480, 496, 512, 544, 576, 608, 640, 672, 704, 736, 768, 800, 832, 864,
+        896, 928, 960, 992, 1024, 1088, 1152, 1216, 1280, 1344, 1408, 1472, 1536, 1600, 1664, 1728,
+        1792, 1856, 1920, 1984, 2048, 2176, 2304, 2432, 2560, 2688, 2816, 2944, 3072, 3200, 3328,
+        3456, 3584, 3712, 3840, 3968, 4096, 4352, 4608, 4864, 5120, 5376, 5632, 5888, 6144, 6400,
+        6656, 6912, 7168, 7424, 7680, 7936, 8192, 8704, 9216, 9728, 10240, 10752, 11264, 11776,
+        12288, 12800, 13312, 13824, 14336, 14848, 15360, 15872, 16384, 17408, 18432, 19456, 20480,
+        21504, 22528, 23552, 24576, 25600, 26624, 27648, 28672, 29696, 30720, 31744,
+    ];
+
+    /// The μ-law codes from the most negative to the most positive (no negative zero).
+    fn mulaw_codes_by_loudness() -> impl Iterator<Item = u8> {
+        (0x00..=0x7Eu8).chain((0x80..=0xFFu8).rev())
+    }
+
+    /// The A-law codes from the most negative to the most positive.
+    fn alaw_codes_by_loudness() -> impl Iterator<Item = u8> {
+        (0..0x80u8)
+            .rev()
+            .chain((0..0x80u8).map(|m| m | 0x80))
+            .map(|c| c ^ 0x55)
+    }
+
+    /// Checks `encode` on every `i16` against runs starting at `starts`, coded `codes`.
+    fn check_runs(name: &str, encode: fn(i16) -> u8, starts: &[i16], codes: &[u8]) {
+        assert_eq!(starts.len(), codes.len(), "{name}");
+        assert_eq!(starts[0], i16::MIN, "{name}");
+        for (run, (&start, &code)) in starts.iter().zip(codes).enumerate() {
+            let end = starts.get(run + 1).map_or(i16::MAX, |&next| next - 1);
+            for sample in start..=end {
+                assert_eq!(encode(sample), code, "{name} of {sample}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_sample_encodes_as_audioop_does() {
+        let codes: Vec<u8> = mulaw_codes_by_loudness().collect();
+        check_runs("μ-law", mulaw_encode, &MULAW_RUN_STARTS, &codes);
+        let codes: Vec<u8> = alaw_codes_by_loudness().collect();
+        check_runs("A-law", alaw_encode, &ALAW_RUN_STARTS, &codes);
+    }
+
     #[test]
     fn decoding_matches_the_standards_values() {
         // μ-law: 0x00/0x80 the extremes, 0x7F/0xFF the two zeros.
@@ -253,15 +341,28 @@ mod tests {
     }
 
     #[test]
-    fn decoding_is_monotonic_along_the_codes_magnitude() {
-        // Positive μ-law codes 0xFF down to 0x80 grow; A-law's sign-and-magnitude after
-        // removing the 0x55 inversion grows with the magnitude bits.
-        let ulaw: Vec<i16> = (0x80..=0xFFu8).rev().map(mulaw_decode).collect();
+    fn decoding_rises_with_the_codes_loudness() {
+        let ulaw: Vec<i16> = mulaw_codes_by_loudness().map(mulaw_decode).collect();
         assert!(ulaw.windows(2).all(|w| w[0] < w[1]), "{ulaw:?}");
-        let alaw: Vec<i16> = (0..0x80u8)
-            .map(|m| alaw_decode((m | 0x80) ^ 0x55))
-            .collect();
+        // Negative zero sits between 0x7E and 0xFF.
+        assert!(
+            mulaw_decode(0x7E) < mulaw_decode(0x7F) && mulaw_decode(0x7F) == mulaw_decode(0xFF)
+        );
+        let alaw: Vec<i16> = alaw_codes_by_loudness().map(alaw_decode).collect();
         assert!(alaw.windows(2).all(|w| w[0] < w[1]), "{alaw:?}");
+        // The levels are symmetric about zero.
+        for code in 0..0x80u8 {
+            assert_eq!(
+                mulaw_decode(code),
+                -mulaw_decode(code | 0x80),
+                "μ-law {code:#04x}"
+            );
+            assert_eq!(
+                alaw_decode(code),
+                -alaw_decode(code | 0x80),
+                "A-law {code:#04x}"
+            );
+        }
     }
 
     fn snr_db(codec: impl Fn(i16) -> i16) -> f64 {
