@@ -14,15 +14,18 @@ use subtle::ConstantTimeEq;
 /// ```
 /// use bidi_server::twilio::signature::TwilioSigner;
 ///
-/// // Twilio's documented example.
+/// // The worked example of Twilio's security docs (twilio.com/docs/usage/security).
 /// let signer = TwilioSigner::new("12345").unwrap();
 /// let params: Vec<(String, String)> = [
-///     ("CallSid", "CA1234567890ABCDE"), ("Caller", "+12349013030"), ("Digits", "1234"),
-///     ("From", "+12349013030"), ("To", "+18005551212"),
+///     ("CallSid", "CA1234567890ABCDE"), ("Caller", "+14158675310"), ("Digits", "1234"),
+///     ("From", "+14158675310"), ("To", "+18005551212"),
 /// ].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
 /// let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
-/// assert_eq!(signer.sign(url, &params), "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
-/// assert!(signer.verify(url, &params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
+/// assert_eq!(signer.sign(url, &params), "GvWf1cFY/Q7PnoempGyD5oXAezc=");
+/// assert!(signer.verify(url, &params, "GvWf1cFY/Q7PnoempGyD5oXAezc="));
+/// // A Media Streams upgrade is signed over its URL alone.
+/// let stream = "wss://mycompany.com/twilio/media";
+/// assert!(signer.verify(stream, &[], &signer.sign(stream, &[])));
 /// ```
 #[derive(Clone)]
 pub struct TwilioSigner {
@@ -43,7 +46,7 @@ impl TwilioSigner {
     }
 
     /// The signature of a request to `url` with the POST parameters `params` (none for a
-    /// GET or the Media Streams upgrade).
+    /// GET or the Media Streams upgrade): sorted by name, then by value for a repeated name.
     pub fn sign(&self, url: &str, params: &[(String, String)]) -> String {
         let mut sorted: Vec<&(String, String)> = params.iter().collect();
         sorted.sort();
@@ -70,55 +73,125 @@ impl TwilioSigner {
 mod tests {
     use super::*;
 
-    fn documented() -> (String, Vec<(String, String)>) {
-        let params = [
+    const TOKEN: &str = "12345";
+    const URL: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// The example of twilio.com/docs/usage/security, out of order on purpose.
+    fn documented() -> Vec<(String, String)> {
+        params(&[
             ("To", "+18005551212"),
             ("CallSid", "CA1234567890ABCDE"),
             ("Digits", "1234"),
-            ("Caller", "+12349013030"),
-            ("From", "+12349013030"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        (
-            "https://mycompany.com/myapp.php?foo=1&bar=2".to_owned(),
-            params,
-        )
+            ("Caller", "+14158675310"),
+            ("From", "+14158675310"),
+        ])
+    }
+    const DOCUMENTED: &str = "GvWf1cFY/Q7PnoempGyD5oXAezc=";
+
+    fn signer() -> TwilioSigner {
+        TwilioSigner::new(TOKEN).expect("signer")
     }
 
     #[test]
-    fn twilios_example_verifies_in_any_parameter_order() {
-        let (url, params) = documented();
-        let signer = TwilioSigner::new("12345").expect("signer");
-        assert!(signer.verify(&url, &params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
+    fn twilios_documented_example_signs_and_verifies_in_any_parameter_order() {
+        let params = documented();
+        assert_eq!(signer().sign(URL, &params), DOCUMENTED);
+        assert!(signer().verify(URL, &params, DOCUMENTED));
+        let mut reversed = params;
+        reversed.reverse();
+        assert!(signer().verify(URL, &reversed, DOCUMENTED));
     }
 
     #[test]
-    fn a_wrong_token_url_parameter_or_signature_fails() {
-        let (url, mut params) = documented();
-        let good = "0/KCTR6DLpKmkAf8muzZqo1nDgQ=";
-        assert!(
-            !TwilioSigner::new("54321")
-                .expect("signer")
-                .verify(&url, &params, good)
+    fn other_published_examples_sign_the_same() {
+        // The same page's earlier numbers, and twilio-python's tests
+        // (tests/unit/test_request_validator.py), repeated names included: sorted by value.
+        for (number, expected) in [
+            ("+12349013030", "0/KCTR6DLpKmkAf8muzZqo1nDgQ="),
+            ("+14158675309", "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+        ] {
+            let params = params(&[
+                ("CallSid", "CA1234567890ABCDE"),
+                ("Caller", number),
+                ("Digits", "1234"),
+                ("From", number),
+                ("To", "+18005551212"),
+            ]);
+            assert_eq!(signer().sign(URL, &params), expected, "{number}");
+        }
+        let repeated = params(&[
+            ("Sid", "CA123"),
+            ("SidAccount", "AC123"),
+            ("Digits", "5678"),
+            ("Digits", "1234"),
+        ]);
+        assert_eq!(
+            signer().sign(URL, &repeated),
+            "IK+Dwps556ElfBT0I3Rgjkr1wJU="
         );
-        let signer = TwilioSigner::new("12345").expect("signer");
-        assert!(!signer.verify("https://mycompany.com/myapp.php?foo=1&bar=3", &params, good));
-        assert!(!signer.verify(&url, &params, ""));
-        assert!(!signer.verify(&url, &params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ"));
-        params.pop();
-        assert!(!signer.verify(&url, &params, good));
-        assert!(TwilioSigner::new("").is_none());
-        assert!(!format!("{signer:?}").contains("12345"));
+    }
+
+    #[test]
+    fn a_wrong_token_url_or_parameter_fails() {
+        let params = documented();
+        let other = TwilioSigner::new("54321").expect("signer");
+        assert!(!other.verify(URL, &params, DOCUMENTED));
+        assert!(!signer().verify(
+            "https://mycompany.com/myapp.php?foo=1&bar=3",
+            &params,
+            DOCUMENTED
+        ));
+        assert!(!signer().verify(
+            "http://mycompany.com/myapp.php?foo=1&bar=2",
+            &params,
+            DOCUMENTED
+        ));
+        let mut missing = params.clone();
+        missing.retain(|(k, _)| k != "Digits");
+        assert!(!signer().verify(URL, &missing, DOCUMENTED));
+        let mut tampered = params;
+        tampered[2].1 = "9999".to_owned();
+        assert!(!signer().verify(URL, &tampered, DOCUMENTED));
+    }
+
+    #[test]
+    fn an_empty_or_mangled_signature_fails() {
+        let params = documented();
+        assert!(!signer().verify(URL, &params, ""));
+        assert!(!signer().verify(URL, &params, "GvWf1cFY/Q7PnoempGyD5oXAezc"));
+        assert!(!signer().verify(URL, &params, "gvwf1cfy/q7pnoempgyd5oxaezc="));
+        assert!(!signer().verify(URL, &params, "GvWf1cFY/Q7PnoempGyD5oXAezc=="));
     }
 
     #[test]
     fn a_websocket_url_is_signed_alone() {
-        let signer = TwilioSigner::new("tok").expect("signer");
-        let url = "wss://voice.example.com/twilio/media";
-        let sig = signer.sign(url, &[]);
-        assert!(signer.verify(url, &[], &sig));
-        assert!(!signer.verify("wss://voice.example.com/twilio/media2", &[], &sig));
+        // Computed with Python's hmac and hashlib.
+        let url = "wss://mycompany.com/twilio/media";
+        assert_eq!(signer().sign(url, &[]), "nj6/SLG+LpRj6n6ykso8BFMuYnU=");
+        assert!(signer().verify(url, &[], "nj6/SLG+LpRj6n6ykso8BFMuYnU="));
+        assert!(!signer().verify(
+            "wss://mycompany.com/twilio/media2",
+            &[],
+            "nj6/SLG+LpRj6n6ykso8BFMuYnU="
+        ));
+        assert!(!signer().verify(
+            url,
+            &params(&[("CallSid", "CA1")]),
+            "nj6/SLG+LpRj6n6ykso8BFMuYnU="
+        ));
+    }
+
+    #[test]
+    fn no_empty_token_and_no_token_in_debug() {
+        assert!(TwilioSigner::new("").is_none());
+        let shown = format!("{:?}", signer());
+        assert!(!shown.contains(TOKEN), "{shown}");
     }
 }
