@@ -19,6 +19,7 @@ use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use bidi_agent::BidiAgent;
 use bidi_agent::types::{
     BidiAgentEvent, BidiErrorEvent, BidiInput, BidiInputEvent, BidiOutput, IoError,
@@ -137,6 +138,11 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let app = Router::new().route("/ws", get(upgrade));
+    // Audio frames are small and go both ways: without TCP_NODELAY each write waits for
+    // the peer's delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok((bound, task))
 }

@@ -39,7 +39,9 @@ def main() -> None:
     args = parser.parse_args()
     # strands 1.40 reads this module constant at each connect; it is the only override.
     openai_realtime.OPENAI_REALTIME_URL = args.endpoint
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP spelled out, as uvicorn's own binding does: asyncio sets TCP_NODELAY on a
+    # transport only when its socket's proto says TCP (proto 0 leaves Nagle on).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
     # Listening before the line is printed: connections wait in the backlog until uvicorn

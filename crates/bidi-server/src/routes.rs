@@ -120,12 +120,8 @@ async fn websocket(
         );
         return (StatusCode::SERVICE_UNAVAILABLE, "503 too many sessions\n").into_response();
     };
-    // Frames up to twice the limit are read and refused with 1009 by the session;
-    // larger ones are refused by the WebSocket codec before they are buffered whole.
-    let codec_limit = state.config.max_frame_bytes.saturating_mul(2).max(1024);
     let start = SessionStart { session };
-    upgrade
-        .max_message_size(codec_limit)
-        .max_frame_size(codec_limit)
+    state
+        .size_upgrade(upgrade)
         .on_upgrade(move |socket| session::serve(socket, state, start, slot))
 }

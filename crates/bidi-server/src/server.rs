@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
@@ -120,6 +121,14 @@ impl BidiServer {
     ) -> std::io::Result<()> {
         let drained = tokio_util::sync::CancellationToken::new();
         let app = self.router();
+        // Audio goes both ways in small frames: with Nagle's algorithm on, each frame the
+        // server writes waits for the ACK of the one before, which the client delays to
+        // ride on its own next frame (up to one frame period, ~20 ms).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         let serving =
             axum::serve(listener, app).with_graceful_shutdown(drained.clone().cancelled_owned());
         let drain = async {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use axum::extract::ws::WebSocketUpgrade;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -10,6 +11,11 @@ use crate::auth::Token;
 use crate::config::ServerConfig;
 use crate::factory::AgentFactory;
 use crate::metrics::ServerMetrics;
+
+/// The read buffer of each socket. tungstenite's default, 128 KiB, is allocated per socket
+/// whatever its traffic; clients send 20–100 ms audio frames (1–10 KiB of JSON), so 16 KiB
+/// takes a frame in one or two reads at an eighth of the memory.
+const READ_BUFFER_BYTES: usize = 16 * 1024;
 
 /// One server's shared state.
 pub(crate) struct AppState {
@@ -51,5 +57,16 @@ impl AppState {
         self.config
             .max_sessions
             .saturating_sub(self.slots.available_permits())
+    }
+
+    /// `upgrade` with this server's limits: frames up to twice `max_frame_bytes` are read
+    /// (and refused with 1009 by the session), larger ones are refused by the WebSocket
+    /// codec before they are buffered whole.
+    pub(crate) fn size_upgrade(&self, upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+        let codec_limit = self.config.max_frame_bytes.saturating_mul(2).max(1024);
+        upgrade
+            .read_buffer_size(READ_BUFFER_BYTES)
+            .max_message_size(codec_limit)
+            .max_frame_size(codec_limit)
     }
 }

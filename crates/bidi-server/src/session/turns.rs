@@ -45,12 +45,9 @@ impl TurnClock {
     pub fn audio(&mut self, bytes: &[u8], rate_hz: u32, now: Instant) {
         let fresh = self.vad.as_ref().is_none_or(|(rate, _)| *rate != rate_hz);
         if fresh {
-            let listening = Listening {
-                // Only the end of speech is wanted here, not the utterance's samples.
-                max_utterance_ms: 10_000,
-                ..Listening::default()
-            };
-            self.vad = Some((rate_hz, TurnDetector::new(rate_hz, listening)));
+            // Only where speech ends is wanted here, not the utterance's audio.
+            let vad = TurnDetector::timing_only(rate_hz, Listening::default());
+            self.vad = Some((rate_hz, vad));
             self.heard_ms = 0;
         }
         let Some((_, vad)) = self.vad.as_mut() else {

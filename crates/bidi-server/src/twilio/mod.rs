@@ -142,9 +142,7 @@ async fn media(
         state.metrics.session_refused();
         return (StatusCode::SERVICE_UNAVAILABLE, "503 too many sessions\n").into_response();
     };
-    let limit = state.config.max_frame_bytes.saturating_mul(2).max(1024);
-    upgrade
-        .max_message_size(limit)
-        .max_frame_size(limit)
+    state
+        .size_upgrade(upgrade)
         .on_upgrade(move |socket| session::serve(socket, state, slot))
 }

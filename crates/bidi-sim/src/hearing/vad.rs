@@ -54,6 +54,9 @@ pub enum Turn {
 pub struct TurnDetector {
     config: Listening,
     frame_len: usize,
+    /// Whether utterances carry their samples ([`new`](Self::new)) or only their bounds
+    /// ([`timing_only`](Self::timing_only)).
+    keep_samples: bool,
     /// Bytes of an incomplete sample or frame carried to the next push.
     pending: Vec<i16>,
     odd_byte: Option<u8>,
@@ -81,11 +84,33 @@ impl TurnDetector {
         Self {
             config,
             frame_len,
+            keep_samples: true,
             pending: Vec::with_capacity(frame_len),
             odd_byte: None,
             frames: 0,
             prefix: VecDeque::new(),
             speech: None,
+        }
+    }
+
+    /// A detector that finds where utterances start and end but keeps none of their audio:
+    /// every [`Turn::Ended`] has empty `samples`, and its memory stays one 10 ms frame
+    /// whatever the utterance's length. For measuring turns, not recognizing them.
+    ///
+    /// ```
+    /// use bidi_sim::hearing::Listening;
+    /// use bidi_sim::hearing::vad::{Turn, TurnDetector};
+    ///
+    /// let mut vad = TurnDetector::timing_only(16_000, Listening::default());
+    /// let loud: Vec<u8> = (0..8_000).flat_map(|n| if n % 2 == 0 { 8_000i16 } else { -8_000 }.to_le_bytes()).collect();
+    /// let mut turns = vad.push_pcm16(&loud);
+    /// turns.extend(vad.push_pcm16(&vec![0u8; 32 * 600]));
+    /// assert_eq!(turns[1], Turn::Ended { start_ms: 0, end_ms: 500, samples: Vec::new() });
+    /// ```
+    pub fn timing_only(rate_hz: u32, config: Listening) -> Self {
+        Self {
+            keep_samples: false,
+            ..Self::new(rate_hz, config)
         }
     }
 
@@ -96,44 +121,47 @@ impl TurnDetector {
 
     /// Feeds little-endian 16-bit PCM (any length; an odd byte waits for the next piece).
     pub fn push_pcm16(&mut self, bytes: &[u8]) -> Vec<Turn> {
-        let mut samples = Vec::with_capacity(bytes.len() / 2 + 1);
+        let mut turns = Vec::new();
         let mut rest = bytes;
         if let Some(low) = self.odd_byte.take() {
             if let Some((&high, tail)) = rest.split_first() {
-                samples.push(i16::from_le_bytes([low, high]));
+                self.sample(i16::from_le_bytes([low, high]), &mut turns);
                 rest = tail;
             } else {
                 self.odd_byte = Some(low);
             }
         }
         let mut pairs = rest.chunks_exact(2);
-        samples.extend(pairs.by_ref().map(|p| i16::from_le_bytes([p[0], p[1]])));
+        for pair in pairs.by_ref() {
+            self.sample(i16::from_le_bytes([pair[0], pair[1]]), &mut turns);
+        }
         if let [last] = pairs.remainder() {
             self.odd_byte = Some(*last);
         }
-        self.push(&samples)
+        turns
     }
 
     /// Feeds samples.
     pub fn push(&mut self, samples: &[i16]) -> Vec<Turn> {
         let mut turns = Vec::new();
         for &s in samples {
-            self.pending.push(s);
-            if self.pending.len() == self.frame_len {
-                let frame =
-                    std::mem::replace(&mut self.pending, Vec::with_capacity(self.frame_len));
-                self.frame(frame, &mut turns);
-            }
+            self.sample(s, &mut turns);
         }
         turns
+    }
+
+    fn sample(&mut self, sample: i16, turns: &mut Vec<Turn>) {
+        self.pending.push(sample);
+        if self.pending.len() == self.frame_len {
+            self.frame(turns);
+        }
     }
 
     /// The client ended its audio: the utterance under way (if any) ends now.
     pub fn finish(&mut self) -> Vec<Turn> {
         let mut turns = Vec::new();
         if !self.pending.is_empty() {
-            let frame = std::mem::take(&mut self.pending);
-            self.frame(frame, &mut turns);
+            self.frame(&mut turns);
         }
         self.odd_byte = None;
         if let Some(speech) = self.speech.take() {
@@ -155,14 +183,19 @@ impl TurnDetector {
         frame * FRAME_MS
     }
 
-    fn frame(&mut self, frame: Vec<i16>, turns: &mut Vec<Turn>) {
+    /// Ends the frame in `pending` (a whole one, or the last piece at the end).
+    fn frame(&mut self, turns: &mut Vec<Turn>) {
         let index = self.frames;
         self.frames += 1;
-        let loud = level_dbfs(&frame) >= self.config.threshold_dbfs;
+        let loud = level_dbfs(&self.pending) >= self.config.threshold_dbfs;
+        let keep = self.keep_samples;
         match self.speech.as_mut() {
             None if loud => {
-                let mut samples: Vec<i16> = self.prefix.drain(..).flatten().collect();
-                samples.extend_from_slice(&frame);
+                let mut samples = Vec::new();
+                if keep {
+                    samples.extend(self.prefix.drain(..).flatten());
+                    samples.extend_from_slice(&self.pending);
+                }
                 self.speech = Some(Speech {
                     start_frame: index,
                     loud_end: samples.len(),
@@ -175,14 +208,23 @@ impl TurnDetector {
                 });
             }
             None => {
-                self.prefix.push_back(frame);
-                let keep = (self.config.prefix_ms / FRAME_MS) as usize;
-                while self.prefix.len() > keep {
-                    self.prefix.pop_front();
+                let limit = (self.config.prefix_ms / FRAME_MS) as usize;
+                if keep && limit > 0 {
+                    let reuse = if self.prefix.len() >= limit {
+                        self.prefix.pop_front()
+                    } else {
+                        None
+                    };
+                    let mut frame = reuse.unwrap_or_default();
+                    frame.clear();
+                    frame.extend_from_slice(&self.pending);
+                    self.prefix.push_back(frame);
                 }
             }
             Some(speech) => {
-                speech.samples.extend_from_slice(&frame);
+                if keep {
+                    speech.samples.extend_from_slice(&self.pending);
+                }
                 if loud {
                     speech.loud_end = speech.samples.len();
                     speech.last_loud_frame = index;
@@ -198,6 +240,7 @@ impl TurnDetector {
                 }
             }
         }
+        self.pending.clear();
     }
 
     fn end(&mut self, mut speech: Speech) -> Option<Turn> {
