@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use bidi_sim::bedrock::BedrockSim;
 use bidi_sim::gemini::{GeminiSim, GeminiSimOptions};
 use bidi_sim::openai::{OpenAiSim, OpenAiSimOptions};
-use bidi_sim::tls::ThrowawayCa;
+use bidi_sim::tls::{ServerCert, ThrowawayCa};
 use bidi_sim::{Script, scenario};
 use clap::{Parser, ValueEnum};
 
@@ -61,6 +61,20 @@ struct Args {
     /// before the READY lines (give it to the client: SSL_CERT_FILE, --ca-file, ...).
     #[arg(long)]
     tls: bool,
+    /// Serve TLS with this certificate chain (PEM, the server's certificate first) instead
+    /// of a throwaway CA's; no `CA` line is printed (the client trusts your CA). Needs
+    /// `--tls-key`. The URLs name `localhost`: the certificate must be valid for it.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert` (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+/// The certificate the servers present, and the PEM a client trusts it by.
+struct Tls {
+    cert: ServerCert,
+    trust_pem: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,7 +95,7 @@ async fn start(
     protocol: Protocol,
     script: Script,
     args: &Args,
-    ca: Option<&ThrowawayCa>,
+    tls: Option<&Tls>,
 ) -> Result<Server, String> {
     let realtime = args.realtime;
     match protocol {
@@ -89,7 +103,7 @@ async fn start(
             let options = OpenAiSimOptions {
                 realtime,
                 require_key: args.require_key.clone(),
-                tls: ca.map(ThrowawayCa::server_config),
+                tls: tls.map(|t| t.cert.server_config()),
                 ..OpenAiSimOptions::default()
             };
             let sim = OpenAiSim::start_on(args.openai_port, script, options)
@@ -102,7 +116,7 @@ async fn start(
             let options = GeminiSimOptions {
                 realtime,
                 require_key: args.require_key.clone(),
-                tls: ca.map(ThrowawayCa::server_config),
+                tls: tls.map(|t| t.cert.server_config()),
             };
             let sim = GeminiSim::start_on(args.gemini_port, script, options)
                 .await
@@ -111,13 +125,13 @@ async fn start(
             Ok(Server::Gemini(sim))
         }
         Protocol::NovaSonic => {
-            let sim = match ca {
-                Some(ca) => {
+            let sim = match tls {
+                Some(tls) => {
                     BedrockSim::start_tls_on(
                         args.nova_sonic_port,
                         script,
-                        ca.http_server_config(),
-                        ca.ca_pem().to_owned(),
+                        tls.cert.http_server_config(),
+                        tls.trust_pem.clone(),
                     )
                     .await
                 }
@@ -146,19 +160,28 @@ async fn serve(args: Args) -> Result<(), String> {
         protocols = vec![Protocol::Openai, Protocol::Gemini, Protocol::NovaSonic];
     }
     protocols.dedup();
-    let ca = if args.tls {
-        let ca = ThrowawayCa::new().map_err(|e| e.to_string())?;
-        let path = std::env::temp_dir().join(format!("bidi-sim-ca-{}.pem", std::process::id()));
-        std::fs::write(&path, ca.ca_pem())
-            .map_err(|e| format!("could not write the CA to {}: {e}", path.display()))?;
-        println!("CA {}", path.display());
-        Some(ca)
-    } else {
-        None
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let cert = ServerCert::from_pem_files(cert, key).map_err(|e| e.to_string())?;
+            let trust_pem = cert.chain_pem().to_owned();
+            Some(Tls { cert, trust_pem })
+        }
+        _ if args.tls => {
+            let ca = ThrowawayCa::new().map_err(|e| e.to_string())?;
+            let path = std::env::temp_dir().join(format!("bidi-sim-ca-{}.pem", std::process::id()));
+            std::fs::write(&path, ca.ca_pem())
+                .map_err(|e| format!("could not write the CA to {}: {e}", path.display()))?;
+            println!("CA {}", path.display());
+            Some(Tls {
+                cert: ca.server_cert().clone(),
+                trust_pem: ca.ca_pem().to_owned(),
+            })
+        }
+        _ => None,
     };
     let mut servers = Vec::new();
     for protocol in protocols {
-        servers.push(start(protocol, script.clone(), &args, ca.as_ref()).await?);
+        servers.push(start(protocol, script.clone(), &args, tls.as_ref()).await?);
     }
     // stdin is read on a thread of its own, never joined: tokio's stdin would be a blocking
     // task the runtime waits for at exit, so a signal could not end the process while the

@@ -334,3 +334,79 @@ async fn tls_serves_wss_and_https_with_the_ca_it_announces() {
 
     every_client_answers(&server, Some(&ca)).await;
 }
+
+/// A CA of the test's own and a `localhost` certificate it signed, written as PEM files in
+/// `dir` (`ca.pem`, `chain.pem` with the leaf first, `key.pem`), as an operator brings them.
+fn certificate_files(dir: &std::path::Path) -> [std::path::PathBuf; 3] {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("the CA");
+    let key = KeyPair::generate().expect("key");
+    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+        .expect("params")
+        .signed_by(&key, &ca)
+        .expect("the leaf");
+    let paths = ["ca.pem", "chain.pem", "key.pem"].map(|name| dir.join(name));
+    std::fs::write(&paths[0], ca.pem()).expect("written");
+    std::fs::write(&paths[1], format!("{}{}", leaf.pem(), ca.pem())).expect("written");
+    std::fs::write(&paths[2], key.serialize_pem()).expect("written");
+    paths
+}
+
+#[tokio::test]
+async fn tls_serves_the_certificate_it_is_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let [ca, chain, key] = certificate_files(dir.path());
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios/weather.json");
+    let (chain, key) = (chain.to_string_lossy(), key.to_string_lossy());
+    let server = start(&[
+        "--scenario",
+        scenario,
+        "--tls-cert",
+        &chain,
+        "--tls-key",
+        &key,
+    ]);
+    assert_eq!(server.ca, None, "no throwaway CA announced");
+    assert!(url_of(&server, "openai").starts_with("wss://localhost:"));
+    assert!(url_of(&server, "nova-sonic").starts_with("https://localhost:"));
+    // Clients that trust the operator's CA reach all three.
+    every_client_answers(&server, Some(&ca.to_string_lossy())).await;
+}
+
+#[test]
+fn tls_with_a_key_that_is_not_the_certificates_is_refused_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let [ca, _chain, key] = certificate_files(dir.path());
+    // The CA's certificate with the leaf's key: they do not match.
+    let output = Command::new(env!("CARGO_BIN_EXE_bidi-sim"))
+        .arg("--tls-cert")
+        .arg(&ca)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdin(Stdio::null())
+        .output()
+        .expect("bidi-sim runs");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ca.pem") && stderr.contains("key.pem") && stderr.contains("Mismatch"),
+        "{stderr}"
+    );
+    // A certificate file with no certificate in it names the file.
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").expect("written");
+    let output = Command::new(env!("CARGO_BIN_EXE_bidi-sim"))
+        .arg("--tls-cert")
+        .arg(&empty)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdin(Stdio::null())
+        .output()
+        .expect("bidi-sim runs");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("empty.pem"), "{stderr}");
+}
