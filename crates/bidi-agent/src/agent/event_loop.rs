@@ -267,7 +267,11 @@ fn track(inner: &Inner, event: &BidiOutputEvent) -> After {
             let mut heard = inner.heard();
             match heard.route() {
                 Route::Hold if t.is_final() => heard.final_text(t.text()),
-                Route::Hold => heard.partial_text(t.current_transcript().unwrap_or(t.text())),
+                // The text so far when the provider gives it (Gemini), else a delta (OpenAI).
+                Route::Hold => match t.current_transcript() {
+                    Some(current) => heard.partial_text(current),
+                    None => heard.partial_delta(t.text()),
+                },
                 Route::Append if t.is_final() => {
                     return After::Append(vec![Message::text(t.role(), t.text())]);
                 }

@@ -91,6 +91,11 @@ impl HeardTurn {
         current.clone_into(&mut self.partial);
     }
 
+    /// A partial assistant transcript that adds `delta` to the item's text so far.
+    pub(crate) fn partial_delta(&mut self, delta: &str) {
+        self.partial.push_str(delta);
+    }
+
     /// The user interrupted: `heard` of the turn's audio was heard. The first interruption of
     /// a turn counts; the text is cut in proportion to the audio received by the time the
     /// turn settles (a provider stops its audio and its transcript at the same point).
@@ -244,6 +249,16 @@ mod tests {
         t.interrupted(ms(500));
         let m = t.settle(ms(1000));
         assert_eq!(texts(&m), ["Once upon a"]);
+    }
+
+    #[test]
+    fn deltas_without_the_text_so_far_add_up() {
+        let mut t = HeardTurn::default();
+        for word in ["Once ", "upon ", "a ", "time ", "there"] {
+            t.partial_delta(word);
+        }
+        t.interrupted(ms(500));
+        assert_eq!(texts(&t.settle(ms(1000))), ["Once upon a"]);
     }
 
     #[test]

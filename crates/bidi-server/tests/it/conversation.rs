@@ -64,8 +64,7 @@ async fn a_text_turn_calls_the_tool_and_speaks_the_answer() {
     let server = Server::start(&[]);
     let mut client = Client::connect(&server.ws("/ws")).await;
     client.say("What time is it in Tokyo?").await;
-    let mut events = client.until(|e| final_of(e, "assistant")).await;
-    events.extend(client.until(|e| e["type"] == "bidi_audio_stream").await);
+    let events = client.until_answered().await;
     let tool = of_type(&events, "tool_use_stream");
     assert!(
         tool.iter()
@@ -101,7 +100,7 @@ async fn a_spoken_question_is_heard_answered_and_timed() {
     speech.extend(question_samples("what-time"));
     speech.extend(silence(1_000));
     client.send_audio(&speech).await;
-    let events = client.until(|e| final_of(e, "assistant")).await;
+    let events = client.until_answered().await;
     let user = events
         .iter()
         .find(|e| final_of(e, "user"))
@@ -112,7 +111,6 @@ async fn a_spoken_question_is_heard_answered_and_timed() {
             .iter()
             .any(|e| e["current_tool_use"]["name"] == "current_time")
     );
-    client.until(|e| e["type"] == "bidi_audio_stream").await;
     // The turn's first audio was timed from the end of the speech.
     let mut counted = 0.0;
     for _ in 0..100 {

@@ -27,7 +27,9 @@
 //! The [`Action`](crate::Action)s render as: `Say` and `Speak` stream
 //! `response.output_audio_transcript.delta/.done` and `response.output_audio.delta` in an
 //! assistant message item (opening `response.created` and `response.output_item.added`
-//! first); `CallTool` sends a `function_call` item, its arguments in two deltas and
+//! first), a `Say` followed by its `Speak` interleaved as the service streams them (each
+//! transcript delta just ahead of its share of the audio, the transcript's `done` after the
+//! audio's); `CallTool` sends a `function_call` item, its arguments in two deltas and
 //! `response.function_call_arguments.done`, then `response.done`; `EndTurn` sends
 //! `response.done` (status `completed`, with the last `Usage`); `Interrupt` sends
 //! `input_audio_buffer.speech_started` and, like a session with `interrupt_response:

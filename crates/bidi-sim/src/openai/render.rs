@@ -109,6 +109,24 @@ impl Shared {
         id
     }
 
+    /// Sends one `response.output_audio_transcript.delta` and keeps it in the open item's
+    /// transcript.
+    fn transcript_delta(
+        &mut self,
+        response_id: &str,
+        item_id: &str,
+        index: usize,
+        piece: &str,
+        out: &Sender,
+    ) {
+        out.event(json!({"type": "response.output_audio_transcript.delta",
+            "response_id": response_id, "item_id": item_id, "output_index": index,
+            "content_index": 0, "delta": piece}));
+        if let Some(r) = self.response.as_mut() {
+            r.transcript.push_str(piece);
+        }
+    }
+
     /// The response and its assistant message item, opened as needed.
     fn ensure_message(&mut self, out: &Sender) -> (String, String, usize) {
         let response_id = self.ensure_response(out);
@@ -223,6 +241,33 @@ impl Runner {
     pub(super) async fn run(self, actions: Vec<Action>) {
         let mut actions = actions.into_iter().peekable();
         while let Some(action) = actions.next() {
+            // Words followed by their audio go out interleaved with it, as the service
+            // streams a spoken answer's transcript alongside its audio.
+            if let Action::Say { text, chunk } = &action
+                && !self.lock().text_only
+                && let Some(Action::Speak { .. } | Action::SpeakWav { .. }) = actions.peek()
+                && let Some(speech) = actions.next()
+            {
+                let (voice, ms, frame_ms) = match speech {
+                    Action::SpeakWav { path, frame_ms } => {
+                        let (voice, ms) = Voice::wav_or_tone(&path, RATE_HZ, 500);
+                        (voice, ms, frame_ms)
+                    }
+                    Action::Speak { ms, frame_ms } => (Voice::Tone, ms, frame_ms),
+                    _ => continue,
+                };
+                // Unchunked words go out a word at a time, as the service's deltas do.
+                let pieces = match chunk {
+                    0 => text.split_inclusive(' ').map(str::to_owned).collect(),
+                    n => tone::pieces(text, *n),
+                };
+                let words = Words {
+                    pieces,
+                    text: text.clone(),
+                };
+                self.speak(ms, frame_ms, &voice, Some(words)).await;
+                continue;
+            }
             // Calls in a row are one response's parallel calls: it ends after the last.
             let more_calls = matches!(actions.peek(), Some(Action::CallTool { .. }));
             if !self.step(action, more_calls).await {
@@ -268,25 +313,21 @@ impl Runner {
             }
             // A text-only session has no audio.
             Action::Speak { .. } | Action::SpeakWav { .. } if self.lock().text_only => {}
+            // Words with no audio after them.
             Action::Say { text, chunk } => {
                 let mut s = self.lock();
                 let (response_id, item_id, index) = s.ensure_message(out);
                 for piece in tone::pieces(&text, chunk) {
-                    out.event(json!({"type": "response.output_audio_transcript.delta",
-                        "response_id": response_id, "item_id": item_id, "output_index": index,
-                        "content_index": 0, "delta": piece}));
+                    s.transcript_delta(&response_id, &item_id, index, &piece, out);
                 }
                 out.event(json!({"type": "response.output_audio_transcript.done",
                     "response_id": response_id, "item_id": item_id, "output_index": index,
                     "content_index": 0, "transcript": text}));
-                if let Some(r) = s.response.as_mut() {
-                    r.transcript.push_str(&text);
-                }
             }
-            Action::Speak { ms, frame_ms } => self.speak(ms, frame_ms, &Voice::Tone).await,
+            Action::Speak { ms, frame_ms } => self.speak(ms, frame_ms, &Voice::Tone, None).await,
             Action::SpeakWav { path, frame_ms } => {
                 let (voice, ms) = Voice::wav_or_tone(&path, RATE_HZ, 500);
-                self.speak(ms, frame_ms, &voice).await
+                self.speak(ms, frame_ms, &voice, None).await
             }
             Action::CallTool { id, name, input } => {
                 let mut s = self.lock();
@@ -362,24 +403,38 @@ impl Runner {
         true
     }
 
-    /// Streams `ms` of tone in the current response; stops when the response is cancelled.
-    async fn speak(&self, ms: u64, frame_ms: u64, voice: &Voice) {
+    /// Streams `ms` of `voice` in the current response, with `words` (their transcript)
+    /// interleaved: each frame is preceded by the transcript deltas due by its end, so the
+    /// words run a little ahead of the audio, and the transcript's `done` follows the
+    /// audio's. Stops when the response is cancelled: the words not yet sent are not sent.
+    async fn speak(&self, ms: u64, frame_ms: u64, voice: &Voice, words: Option<Words>) {
         let frame_ms = if frame_ms == 0 {
             DEFAULT_FRAME_MS
         } else {
             frame_ms
         };
         let (response_id, item_id, index) = self.lock().ensure_message(&self.out);
+        let frames = ms.div_ceil(frame_ms).max(1) as usize;
+        let mut said = 0;
         let mut sent_ms = 0;
         let mut sample = 0;
         let mut seq = 0;
+        let mut frame = 0;
         let started = tokio::time::Instant::now();
         while sent_ms < ms {
             let this_ms = frame_ms.min(ms - sent_ms);
+            frame += 1;
             {
                 let mut s = self.lock();
                 if s.response.as_ref().map(|r| r.id.as_str()) != Some(response_id.as_str()) {
                     return; // cancelled
+                }
+                if let Some(words) = &words {
+                    let due = (words.pieces.len() * frame).div_ceil(frames);
+                    for piece in words.pieces.get(said..due).unwrap_or_default() {
+                        s.transcript_delta(&response_id, &item_id, index, piece, &self.out);
+                    }
+                    said = said.max(due);
                 }
                 let mut pcm = voice.pcm16(RATE_HZ, this_ms, sample);
                 if self.stamp {
@@ -400,9 +455,26 @@ impl Runner {
                 tokio::task::yield_now().await;
             }
         }
-        if self.lock().response.as_ref().map(|r| r.id.as_str()) == Some(response_id.as_str()) {
-            self.out.event(json!({"type": "response.output_audio.done",
-                "response_id": response_id, "item_id": item_id, "output_index": index, "content_index": 0}));
+        let mut s = self.lock();
+        if s.response.as_ref().map(|r| r.id.as_str()) != Some(response_id.as_str()) {
+            return; // cancelled during the last frame's wait
+        }
+        self.out.event(json!({"type": "response.output_audio.done",
+            "response_id": response_id, "item_id": item_id, "output_index": index, "content_index": 0}));
+        if let Some(words) = words {
+            for piece in words.pieces.get(said..).unwrap_or_default() {
+                s.transcript_delta(&response_id, &item_id, index, piece, &self.out);
+            }
+            self.out
+                .event(json!({"type": "response.output_audio_transcript.done",
+                "response_id": response_id, "item_id": item_id, "output_index": index,
+                "content_index": 0, "transcript": words.text}));
         }
     }
+}
+
+/// A spoken answer's words: the transcript deltas to interleave with its audio.
+struct Words {
+    pieces: Vec<String>,
+    text: String,
 }

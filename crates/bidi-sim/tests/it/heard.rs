@@ -93,8 +93,8 @@ async fn connections(count: impl Fn() -> usize, n: usize) {
     assert!(waited.is_ok(), "{n} recorded expected");
 }
 
-/// Receives the answer's audio until `ms` of it arrived.
-async fn receive_audio(events: &mut AgentEventStream, ms: u64) {
+/// Receives the answer's audio until `ms` of it arrived; returns the events seen.
+async fn receive_audio(events: &mut AgentEventStream, ms: u64) -> Vec<Value> {
     let mut bytes = 0u64;
     let rate = std::cell::Cell::new(0u64);
     until("audio", events, |e| {
@@ -105,7 +105,30 @@ async fn receive_audio(events: &mut AgentEventStream, ms: u64) {
         }
         rate.get() > 0 && bytes >= ms * rate.get() * 2 / 1000
     })
-    .await;
+    .await
+}
+
+/// The assistant's text among `events` as the agent received it: its last final
+/// transcript, else its partial deltas put together (a provider streaming the transcript
+/// with the audio stops both where the response was cut).
+fn received_text(events: &[Value]) -> String {
+    let mut partial = String::new();
+    let mut last_final = None;
+    for e in events {
+        if e["type"] != "bidi_transcript_stream" || e["role"] != "assistant" {
+            continue;
+        }
+        let text = e["text"].as_str().unwrap_or_default();
+        if e["is_final"] == true {
+            last_final = Some(text.to_owned());
+            partial.clear();
+        } else if let Some(current) = e["current_transcript"].as_str() {
+            current.clone_into(&mut partial);
+        } else {
+            partial.push_str(text);
+        }
+    }
+    last_final.unwrap_or(partial)
 }
 
 /// How the listener's playback reaches the agent in a test.
@@ -178,7 +201,7 @@ async fn interrupted_story(
     player: Player,
     heard_ms: u64,
     dir: &std::path::Path,
-) -> Vec<Message> {
+) -> (Vec<Message>, String) {
     let agent = BidiAgent::builder_boxed(model)
         .session_manager(FileSessionManager::new("heard", dir).expect("session"))
         .build()
@@ -186,24 +209,28 @@ async fn interrupted_story(
     agent.start(None).await.expect("start");
     let mut events = agent.receive();
     agent.send("tell me a story").await.expect("send");
-    until("bidi_response_start", &mut events, |e| {
+    let mut seen = until("bidi_response_start", &mut events, |e| {
         e["type"] == "bidi_response_start"
     })
     .await;
     if heard_ms > 0 {
-        receive_audio(&mut events, heard_ms + 400).await;
+        seen.extend(receive_audio(&mut events, heard_ms + 400).await);
     }
     played(&agent, player, heard_ms).await;
     barge_in(&agent, rate).await;
-    until("bidi_interruption", &mut events, |e| {
-        e["type"] == "bidi_interruption"
-    })
-    .await;
+    seen.extend(
+        until("bidi_interruption", &mut events, |e| {
+            e["type"] == "bidi_interruption"
+        })
+        .await,
+    );
     agent.send("again").await.expect("send again");
-    until("bidi_connection_restart", &mut events, |e| {
-        e["type"] == "bidi_connection_restart"
-    })
-    .await;
+    seen.extend(
+        until("bidi_connection_restart", &mut events, |e| {
+            e["type"] == "bidi_connection_restart"
+        })
+        .await,
+    );
     // The new connection is up (its start event) before the agent stops.
     until("bidi_connection_start", &mut events, |e| {
         e["type"] == "bidi_connection_start"
@@ -211,7 +238,7 @@ async fn interrupted_story(
     .await;
     let messages = agent.messages();
     agent.stop().await.expect("stop");
-    messages
+    (messages, received_text(&seen))
 }
 
 fn check_history(messages: &[Message], generated: &str, heard_ms: u64) {
@@ -304,7 +331,9 @@ async fn openai(player: Player, heard_ms: u64) {
     let sim = OpenAiSim::start(story_script()).await.expect("sim");
     let dir = tempfile::tempdir().expect("dir");
     let model = support::openai_model(&sim.url());
-    let messages = interrupted_story(
+    // The simulator streams the transcript with the audio: the agent has the words of the
+    // audio it received when the answer is cut.
+    let (messages, received) = interrupted_story(
         Box::new(model),
         SampleRate::Hz24000,
         player,
@@ -333,7 +362,13 @@ async fn openai(player: Player, heard_ms: u64) {
             "truncated at {end} ms, heard {heard_ms}"
         );
     }
-    check_kept(&messages, dir.path(), STORY, heard_ms);
+    if heard_ms > 0 {
+        assert!(
+            STORY.starts_with(received.as_str()) && received.len() < STORY.len(),
+            "the words of the audio received, not the whole story: {received:?}"
+        );
+    }
+    check_kept(&messages, dir.path(), &received, heard_ms);
     // The new connection's session.update and the replayed items.
     connections(|| sim.recorded().get(1).map_or(0, |c| c.events.len()), 3).await;
     let replay = serde_json::to_string(&sim.recorded()[1].events).expect("json");
@@ -365,7 +400,7 @@ async fn gemini(player: Player, heard_ms: u64) {
             .with_api_key("test"),
     )
     .expect("model");
-    let messages = interrupted_story(
+    let (messages, _) = interrupted_story(
         Box::new(model),
         SampleRate::Hz16000,
         player,
@@ -397,7 +432,7 @@ async fn nova(player: Player, heard_ms: u64) {
             .with_credentials(Credentials::new("AKIDTEST", "secret", None, None, "test")),
     )
     .expect("model");
-    let messages = interrupted_story(
+    let (messages, _) = interrupted_story(
         Box::new(model),
         SampleRate::Hz16000,
         player,

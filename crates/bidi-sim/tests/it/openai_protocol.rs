@@ -353,3 +353,64 @@ async fn session_updated_is_the_whole_session_and_a_text_session_gets_text() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoken_answer_interleaves_its_words_with_its_audio() {
+    let text = "It is noon in Tokyo today.";
+    let sim = OpenAiSim::start(Script::new().on(
+        Trigger::Text {
+            contains: "time".into(),
+        },
+        vec![
+            Action::Say {
+                text: text.into(),
+                chunk: 0,
+            },
+            Action::Speak {
+                ms: 200,
+                frame_ms: 20,
+            },
+            Action::EndTurn,
+        ],
+    ))
+    .await
+    .expect("sim");
+    let mut ws = connect(sim.url()).await;
+    ask(&mut ws, "what time is it").await;
+    let events = turn(&mut ws).await;
+    // A letter per event: a = audio delta, w = a word (transcript delta).
+    let shape: String = events
+        .iter()
+        .filter_map(|e| match e["type"].as_str() {
+            Some("response.output_audio.delta") => Some('a'),
+            Some("response.output_audio_transcript.delta") => Some('w'),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shape.matches('w').count(), 6, "a delta per word: {shape}");
+    assert_eq!(shape.matches('a').count(), 10, "{shape}");
+    assert!(shape.starts_with('w'), "the words lead the audio: {shape}");
+    assert!(
+        shape.contains("aw"),
+        "words after audio, interleaved: {shape}"
+    );
+    assert!(shape.ends_with('a'), "{shape}");
+    let words: String = events
+        .iter()
+        .filter(|e| e["type"] == "response.output_audio_transcript.delta")
+        .filter_map(|e| e["delta"].as_str())
+        .collect();
+    assert_eq!(words, text);
+    let at = |k: &str| {
+        events
+            .iter()
+            .position(|e| e["type"] == k)
+            .unwrap_or_else(|| panic!("no {k}"))
+    };
+    assert!(at("response.output_audio.done") < at("response.output_audio_transcript.done"));
+    assert_eq!(
+        events[at("response.output_audio_transcript.done")]["transcript"],
+        text
+    );
+    sim.shutdown().await;
+}

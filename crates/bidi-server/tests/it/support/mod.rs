@@ -255,6 +255,23 @@ impl Client {
         }
     }
 
+    /// Reads events until the assistant's final transcript and the answer's audio have both
+    /// arrived, in whichever order (a provider streams the words with the audio and
+    /// finalises them after it).
+    pub async fn until_answered(&mut self) -> Vec<Value> {
+        let mut seen = self
+            .until(|e| final_of(e, "assistant") || e["type"] == "bidi_audio_stream")
+            .await;
+        let last_is_final = seen.last().is_some_and(|e| final_of(e, "assistant"));
+        let more = if last_is_final {
+            self.until(|e| e["type"] == "bidi_audio_stream").await
+        } else {
+            self.until(|e| final_of(e, "assistant")).await
+        };
+        seen.extend(more);
+        seen
+    }
+
     /// Reads events until the server's close frame; returns its code.
     pub async fn close_code(&mut self) -> Option<u16> {
         loop {
