@@ -6,7 +6,10 @@
 //!   SSL context, so `ws://` is out of its reach): a tool round trip with the spoken answer,
 //!   a text-only session answered in text parts, and realtime audio heard and answered;
 //! - strands-agents 1.40's `BidiAgent` (the Python original) with its OpenAI and Gemini
-//!   models: a text turn and a tool call each.
+//!   models: a text turn and a tool call each;
+//! - the AWS SDK for JavaScript v3 (`InvokeModelWithBidirectionalStreamCommand` over HTTP/2)
+//!   against the Bedrock server: a text turn and a tool call (`tests/clients/aws-js`, pinned
+//!   by its package-lock.json; `.ci/run` runs `npm ci` there).
 //!
 //! `BIDI_CLIENTS_PYTHON` names the interpreter of a venv with the pinned openai SDK and
 //! google-genai, `BIDI_STRANDS_PYTHON` one with strands-agents 1.40 (its pins differ:
@@ -268,4 +271,42 @@ fn strands_gemini_model_runs_a_text_turn_and_a_tool_call_over_wss() {
     let server = sim("gemini", &scenario("weather.json"), &["--tls"]);
     let url = server.gemini_base();
     strands_turns("gemini", &server, &url);
+}
+
+#[test]
+fn the_aws_sdk_for_javascript_runs_a_text_turn_and_a_tool_call_against_bedrock() {
+    let harness = format!("{}/tests/clients/aws-js", env!("CARGO_MANIFEST_DIR"));
+    let installed = Path::new(&harness)
+        .join("node_modules/@aws-sdk/client-bedrock-runtime")
+        .exists();
+    if !installed {
+        assert!(
+            !in_ci(),
+            "no node_modules under CI (.ci/run runs npm ci in {harness})"
+        );
+        eprintln!("SKIPPED: npm ci in {harness} first");
+        return;
+    }
+    let server = sim("nova-sonic", &scenario("weather.json"), &[]);
+    let out = Command::new("node")
+        .arg(format!("{harness}/nova_sonic.mjs"))
+        .arg(&server.url)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "client failed:\n{stdout}\n{stderr}");
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    assert_eq!(last["ok"], true, "{last}");
+    assert_eq!(
+        last["greeting"], "Hello! Ask me about the weather.",
+        "{last}"
+    );
+    assert_eq!(last["call"], "get_weather", "{last}");
+    assert_eq!(last["answer"], "It is sunny in Paris.", "{last}");
+    assert!(
+        last["audio_bytes"].as_u64().is_some_and(|n| n > 0),
+        "{last}"
+    );
 }
