@@ -178,6 +178,11 @@ pub use async_trait::async_trait;
 ///   request state and the agent.
 /// - The return value is anything [`IntoToolResult`](tools::IntoToolResult): text, JSON,
 ///   [`tools::Json`], a `ToolResult`, or a `Result` of those (an `Err` is an error result).
+/// - `behavior = "blocking" | "non_blocking"` and `scheduling = "interrupt" | "when_idle" |
+///   "silent"` set the spec's [`ToolBehavior`](types::ToolBehavior) and
+///   [`ToolScheduling`](types::ToolScheduling) (Gemini Live: whether the model waits for the
+///   result, and how it takes it); unset, the provider's defaults. Any other value is a
+///   compile error.
 ///
 /// ```
 /// use bidi_agent::tool;
@@ -210,6 +215,27 @@ pub use async_trait::async_trait;
 /// assert_eq!(schema["required"], serde_json::json!(["city"]));
 /// assert_eq!(add.spec().name, "add-numbers");
 /// assert_eq!(add::call(2, 2), 4);
+///
+/// /// Books a table; the model keeps talking meanwhile and speaks the result when done.
+/// #[tool(behavior = "non_blocking", scheduling = "when_idle")]
+/// async fn book_table(time: String) -> String {
+///     format!("booked for {time}")
+/// }
+/// use bidi_agent::types::{ToolBehavior, ToolScheduling};
+/// assert_eq!(book_table.spec().behavior, Some(ToolBehavior::NonBlocking));
+/// assert_eq!(book_table.spec().scheduling, Some(ToolScheduling::WhenIdle));
+/// assert_eq!(add.spec().behavior, None);
+/// ```
+///
+/// A value the service does not know does not compile:
+///
+/// ```compile_fail
+/// use bidi_agent::tool;
+///
+/// #[tool(scheduling = "later")]
+/// fn f() -> String {
+///     String::new()
+/// }
 /// ```
 pub use bidi_macros::tool;
 

@@ -19,12 +19,34 @@ pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
 struct Options {
     name: Option<LitStr>,
     description: Option<LitStr>,
+    /// The `ToolBehavior` variant named by `behavior = "..."`.
+    behavior: Option<syn::Ident>,
+    /// The `ToolScheduling` variant named by `scheduling = "..."`.
+    scheduling: Option<syn::Ident>,
+}
+
+/// The variant of `value` among `choices` (`(attribute value, variant)`), or an error at
+/// `value` listing them.
+fn variant(value: &LitStr, choices: &[(&str, &str)]) -> syn::Result<syn::Ident> {
+    let wanted = value.value();
+    match choices.iter().find(|(text, _)| *text == wanted) {
+        Some((_, name)) => Ok(syn::Ident::new(name, value.span())),
+        None => {
+            let known: Vec<String> = choices.iter().map(|(t, _)| format!("\"{t}\"")).collect();
+            Err(syn::Error::new(
+                value.span(),
+                format!("expected one of {}", known.join(", ")),
+            ))
+        }
+    }
 }
 
 fn parse_options(attr: TokenStream2) -> syn::Result<Options> {
     let mut options = Options {
         name: None,
         description: None,
+        behavior: None,
+        scheduling: None,
     };
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("name") {
@@ -33,8 +55,25 @@ fn parse_options(attr: TokenStream2) -> syn::Result<Options> {
         } else if meta.path.is_ident("description") {
             options.description = Some(meta.value()?.parse()?);
             Ok(())
+        } else if meta.path.is_ident("behavior") {
+            let value: LitStr = meta.value()?.parse()?;
+            let choices = [("blocking", "Blocking"), ("non_blocking", "NonBlocking")];
+            options.behavior = Some(variant(&value, &choices)?);
+            Ok(())
+        } else if meta.path.is_ident("scheduling") {
+            let value: LitStr = meta.value()?.parse()?;
+            let choices = [
+                ("interrupt", "Interrupt"),
+                ("when_idle", "WhenIdle"),
+                ("silent", "Silent"),
+            ];
+            options.scheduling = Some(variant(&value, &choices)?);
+            Ok(())
         } else {
-            Err(meta.error("expected `name = \"...\"` or `description = \"...\"`"))
+            Err(meta.error(
+                "expected `name = \"...\"`, `description = \"...\"`, `behavior = \"...\"` or \
+                 `scheduling = \"...\"`",
+            ))
         }
     });
     parser.parse2(attr)?;
@@ -214,11 +253,19 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     }
 
     let vis = &func.vis;
+    let krate = quote!(::bidi_agent);
+    let behavior = options
+        .behavior
+        .as_ref()
+        .map(|v| quote! { .with_behavior(#krate::types::ToolBehavior::#v) });
+    let scheduling = options
+        .scheduling
+        .as_ref()
+        .map(|v| quote! { .with_scheduling(#krate::types::ToolScheduling::#v) });
     let attrs = &func.attrs;
     let block = &func.block;
     let mut call_sig = sig.clone();
     call_sig.ident = syn::Ident::new("call", Span::call_site());
-    let krate = quote!(::bidi_agent);
     let private = quote!(#krate::__private);
     let args_ty = format_ident!("__{}Args", fn_name.to_string().replace("r#", ""));
     let invoke_call = if sig.asyncness.is_some() {
@@ -263,6 +310,8 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
                         #description,
                         #private::schema_of::<#args_ty>(),
                     )
+                    #behavior
+                    #scheduling
                 }
 
                 async fn invoke(

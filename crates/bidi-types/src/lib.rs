@@ -86,7 +86,8 @@ pub use output::{
 pub use playback::PlaybackTracker;
 pub use timeout::{ModelTimeout, RestartConfig};
 pub use tool::{
-    ToolInputSchema, ToolResult, ToolResultContent, ToolResultStatus, ToolSpec, ToolUse,
+    ToolBehavior, ToolInputSchema, ToolResult, ToolResultContent, ToolResultStatus, ToolScheduling,
+    ToolSpec, ToolUse,
 };
 
 /// The `async_trait` attribute, re-exported so implementors of [`BidiModel`],

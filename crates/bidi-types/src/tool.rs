@@ -24,6 +24,15 @@ pub struct ToolSpec {
     /// Its input.
     #[serde(rename = "inputSchema")]
     pub input_schema: ToolInputSchema,
+    /// Whether the model waits for the result ([`ToolBehavior`]); `None`: the provider's
+    /// default. Only Gemini Live reads it (the function declaration's `behavior`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<ToolBehavior>,
+    /// How the model takes the result when it arrives ([`ToolScheduling`]); `None`: the
+    /// provider's default. Only Gemini Live reads it (the function response's
+    /// `scheduling`, which the service applies to non-blocking calls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduling: Option<ToolScheduling>,
 }
 
 impl ToolSpec {
@@ -33,6 +42,81 @@ impl ToolSpec {
             name: name.into(),
             description: description.into(),
             input_schema: ToolInputSchema { json: schema },
+            behavior: None,
+            scheduling: None,
+        }
+    }
+
+    /// The spec with `behavior`.
+    ///
+    /// ```
+    /// use bidi_types::{ToolBehavior, ToolScheduling, ToolSpec};
+    /// use serde_json::json;
+    ///
+    /// let spec = ToolSpec::new("refund", "Refund an order", json!({"type": "object"}))
+    ///     .with_behavior(ToolBehavior::NonBlocking)
+    ///     .with_scheduling(ToolScheduling::WhenIdle);
+    /// let v = serde_json::to_value(&spec).unwrap();
+    /// assert_eq!(v["behavior"], "NON_BLOCKING");
+    /// assert_eq!(v["scheduling"], "WHEN_IDLE");
+    /// ```
+    #[must_use]
+    pub fn with_behavior(mut self, behavior: ToolBehavior) -> Self {
+        self.behavior = Some(behavior);
+        self
+    }
+
+    /// The spec with `scheduling`.
+    #[must_use]
+    pub fn with_scheduling(mut self, scheduling: ToolScheduling) -> Self {
+        self.scheduling = Some(scheduling);
+        self
+    }
+}
+
+/// Whether the model waits for a tool's result (Gemini Live's function `behavior`).
+/// JSON: `"BLOCKING"` or `"NON_BLOCKING"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ToolBehavior {
+    /// The model waits for the result before it goes on.
+    Blocking,
+    /// The model keeps talking while the tool runs (the service's default on current Live
+    /// models).
+    NonBlocking,
+}
+
+/// How the model takes a tool's result that arrives while it may be talking (Gemini
+/// Live's `FunctionResponse.scheduling`, for non-blocking calls). JSON: `"INTERRUPT"`,
+/// `"WHEN_IDLE"` or `"SILENT"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ToolScheduling {
+    /// Stop what it is saying and answer with the result now.
+    Interrupt,
+    /// Answer with the result once it is done talking (the service's default).
+    WhenIdle,
+    /// Take the result into the context without answering.
+    Silent,
+}
+
+impl ToolBehavior {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Blocking => "BLOCKING",
+            Self::NonBlocking => "NON_BLOCKING",
+        }
+    }
+}
+
+impl ToolScheduling {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Interrupt => "INTERRUPT",
+            Self::WhenIdle => "WHEN_IDLE",
+            Self::Silent => "SILENT",
         }
     }
 }

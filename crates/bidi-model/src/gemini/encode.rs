@@ -5,7 +5,7 @@
 
 use bidi_types::{
     ContentBlock, Message, ModelError, Role, ToolResult, ToolResultContent, ToolResultStatus,
-    ToolSpec,
+    ToolScheduling, ToolSpec,
 };
 use serde_json::{Map, Value, json};
 
@@ -51,11 +51,15 @@ pub fn setup(
         let decls: Vec<Value> = tools
             .iter()
             .map(|t| {
-                json!({
+                let mut decl = json!({
                     "name": t.name,
                     "description": t.description,
                     "parametersJsonSchema": t.input_schema.json,
-                })
+                });
+                if let Some(behavior) = t.behavior {
+                    decl["behavior"] = json!(behavior.as_str());
+                }
+                decl
             })
             .collect();
         setup.insert("tools".into(), json!([{"functionDeclarations": decls}]));
@@ -134,11 +138,16 @@ pub fn image(base64: &str, mime_type: &str) -> Value {
     json!({"realtimeInput": {"video": {"data": base64, "mimeType": mime_type}}})
 }
 
-/// One function response for `result`, answering the call named `name`.
+/// One function response for `result`, answering the call named `name`, with the tool's
+/// `scheduling` when it has one.
 ///
 /// The response object uses the documented keys: `output` on success, `error` on failure;
 /// one block is sent as its value (text or JSON), several as an array.
-pub fn function_response(result: &ToolResult, name: &str) -> Result<Value, ModelError> {
+pub fn function_response(
+    result: &ToolResult,
+    name: &str,
+    scheduling: Option<ToolScheduling>,
+) -> Result<Value, ModelError> {
     let mut values = Vec::with_capacity(result.content.len());
     for block in &result.content {
         match block {
@@ -161,7 +170,11 @@ pub fn function_response(result: &ToolResult, name: &str) -> Result<Value, Model
         ToolResultStatus::Success => "output",
         ToolResultStatus::Error => "error",
     };
-    Ok(json!({"id": result.tool_use_id, "name": name, "response": { key: value }}))
+    let mut response = json!({"id": result.tool_use_id, "name": name, "response": { key: value }});
+    if let Some(scheduling) = scheduling {
+        response["scheduling"] = json!(scheduling.as_str());
+    }
+    Ok(response)
 }
 
 /// A `toolResponse` message carrying `responses`.
@@ -288,12 +301,12 @@ mod tests {
 
     #[test]
     fn function_responses() {
-        let one = function_response(&ToolResult::text("fc-1", "42"), "calc").expect("ok");
+        let one = function_response(&ToolResult::text("fc-1", "42"), "calc", None).expect("ok");
         assert_eq!(
             one,
             json!({"id": "fc-1", "name": "calc", "response": {"output": "42"}})
         );
-        let err = function_response(&ToolResult::error("fc-1", "boom"), "calc").expect("ok");
+        let err = function_response(&ToolResult::error("fc-1", "boom"), "calc", None).expect("ok");
         assert_eq!(err["response"], json!({"error": "boom"}));
         let many = ToolResult {
             tool_use_id: "fc-2".into(),
@@ -304,7 +317,7 @@ mod tests {
             ],
         };
         assert_eq!(
-            function_response(&many, "f").expect("ok")["response"],
+            function_response(&many, "f", None).expect("ok")["response"],
             json!({"output": ["a", {"b": 1}]})
         );
         let image = ToolResult {
@@ -318,7 +331,7 @@ mod tests {
             })],
         };
         assert!(matches!(
-            function_response(&image, "f"),
+            function_response(&image, "f", None),
             Err(ModelError::Unsupported {
                 provider: "Gemini Live",
                 ..

@@ -2,12 +2,13 @@
 //! ([`connection`](super::connection)), replays history unless resuming, sends inputs and
 //! tool responses, stops.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bidi_types::{
     BidiConnectionStartEvent, BidiInputEvent, BidiModel, ModelConfig, ModelError, ModelEventStream,
-    ModelInput, StartParams,
+    ModelInput, StartParams, ToolScheduling,
 };
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -58,6 +59,8 @@ struct Link {
     decoder: Arc<Mutex<Decoder>>,
     /// Whether the latest handle is newer than the latest tool response sent.
     handle_current: Arc<AtomicBool>,
+    /// Each tool's result scheduling, by name, where its spec sets one.
+    scheduling: Arc<HashMap<String, ToolScheduling>>,
 }
 
 /// A started connection and what `send` needs of it.
@@ -195,6 +198,13 @@ impl BidiModel for BidiGeminiLiveModel {
                 sender: sender.clone(),
                 decoder,
                 handle_current,
+                scheduling: Arc::new(
+                    params
+                        .tools
+                        .iter()
+                        .filter_map(|t| Some((t.name.clone(), t.scheduling?)))
+                        .collect(),
+                ),
             },
             live: LiveConnection::new(id, sender, rx, pump, stopping),
         });
@@ -206,6 +216,7 @@ impl BidiModel for BidiGeminiLiveModel {
             sender,
             decoder,
             handle_current,
+            scheduling,
         } = self.link()?;
         let message = match &input {
             ModelInput::Event(BidiInputEvent::Text(t)) => encode::text(&self.config, t.text()),
@@ -228,7 +239,8 @@ impl BidiModel for BidiGeminiLiveModel {
                     );
                     return Ok(());
                 };
-                let response = encode::function_response(result, &name)?;
+                let schedule = scheduling.get(&name).copied();
+                let response = encode::function_response(result, &name, schedule)?;
                 // Handles issued before this response do not hold it.
                 handle_current.store(false, Ordering::Release);
                 send_json(&sender, &encode::tool_response(vec![response])).await?;

@@ -425,3 +425,66 @@ async fn missing_api_key_is_a_config_error() {
         assert!(err.to_string().contains("GEMINI_API_KEY"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn tool_behavior_and_result_scheduling_go_on_the_wire() {
+    let script = Script::new()
+        .on(
+            Trigger::Text {
+                contains: "book".into(),
+            },
+            vec![Action::CallTool {
+                id: "fc-1".into(),
+                name: "book".into(),
+                input: json!({}),
+            }],
+        )
+        .on(
+            Trigger::ToolResult {
+                tool_use_id: Some("fc-1".into()),
+            },
+            vec![
+                Action::Say {
+                    text: "Booked.".into(),
+                    chunk: 0,
+                },
+                Action::EndTurn,
+            ],
+        );
+    let sim = GeminiSim::start(script).await.expect("sim");
+    let m = model(&sim);
+    let schema = json!({"type": "object", "properties": {}});
+    let book = ToolSpec::new("book", "Book a table", schema.clone())
+        .with_behavior(ToolBehavior::NonBlocking)
+        .with_scheduling(ToolScheduling::Interrupt);
+    let plain = ToolSpec::new("plain", "A tool with the service's defaults", schema);
+    m.start(StartParams {
+        tools: vec![book, plain],
+        ..StartParams::default()
+    })
+    .await
+    .expect("start");
+    let mut events = m.receive().expect("events");
+    m.send("book a table".into()).await.expect("send");
+    until(&mut events, |e| {
+        matches!(e, BidiOutputEvent::ToolUseStream(_))
+    })
+    .await;
+    m.send(ToolResult::text("fc-1", "done").into())
+        .await
+        .expect("result");
+    let evs = until(&mut events, is_complete).await;
+    assert_eq!(finals(&evs, Role::Assistant), ["Booked."]);
+    let rec = &sim.recorded()[0];
+    let setup = &rec.under("setup")[0];
+    let decls = &setup["tools"][0]["functionDeclarations"];
+    assert_eq!(decls[0]["behavior"], "NON_BLOCKING", "{decls}");
+    assert!(decls[1].get("behavior").is_none(), "{decls}");
+    let response = &rec.under("toolResponse")[0]["functionResponses"][0];
+    assert_eq!(
+        *response,
+        json!({"id": "fc-1", "name": "book", "response": {"output": "done"}, "scheduling": "INTERRUPT"})
+    );
+    m.stop().await.expect("stop");
+    sim.shutdown().await;
+}
