@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Client, Server, Upgrade, final_of, http_get};
+use crate::support::{Client, Server, Upgrade, http_get};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_then_closes_with_1001_and_exits_0() {
@@ -30,7 +30,10 @@ async fn sigterm_drains_then_closes_with_1001_and_exits_0() {
     }
     // The open session goes on during the drain...
     client.say("What is 12 times 7?").await;
-    client.until(|e| final_of(e, "assistant")).await;
+    // The answer's words stream with its 3 s of audio (their final transcript after it).
+    client
+        .until(|e| e["type"] == "bidi_transcript_stream" && e["role"] == "assistant")
+        .await;
     // ...until the drain timeout closes it with 1001.
     assert_eq!(client.close_code().await, Some(1001));
     assert!(
