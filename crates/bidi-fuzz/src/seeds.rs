@@ -12,6 +12,9 @@ pub const GEMINI_CLIENT: &str = include_str!("../seeds/gemini_client.jsonl");
 pub const NOVA_SERVER: &str = include_str!("../seeds/nova.jsonl");
 /// Nova Sonic input events (what a client sends inside its signed frames).
 pub const NOVA_CLIENT: &str = include_str!("../seeds/nova_input.jsonl");
+/// Twilio Media Streams messages (connected, start, media, mark, dtmf, stop), as Twilio's
+/// documentation shows them.
+pub const TWILIO: &str = include_str!("../seeds/twilio.jsonl");
 /// bidi's client events (`bidi_text_input`, `bidi_audio_input`, `bidi_image_input`).
 pub const CLIENT_EVENTS: &str = include_str!("../seeds/client_events.jsonl");
 /// The Python original's event dicts (input and output), as captured from strands 1.40.

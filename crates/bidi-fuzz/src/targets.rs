@@ -122,6 +122,13 @@ pub static TARGETS: &[Target] = &[
         check: sim_gemini_client,
     },
     Target {
+        name: "twilio_frames",
+        about: "Twilio Media Streams messages bidi-server's /twilio/media reads: parsed, the caller's μ-law decoded and resampled, mark echoes matched",
+        corpus: corpus!(seeds::lines(seeds::TWILIO)),
+        generate: |c, u| c.lines(u),
+        check: twilio_frames,
+    },
+    Target {
         name: "sim_scenario",
         about: "bidi-sim scenario files (the simulator's JSON script format)",
         corpus: corpus!(vec![
@@ -305,6 +312,43 @@ fn sim_gemini_client(input: &[u8]) {
             for data in audio_chunks(rt) {
                 let _ = decode_base64(data);
             }
+        }
+    }
+}
+
+/// A call's frames in order, through what the server does with each: the parser, the
+/// caller's audio (base64 μ-law → model PCM), and the playout's mark bookkeeping (with a
+/// chunk of model audio sent before each frame, so echoes meet pending marks).
+fn twilio_frames(input: &[u8]) {
+    use bidi_server::twilio::call::{CallerAudio, Playout};
+    use bidi_server::twilio::protocol::{TwilioEvent, parse};
+    use bidi_types::{AudioFormat, BidiAudioStreamEvent};
+    let Ok(mut caller) =
+        CallerAudio::new(&AudioConfig::new(SampleRate::Hz24000, SampleRate::Hz24000))
+    else {
+        return;
+    };
+    let mut playout = Playout::new();
+    let answer = BidiAudioStreamEvent::from_bytes(
+        &[0x10; 960],
+        AudioFormat::Pcm,
+        SampleRate::Hz24000,
+        Channels::Mono,
+    );
+    for frame in frames(input) {
+        let _ = playout.audio(&answer);
+        match parse(&String::from_utf8_lossy(frame)) {
+            Ok(TwilioEvent::Media { payload, .. }) => {
+                let _ = caller.decode(&payload);
+            }
+            Ok(TwilioEvent::Mark { name }) => {
+                let _ = playout.echoed(&name);
+            }
+            Ok(TwilioEvent::Dtmf { .. }) => {
+                let _ = playout.interrupted();
+            }
+            Ok(TwilioEvent::Start(_)) => playout.response_started(None),
+            _ => {}
         }
     }
 }

@@ -63,3 +63,35 @@ fn every_target_has_seeds_that_pass() {
         }
     }
 }
+
+#[test]
+fn twilio_seeds_parse_into_every_event_and_their_audio_decodes() {
+    use bidi_server::twilio::call::CallerAudio;
+    use bidi_server::twilio::protocol::{TwilioEvent, parse};
+    let mut caller = CallerAudio::new(&audio()).expect("caller audio");
+    let mut kinds = Vec::new();
+    for line in seeds::lines(seeds::TWILIO) {
+        let text = String::from_utf8(line).expect("utf-8");
+        let event = parse(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        if let TwilioEvent::Media { payload, .. } = &event {
+            caller.decode(payload).expect("the seed's audio decodes");
+        }
+        kinds.push(match event {
+            TwilioEvent::Connected => "connected",
+            TwilioEvent::Start(s) => {
+                assert_eq!(s.stream_sid, "MZ0123");
+                "start"
+            }
+            TwilioEvent::Media { .. } => "media",
+            TwilioEvent::Mark { .. } => "mark",
+            TwilioEvent::Dtmf { .. } => "dtmf",
+            TwilioEvent::Stop => "stop",
+            TwilioEvent::Other(_) => "other",
+        });
+    }
+    kinds.dedup();
+    assert_eq!(
+        kinds,
+        ["connected", "start", "media", "mark", "dtmf", "stop"]
+    );
+}

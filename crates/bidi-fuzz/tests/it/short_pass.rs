@@ -59,6 +59,11 @@ fn sim_scenario() {
 }
 
 #[test]
+fn twilio_frames() {
+    pass("twilio_frames");
+}
+
+#[test]
 fn every_target_has_a_pass_here() {
     let here = include_str!("short_pass.rs");
     for target in bidi_fuzz::TARGETS {
