@@ -139,15 +139,10 @@ impl ServerCert {
                 cert.display()
             )));
         }
-        let key_path = key;
-        let key = PrivateKeyDer::from_pem_file(key_path)
-            .map_err(|e| TlsSetupError(format!("{}: {e}", key_path.display())))?;
-        Self::new(chain, key, chain_pem).map_err(|TlsSetupError(e)| {
-            TlsSetupError(format!(
-                "{} with {}: {e}",
-                cert.display(),
-                key_path.display()
-            ))
+        let private_key = PrivateKeyDer::from_pem_file(key)
+            .map_err(|e| TlsSetupError(format!("{}: {e}", key.display())))?;
+        Self::new(chain, private_key, chain_pem).map_err(|TlsSetupError(e)| {
+            TlsSetupError(format!("{} with {}: {e}", cert.display(), key.display()))
         })
     }
 

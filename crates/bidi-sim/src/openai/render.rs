@@ -245,17 +245,9 @@ impl Runner {
             // streams a spoken answer's transcript alongside its audio.
             if let Action::Say { text, chunk } = &action
                 && !self.lock().text_only
-                && let Some(Action::Speak { .. } | Action::SpeakWav { .. }) = actions.peek()
-                && let Some(speech) = actions.next()
+                && let Some((voice, ms, frame_ms)) = actions.peek().and_then(speech)
             {
-                let (voice, ms, frame_ms) = match speech {
-                    Action::SpeakWav { path, frame_ms } => {
-                        let (voice, ms) = Voice::wav_or_tone(&path, RATE_HZ, 500);
-                        (voice, ms, frame_ms)
-                    }
-                    Action::Speak { ms, frame_ms } => (Voice::Tone, ms, frame_ms),
-                    _ => continue,
-                };
+                actions.next();
                 // Unchunked words go out a word at a time, as the service's deltas do.
                 let pieces = match chunk {
                     0 => text.split_inclusive(' ').map(str::to_owned).collect(),
@@ -324,10 +316,10 @@ impl Runner {
                     "response_id": response_id, "item_id": item_id, "output_index": index,
                     "content_index": 0, "transcript": text}));
             }
-            Action::Speak { ms, frame_ms } => self.speak(ms, frame_ms, &Voice::Tone, None).await,
-            Action::SpeakWav { path, frame_ms } => {
-                let (voice, ms) = Voice::wav_or_tone(&path, RATE_HZ, 500);
-                self.speak(ms, frame_ms, &voice, None).await
+            Action::Speak { .. } | Action::SpeakWav { .. } => {
+                if let Some((voice, ms, frame_ms)) = speech(&action) {
+                    self.speak(ms, frame_ms, &voice, None).await;
+                }
             }
             Action::CallTool { id, name, input } => {
                 let mut s = self.lock();
@@ -470,6 +462,19 @@ impl Runner {
                 "response_id": response_id, "item_id": item_id, "output_index": index,
                 "content_index": 0, "transcript": words.text}));
         }
+    }
+}
+
+/// The audio a `Speak` or `SpeakWav` action plays: its voice, length and frame (ms); `None`
+/// for any other action.
+fn speech(action: &Action) -> Option<(Voice, u64, u64)> {
+    match action {
+        Action::Speak { ms, frame_ms } => Some((Voice::Tone, *ms, *frame_ms)),
+        Action::SpeakWav { path, frame_ms } => {
+            let (voice, ms) = Voice::wav_or_tone(path, RATE_HZ, 500);
+            Some((voice, ms, *frame_ms))
+        }
+        _ => None,
     }
 }
 

@@ -25,15 +25,23 @@ from google.genai import types
 MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
 
 
+def client(base_url):
+    return genai.Client(api_key="test", http_options={"base_url": base_url})
+
+
+async def ask(session, text):
+    """A whole user turn in text."""
+    await session.send_client_content(
+        turns=types.Content(role="user", parts=[types.Part(text=text)]), turn_complete=True)
+
+
 async def text_only(base_url):
-    client = genai.Client(api_key="test", http_options={"base_url": base_url})
+    live = client(base_url).aio.live
     config = types.LiveConnectConfig(response_modalities=["TEXT"])
     text = ""
     audio = 0
-    async with client.aio.live.connect(model=MODEL, config=config) as session:
-        await session.send_client_content(
-            turns=types.Content(role="user", parts=[types.Part(text="hello")]),
-            turn_complete=True)
+    async with live.connect(model=MODEL, config=config) as session:
+        await ask(session, "hello")
         async for message in session.receive():
             content = message.server_content
             parts = content.model_turn.parts if content and content.model_turn else None
@@ -51,14 +59,14 @@ async def spoken(base_url, wav_path):
             raise SystemExit(f"{wav_path}: not mono 16-bit 16 kHz")
         audio = wav.readframes(wav.getnframes()) + bytes(16000 * 2)
     frame = 16000 // 50 * 2
-    client = genai.Client(api_key="test", http_options={"base_url": base_url})
+    live = client(base_url).aio.live
     config = types.LiveConnectConfig(response_modalities=["AUDIO"],
                                      input_audio_transcription={},
                                      output_audio_transcription={})
     heard = ""
     answer = ""
     received = 0
-    async with client.aio.live.connect(model=MODEL, config=config) as session:
+    async with live.connect(model=MODEL, config=config) as session:
         async def send():
             for start in range(0, len(audio), frame):
                 await session.send_realtime_input(audio=types.Blob(
@@ -82,7 +90,7 @@ async def spoken(base_url, wav_path):
 
 
 async def main(base_url):
-    client = genai.Client(api_key="test", http_options={"base_url": base_url})
+    live = client(base_url).aio.live
     config = types.LiveConnectConfig(
         response_modalities=["AUDIO"],
         output_audio_transcription={},
@@ -93,10 +101,8 @@ async def main(base_url):
     call_name = None
     answer = ""
     audio = 0
-    async with client.aio.live.connect(model=MODEL, config=config) as session:
-        await session.send_client_content(
-            turns=types.Content(role="user", parts=[types.Part(text="What is the weather?")]),
-            turn_complete=True)
+    async with live.connect(model=MODEL, config=config) as session:
+        await ask(session, "What is the weather?")
         async for message in session.receive():
             if message.tool_call:
                 for call in message.tool_call.function_calls:

@@ -112,9 +112,8 @@ fn sim(protocol: &str, scenario: &str, extra: &[&str]) -> Sim {
     panic!("bidi-sim printed no READY line");
 }
 
-/// Runs the client `script` (in `tests/clients/`) with `args`, trusting `sim`'s CA when it
-/// has one; returns its last stdout line as JSON, after checking it exited well and said
-/// `"ok": true`.
+/// Runs the Python client `script` (in `tests/clients/`) with `args`, trusting `sim`'s CA
+/// when it has one: its [verdict](client_verdict).
 fn run_client(python: &str, script: &str, args: &[&str], sim: &Sim) -> Value {
     let script = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
     let mut command = Command::new(python);
@@ -122,6 +121,12 @@ fn run_client(python: &str, script: &str, args: &[&str], sim: &Sim) -> Value {
     if let Some(ca) = &sim.ca {
         command.env("SSL_CERT_FILE", ca);
     }
+    client_verdict(&mut command)
+}
+
+/// Runs a client `command`; returns its last stdout line as JSON, after checking it exited
+/// well and said `"ok": true`.
+fn client_verdict(command: &mut Command) -> Value {
     let out = command.output().expect("the client runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -288,17 +293,11 @@ fn the_aws_sdk_for_javascript_runs_a_text_turn_and_a_tool_call_against_bedrock()
         return;
     }
     let server = sim("nova-sonic", &scenario("weather.json"), &[]);
-    let out = Command::new("node")
-        .arg(format!("{harness}/nova_sonic.mjs"))
-        .arg(&server.url)
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "client failed:\n{stdout}\n{stderr}");
-    let last: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
-    assert_eq!(last["ok"], true, "{last}");
+    let last = client_verdict(
+        Command::new("node")
+            .arg(format!("{harness}/nova_sonic.mjs"))
+            .arg(&server.url),
+    );
     assert_eq!(
         last["greeting"], "Hello! Ask me about the weather.",
         "{last}"

@@ -376,21 +376,26 @@ async fn tls_serves_the_certificate_it_is_given() {
     every_client_answers(&server, Some(&ca.to_string_lossy())).await;
 }
 
+/// What `bidi-sim --tls-cert cert --tls-key key` says on stderr, once it has exited with 1.
+fn tls_refusal(cert: &std::path::Path, key: &std::path::Path) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_bidi-sim"))
+        .arg("--tls-cert")
+        .arg(cert)
+        .arg("--tls-key")
+        .arg(key)
+        .stdin(Stdio::null())
+        .output()
+        .expect("bidi-sim runs");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 #[test]
 fn tls_with_a_key_that_is_not_the_certificates_is_refused_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let [ca, _chain, key] = certificate_files(dir.path());
     // The CA's certificate with the leaf's key: they do not match.
-    let output = Command::new(env!("CARGO_BIN_EXE_bidi-sim"))
-        .arg("--tls-cert")
-        .arg(&ca)
-        .arg("--tls-key")
-        .arg(&key)
-        .stdin(Stdio::null())
-        .output()
-        .expect("bidi-sim runs");
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = tls_refusal(&ca, &key);
     assert!(
         stderr.contains("ca.pem") && stderr.contains("key.pem") && stderr.contains("Mismatch"),
         "{stderr}"
@@ -398,15 +403,6 @@ fn tls_with_a_key_that_is_not_the_certificates_is_refused_naming_it() {
     // A certificate file with no certificate in it names the file.
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "not a certificate\n").expect("written");
-    let output = Command::new(env!("CARGO_BIN_EXE_bidi-sim"))
-        .arg("--tls-cert")
-        .arg(&empty)
-        .arg("--tls-key")
-        .arg(&key)
-        .stdin(Stdio::null())
-        .output()
-        .expect("bidi-sim runs");
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = tls_refusal(&empty, &key);
     assert!(stderr.contains("empty.pem"), "{stderr}");
 }
