@@ -87,6 +87,14 @@ pub enum Action {
         /// The arguments.
         input: Value,
     },
+    /// The model drops tool calls it asked for (Gemini's `toolCallCancellation`; the OpenAI
+    /// and Nova Sonic protocols have no such message, so their servers skip it). A result the
+    /// client sends for a dropped call anyway is recorded and still fires
+    /// [`Trigger::ToolResult`].
+    CancelTool {
+        /// The ids of the dropped calls.
+        ids: Vec<String>,
+    },
     /// The model stops because the user barged in.
     Interrupt,
     /// The end of the model's turn.

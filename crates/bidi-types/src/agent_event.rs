@@ -215,6 +215,7 @@ agent_event_from! {
     crate::BidiConnectionCloseEvent => Output,
     crate::BidiErrorEvent => Output,
     crate::ToolUseStreamEvent => Output,
+    crate::BidiToolCancellationEvent => Output,
     ToolStreamEvent => ToolStream,
     ToolResultEvent => ToolResult,
     ToolResultMessageEvent => ToolResultMessage,

@@ -79,9 +79,9 @@ pub use model::{
 pub use output::{
     BidiConnectionCloseEvent, BidiConnectionRestartEvent, BidiConnectionStartEvent, BidiErrorEvent,
     BidiInterruptionEvent, BidiOutputEvent, BidiResponseCompleteEvent, BidiResponseStartEvent,
-    BidiTranscriptStreamEvent, BidiUsageEvent, CloseReason, InterruptionReason, Modality,
-    ModalityUsage, StopReason, ToolUseDelta, ToolUseStreamDelta, ToolUseStreamEvent,
-    TranscriptDelta,
+    BidiToolCancellationEvent, BidiTranscriptStreamEvent, BidiUsageEvent, CloseReason,
+    InterruptionReason, Modality, ModalityUsage, StopReason, ToolUseDelta, ToolUseStreamDelta,
+    ToolUseStreamEvent, TranscriptDelta,
 };
 pub use playback::PlaybackTracker;
 pub use timeout::{ModelTimeout, RestartConfig};

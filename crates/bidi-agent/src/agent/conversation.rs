@@ -1,5 +1,5 @@
 //! [`Conversation`]: what every task of one started conversation holds (the core, the event
-//! queue, the task set, the invocation and request states).
+//! queue, the task set, the running tool calls, the invocation and request states).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use super::inner::Inner;
+use super::running::RunningCalls;
 use super::shared::{AgentHandle, LoopItem, TaskSet, panic_message};
 use crate::error::AgentError;
 use crate::invocation::{InvocationState, RequestState};
@@ -18,6 +19,7 @@ pub(crate) struct Conversation {
     pub(crate) inner: Arc<Inner>,
     pub(crate) tx: mpsc::Sender<LoopItem>,
     pub(crate) tasks: Arc<TaskSet>,
+    pub(crate) calls: Arc<RunningCalls>,
     pub(crate) invocation: InvocationState,
     pub(crate) request: RequestState,
 }

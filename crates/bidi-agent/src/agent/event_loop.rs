@@ -1,7 +1,7 @@
 //! The agent loop (the reference's `_BidiAgentLoop`): `start`, `stop`, the event queue as
 //! `receive`'s stream, and the model task, which only dispatches: it queues each event, then
-//! hands a final transcript to the history, a tool use to [`tool_call`], an interruption to
-//! [`barge_in`] and a timeout to [`restart`].
+//! hands a final transcript to the history, a tool use to [`tool_call`] (and a cancellation
+//! to the running calls), an interruption to [`barge_in`] and a timeout to [`restart`].
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -101,6 +101,7 @@ async fn open(inner: &Arc<Inner>, invocation: InvocationState) -> Result<Run, Ag
         inner: Arc::clone(inner),
         tx,
         tasks: Arc::clone(&tasks),
+        calls: Arc::default(),
         invocation,
         request: RequestState::new(),
     };
@@ -232,6 +233,8 @@ enum After {
     /// The history takes the assistant's turn now (its response fully heard).
     Settle,
     Tool(ToolUse),
+    /// The model dropped these calls.
+    Cancel(Vec<String>),
     Interrupted(bidi_types::InterruptionReason),
 }
 
@@ -286,6 +289,7 @@ fn track(inner: &Inner, event: &BidiOutputEvent) -> After {
             After::Append(vec![Message::text(t.role(), t.text())])
         }
         BidiOutputEvent::ToolUseStream(u) => After::Tool(u.current_tool_use().clone()),
+        BidiOutputEvent::ToolCancellation(c) => After::Cancel(c.tool_use_ids().to_vec()),
         BidiOutputEvent::Interruption(i) => {
             inner.heard().interrupted(playback.heard_in_response());
             After::Interrupted(i.reason())
@@ -329,8 +333,20 @@ async fn model_task(conv: Conversation, mut stream: ModelEventStream) {
             After::Append(messages) => conv.inner.append(messages).await,
             After::Settle => conv.inner.settle().await,
             After::Tool(tool_use) => {
+                let cancel = conv.calls.begin(&tool_use.tool_use_id);
                 let tool_conv = conv.clone();
-                conv.spawn("tool", tool_call::run_for_model(tool_conv, tool_use));
+                conv.spawn(
+                    "tool",
+                    tool_call::run_for_model(tool_conv, tool_use, cancel),
+                );
+                Ok(())
+            }
+            After::Cancel(ids) => {
+                let running = conv.calls.cancel(&ids);
+                tracing::debug!(
+                    running,
+                    "ids=<{ids:?}>, running=<{running}> | model cancelled tool calls"
+                );
                 Ok(())
             }
             After::Interrupted(reason) => barge_in::on_interruption(&conv, reason).await,

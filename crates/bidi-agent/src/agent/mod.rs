@@ -26,6 +26,7 @@ mod inner;
 mod input;
 mod restart;
 mod run;
+mod running;
 mod shared;
 mod tool_call;
 

@@ -3,7 +3,9 @@
 //! reference's executor `_stream`: the before hook, cancel, unknown tool, the tool itself —
 //! errors and panics become error results —, the after hook), to the history append (the
 //! tool use and its result, adjacent), the events yielded and the result sent back to the
-//! model, or the conversation closed when a tool asked to stop. Also the direct calls
+//! model, or the conversation closed when a tool asked to stop. A call the model cancels
+//! (`bidi_tool_cancellation`) has its future dropped, ends as a cancelled call for the hooks
+//! and the history, and sends the model nothing. Also the direct calls
 //! (`agent.tool(...)`), which share the call and record their own messages.
 //!
 //! No per-call timeout: a tool runs until it returns (an executor may bound it).
@@ -18,6 +20,7 @@ use bidi_types::{
 use futures_util::FutureExt;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::conversation::Conversation;
 use super::inner::Inner;
@@ -31,8 +34,13 @@ use crate::tools::{AgentTool, ToolContext, ToolError, ToolRun};
 /// its result appended to the history, the result message yielded, then the result sent to
 /// the model — or, when `request_state.stop_event_loop` is set (or the tool is
 /// `stop_conversation`), `bidi_connection_close{reason: user_request}`, which ends `receive`.
-/// Runs as its own task of the conversation.
-pub(crate) async fn run_for_model(conv: Conversation, tool_use: ToolUse) {
+/// When `cancel` fires (the model dropped the call), nothing goes back to the model. Runs as
+/// its own task of the conversation.
+pub(crate) async fn run_for_model(
+    conv: Conversation,
+    tool_use: ToolUse,
+    cancel: CancellationToken,
+) {
     tracing::debug!(tool_name = %tool_use.name, "tool_name=<{}> | tool execution starting", tool_use.name);
     let run = prepare(
         Arc::clone(&conv.inner),
@@ -40,8 +48,11 @@ pub(crate) async fn run_for_model(conv: Conversation, tool_use: ToolUse) {
         conv.invocation.clone(),
         conv.request.clone(),
         Some(conv.tx.clone()),
+        cancel.clone(),
     );
-    let result = match conv.inner.executor.execute(run).await {
+    let executed = conv.inner.executor.execute(run).await;
+    conv.calls.finish(&tool_use.tool_use_id);
+    let result = match executed {
         Ok(r) => r,
         Err(e) => {
             conv.put(LoopItem::Error(e)).await;
@@ -63,6 +74,10 @@ pub(crate) async fn run_for_model(conv: Conversation, tool_use: ToolUse) {
         ))
         .await
     {
+        return;
+    }
+    if cancel.is_cancelled() {
+        tracing::debug!(tool_name = %tool_use.name, "tool_name=<{}> | cancelled by the model, no result sent", tool_use.name);
         return;
     }
     let mut should_stop = conv.request.should_stop();
@@ -93,13 +108,17 @@ fn prepare(
     invocation: InvocationState,
     request: RequestState,
     events: Option<mpsc::Sender<LoopItem>>,
+    cancel: CancellationToken,
 ) -> ToolRun {
     let use_for_run = tool_use.clone();
     ToolRun::new(
         tool_use,
-        execute(inner, use_for_run, invocation, request, events),
+        execute(inner, use_for_run, invocation, request, events, cancel),
     )
 }
+
+/// What the tool-cancel event and the after hook say of a call the model dropped.
+const MODEL_CANCELLED: &str = "tool call cancelled by the model";
 
 async fn emit(events: &Option<mpsc::Sender<LoopItem>>, event: BidiAgentEvent) {
     if let Some(tx) = events {
@@ -113,6 +132,7 @@ async fn execute(
     invocation: InvocationState,
     request: RequestState,
     events: Option<mpsc::Sender<LoopItem>>,
+    cancel: CancellationToken,
 ) -> Result<ToolResult, AgentError> {
     let agent = inner.handle();
     let mut before = BidiBeforeToolCallEvent {
@@ -127,7 +147,7 @@ async fn execute(
         selected_tool,
         tool_use: run_use,
         invocation_state,
-        cancel,
+        cancel: hook_cancel,
         ..
     } = before;
 
@@ -141,14 +161,8 @@ async fn execute(
         cancel_message: None,
     };
 
-    if let Some(message) = cancel {
-        emit(
-            &events,
-            ToolCancelEvent::new(tool_use.clone(), message.clone()).into(),
-        )
-        .await;
-        after.result = ToolResult::error(&tool_use.tool_use_id, message.clone());
-        after.cancel_message = Some(message);
+    if let Some(message) = hook_cancel {
+        cancelled(&events, &mut after, message).await;
     } else if let Some(tool) = selected_tool {
         after.selected_tool = Some(Arc::clone(&tool));
         let ctx = ToolContext {
@@ -157,10 +171,21 @@ async fn execute(
             request_state: request,
             agent,
             events: events.clone(),
+            cancel: cancel.clone(),
         };
-        let (result, exception) = invoke(tool, ctx).await;
-        after.result = result;
-        after.exception = exception.map(Arc::new);
+        // A cancellation drops the tool's future where it waits.
+        let outcome = tokio::select! {
+            biased;
+            () = cancel.cancelled() => None,
+            outcome = invoke(tool, ctx) => Some(outcome),
+        };
+        match outcome {
+            Some((result, exception)) => {
+                after.result = result;
+                after.exception = exception.map(Arc::new);
+            }
+            None => cancelled(&events, &mut after, MODEL_CANCELLED.to_owned()).await,
+        }
     } else {
         tracing::error!(
             "tool_name=<{}>, available_tools=<{:?}> | tool not found in registry",
@@ -176,6 +201,23 @@ async fn execute(
     let result = after.result;
     emit(&events, ToolResultEvent::new(result.clone()).into()).await;
     Ok(result)
+}
+
+/// A call that does not run, or stops: by the before hook's `cancel`, or because the model
+/// dropped it. The tool-cancel event, then an error result carrying `message`.
+async fn cancelled(
+    events: &Option<mpsc::Sender<LoopItem>>,
+    after: &mut BidiAfterToolCallEvent,
+    message: String,
+) {
+    let id = after.tool_use.tool_use_id.clone();
+    emit(
+        events,
+        ToolCancelEvent::new(after.tool_use.clone(), message.clone()).into(),
+    )
+    .await;
+    after.result = ToolResult::error(id, message.clone());
+    after.cancel_message = Some(message);
 }
 
 /// Runs the tool, catching its error and its panic.
@@ -273,6 +315,7 @@ pub(crate) async fn direct(
         invocation,
         RequestState::new(),
         None,
+        CancellationToken::new(),
     );
     let result = inner.executor.execute(run).await?;
 

@@ -3,6 +3,7 @@
 use bidi_types::{BidiAgentEvent, ToolStreamEvent, ToolUse};
 use serde_json::Value;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::agent::{AgentHandle, LoopItem};
 use crate::invocation::{InvocationState, RequestState};
@@ -24,6 +25,7 @@ pub struct ToolContext {
     pub(crate) request_state: RequestState,
     pub(crate) agent: AgentHandle,
     pub(crate) events: Option<mpsc::Sender<LoopItem>>,
+    pub(crate) cancel: CancellationToken,
 }
 
 impl std::fmt::Debug for ToolContext {
@@ -55,6 +57,39 @@ impl ToolContext {
     /// The agent running the tool.
     pub fn agent(&self) -> &AgentHandle {
         &self.agent
+    }
+
+    /// Whether the model has dropped this call (Gemini's `toolCallCancellation`, seen as a
+    /// `bidi_tool_cancellation` event). The agent then drops the tool's future where it
+    /// waits, so a tool that does its work in its own future needs nothing more; a tool that
+    /// hands work to a task of its own (with a clone of this context) checks this, or awaits
+    /// [`cancelled`](Self::cancelled), to stop that work too.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// Resolves once the model drops this call; never for a call it does not drop (direct
+    /// calls are never cancelled).
+    ///
+    /// ```
+    /// use bidi_agent::tool;
+    /// use bidi_agent::tools::ToolContext;
+    ///
+    /// /// Prints a long report, in the background.
+    /// #[tool]
+    /// async fn print_report(ctx: &ToolContext) -> String {
+    ///     let watch = ctx.clone();
+    ///     tokio::spawn(async move {
+    ///         tokio::select! {
+    ///             () = watch.cancelled() => println!("report abandoned"),
+    ///             () = tokio::time::sleep(std::time::Duration::from_secs(60)) => println!("printed"),
+    ///         }
+    ///     });
+    ///     "printing".to_owned()
+    /// }
+    /// ```
+    pub async fn cancelled(&self) {
+        self.cancel.cancelled().await;
     }
 
     /// Reports progress: the agent yields a `tool_stream` event carrying `data`. Does nothing

@@ -183,9 +183,6 @@ impl Pump {
                     );
                     self.go_away.announced(time_left, Instant::now());
                 }
-                ServerSignal::ToolCallCancellation(ids) => {
-                    tracing::debug!("ids=<{ids:?}> | gemini cancelled tool calls");
-                }
                 ServerSignal::SetupComplete => {}
             }
         }

@@ -285,6 +285,8 @@ impl Responder {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 Flow::Continue
             }
+            // Nova Sonic has no message that drops a call.
+            Action::CancelTool { .. } => Flow::Continue,
             Action::Close => {
                 self.tx
                     .send(Err(io::Error::new(

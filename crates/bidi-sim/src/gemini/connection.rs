@@ -271,6 +271,9 @@ impl Runner {
                 Action::CallTool { id, name, input } => {
                     calls.push(json!({"id": id, "name": name, "args": input}));
                 }
+                Action::CancelTool { ids } => {
+                    self.out.json(json!({"toolCallCancellation": {"ids": ids}}))
+                }
                 Action::Interrupt => self
                     .out
                     .json(json!({"serverContent": {"interrupted": true}})),

@@ -21,7 +21,8 @@
 //!
 //! The [`Action`](crate::Action)s render as: `UserTranscript` an `inputTranscription`;
 //! `Say` `outputTranscription` pieces; `Speak` `modelTurn` inline audio at 24 kHz;
-//! consecutive `CallTool`s one `toolCall` with their `functionCalls`; `Interrupt`
+//! consecutive `CallTool`s one `toolCall` with their `functionCalls`; `CancelTool` a
+//! `toolCallCancellation` with its ids; `Interrupt`
 //! `interrupted`; `EndTurn` `turnComplete` (with the last `Usage` as `usageMetadata`);
 //! `Error` a close with code 1011 and the message; `Timeout` a `goAway` (`timeLeft: "10s"`);
 //! `Garbage` the raw text; `UnknownEvent` a message with an unknown key; `Close` drops the

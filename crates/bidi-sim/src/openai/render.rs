@@ -387,6 +387,8 @@ impl Runner {
                 out.event(json!({"type": "sim.unknown_event", "detail": "not in the protocol"}))
             }
             Action::Sleep { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
+            // OpenAI Realtime has no event that drops a call.
+            Action::CancelTool { .. } => {}
             Action::Close => {
                 out.raw(Out::Drop);
                 return false;

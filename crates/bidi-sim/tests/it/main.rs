@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod end_of_audio;
 mod gemini_key_forms;
+mod gemini_tool_calls;
 mod heard;
 mod hearing;
 mod openai_protocol;

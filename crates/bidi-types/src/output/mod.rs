@@ -1,4 +1,4 @@
-//! What comes out of a model: [`BidiOutputEvent`] and its eleven events, with the reasons
+//! What comes out of a model: [`BidiOutputEvent`] and its twelve events, with the reasons
 //! they carry.
 
 mod connection;
@@ -22,7 +22,9 @@ pub use response::{
     StopReason,
 };
 pub use speech::{BidiTranscriptStreamEvent, TranscriptDelta};
-pub use tool_use::{ToolUseDelta, ToolUseStreamDelta, ToolUseStreamEvent};
+pub use tool_use::{
+    BidiToolCancellationEvent, ToolUseDelta, ToolUseStreamDelta, ToolUseStreamEvent,
+};
 pub use usage::{BidiUsageEvent, Modality, ModalityUsage};
 
 /// Everything a model emits, the reference's `BidiOutputEvent` union.
@@ -59,6 +61,8 @@ pub enum BidiOutputEvent {
     Error(BidiErrorEvent),
     /// `tool_use_stream`.
     ToolUseStream(ToolUseStreamEvent),
+    /// `bidi_tool_cancellation` (bidi's own: the model dropped running tool calls).
+    ToolCancellation(BidiToolCancellationEvent),
 }
 
 /// Deserialises `value` as `T`, blaming the event `event` on failure.
@@ -87,6 +91,7 @@ impl BidiOutputEvent {
             Self::ConnectionClose(_) => "bidi_connection_close",
             Self::Error(_) => "bidi_error",
             Self::ToolUseStream(_) => "tool_use_stream",
+            Self::ToolCancellation(_) => "bidi_tool_cancellation",
         }
     }
 
@@ -105,6 +110,7 @@ impl BidiOutputEvent {
             "bidi_connection_close" => Self::ConnectionClose(parse_as(tag, value)?),
             "bidi_error" => Self::Error(parse_as(tag, value)?),
             "tool_use_stream" => Self::ToolUseStream(parse_as(tag, value)?),
+            "bidi_tool_cancellation" => Self::ToolCancellation(parse_as(tag, value)?),
             other => {
                 return Err(TypesError::UnknownType {
                     type_name: other.to_owned(),
@@ -154,4 +160,5 @@ output_from! {
     BidiConnectionCloseEvent => ConnectionClose,
     BidiErrorEvent => Error,
     ToolUseStreamEvent => ToolUseStream,
+    BidiToolCancellationEvent => ToolCancellation,
 }

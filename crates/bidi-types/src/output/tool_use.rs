@@ -79,3 +79,32 @@ impl ToolUseStreamEvent {
         self.current_tool_use
     }
 }
+
+/// The model dropped tool calls it had asked for (Gemini's `toolCallCancellation`, for example
+/// when the user interrupts a blocking call): `{"type": "bidi_tool_cancellation",
+/// "tool_use_ids": [...]}`. The agent stops those calls that are still running and sends no
+/// result for them. A bidi event: the reference has no counterpart.
+///
+/// ```
+/// use bidi_types::{BidiOutputEvent, BidiToolCancellationEvent};
+/// let e = BidiToolCancellationEvent::new(vec!["fc-1".into()]);
+/// assert_eq!(e.tool_use_ids(), ["fc-1"]);
+/// let json = BidiOutputEvent::from(e).to_json();
+/// assert_eq!(json, serde_json::json!({"type": "bidi_tool_cancellation", "tool_use_ids": ["fc-1"]}));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "bidi_tool_cancellation")]
+pub struct BidiToolCancellationEvent {
+    tool_use_ids: Vec<String>,
+}
+
+impl BidiToolCancellationEvent {
+    /// The calls the model dropped, by id.
+    pub fn new(tool_use_ids: Vec<String>) -> Self {
+        Self { tool_use_ids }
+    }
+    /// The ids of the dropped calls.
+    pub fn tool_use_ids(&self) -> &[String] {
+        &self.tool_use_ids
+    }
+}

@@ -51,7 +51,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
     })
 }
 
-const TYPES: [&str; 16] = [
+const TYPES: [&str; 17] = [
     "bidi_text_input",
     "bidi_audio_input",
     "bidi_image_input",
@@ -66,6 +66,7 @@ const TYPES: [&str; 16] = [
     "bidi_connection_close",
     "bidi_error",
     "tool_use_stream",
+    "bidi_tool_cancellation",
     "tool_result",
     "tool_stream",
 ];

@@ -43,6 +43,7 @@ fn all_events() -> Vec<BidiAgentEvent> {
         BidiConnectionCloseEvent::new("c-1", CloseReason::UserRequest).into(),
         BidiErrorEvent::new("test", "ValueError").into(),
         ToolUseStreamEvent::complete(tool_use.clone()).into(),
+        BidiToolCancellationEvent::new(vec!["t-1".into(), "t-2".into()]).into(),
         ToolStreamEvent::new(tool_use.clone(), json!({"progress": 0.5})).into(),
         ToolResultEvent::new(ToolResult::text("t-1", "2")).into(),
         ToolResultMessageEvent::new(Message::tool_result(ToolResult::json(
@@ -191,6 +192,10 @@ fn malformed_output_events_name_the_event() {
         (
             json!({"type": "tool_use_stream", "delta": {}, "current_tool_use": {}}),
             "tool_use_stream",
+        ),
+        (
+            json!({"type": "bidi_tool_cancellation", "tool_use_ids": "fc-1"}),
+            "bidi_tool_cancellation",
         ),
     ] {
         let e = BidiOutputEvent::from_json(&v).expect_err("rejected");

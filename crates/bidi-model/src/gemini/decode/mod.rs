@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use bidi_types::AudioConfig;
 use bidi_types::{
     AudioFormat, BidiAudioStreamEvent, BidiInterruptionEvent, BidiOutputEvent,
-    BidiResponseCompleteEvent, BidiResponseStartEvent, BidiTranscriptStreamEvent, BidiUsageEvent,
-    InterruptionReason, Modality, ModalityUsage, ModelError, Role, StopReason, ToolUse,
-    ToolUseStreamEvent,
+    BidiResponseCompleteEvent, BidiResponseStartEvent, BidiToolCancellationEvent,
+    BidiTranscriptStreamEvent, BidiUsageEvent, InterruptionReason, Modality, ModalityUsage,
+    ModelError, Role, StopReason, ToolUse, ToolUseStreamEvent,
 };
 use serde_json::{Map, Value};
 
@@ -33,8 +33,6 @@ pub enum ServerSignal {
     },
     /// A new resumable session handle.
     ResumptionHandle(String),
-    /// The server cancelled these function calls.
-    ToolCallCancellation(Vec<String>),
 }
 
 /// Turns server messages into [`ServerSignal`]s, keeping the state of the current turn.
@@ -123,7 +121,10 @@ impl Decoder {
             for id in &ids {
                 self.open_calls.remove(id);
             }
-            out.push(ServerSignal::ToolCallCancellation(ids));
+            tracing::debug!("ids=<{ids:?}> | gemini cancelled tool calls");
+            out.push(ServerSignal::Event(
+                BidiToolCancellationEvent::new(ids).into(),
+            ));
         }
         if let Some(usage) = msg.get("usageMetadata") {
             out.push(ServerSignal::Event(usage_event(usage).into()));

@@ -170,7 +170,9 @@ fn two_function_calls_in_one_message() {
         .expect("ok");
     assert_eq!(
         sig,
-        [ServerSignal::ToolCallCancellation(vec!["fc2".into()])]
+        [ServerSignal::Event(
+            BidiToolCancellationEvent::new(vec!["fc2".into()]).into()
+        )]
     );
     assert!(!d.has_open_calls());
     let evs = events(&mut d, json!({"serverContent": {"turnComplete": true}}));

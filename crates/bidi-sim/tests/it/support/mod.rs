@@ -106,3 +106,16 @@ pub async fn until_answer(events: &mut bidi_agent::AgentEventStream) -> Vec<serd
     }
     seen
 }
+
+/// The real Gemini Live client pointed at a simulator, with a placeholder key.
+pub fn gemini_model(
+    sim: &bidi_sim::gemini::GeminiSimHandle,
+) -> bidi_agent::models::gemini::BidiGeminiLiveModel {
+    use bidi_agent::models::gemini::{BidiGeminiLiveModel, GeminiLiveConfig};
+    BidiGeminiLiveModel::new(
+        GeminiLiveConfig::default()
+            .with_api_key("test")
+            .with_base_url(sim.base_url()),
+    )
+    .expect("model")
+}
