@@ -160,6 +160,8 @@ async fn serve(args: Args) -> Result<(), String> {
         protocols = vec![Protocol::Openai, Protocol::Gemini, Protocol::NovaSonic];
     }
     protocols.dedup();
+    // The throwaway CA's file, removed again at a clean exit.
+    let mut ca_file = None;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             let cert = ServerCert::from_pem_files(cert, key).map_err(|e| e.to_string())?;
@@ -172,6 +174,7 @@ async fn serve(args: Args) -> Result<(), String> {
             std::fs::write(&path, ca.ca_pem())
                 .map_err(|e| format!("could not write the CA to {}: {e}", path.display()))?;
             println!("CA {}", path.display());
+            ca_file = Some(path);
             Some(Tls {
                 cert: ca.server_cert().clone(),
                 trust_pem: ca.ca_pem().to_owned(),
@@ -220,6 +223,9 @@ async fn serve(args: Args) -> Result<(), String> {
             Server::Gemini(s) => s.shutdown().await,
             Server::Bedrock(s) => s.shutdown().await,
         }
+    }
+    if let Some(path) = ca_file {
+        let _ = std::fs::remove_file(path);
     }
     Ok(())
 }

@@ -60,6 +60,10 @@ impl Drop for Sim {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Killed, the server could not remove its CA file.
+        if let Some(ca) = &self.ca {
+            let _ = std::fs::remove_file(ca);
+        }
     }
 }
 

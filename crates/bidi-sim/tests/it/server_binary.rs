@@ -37,6 +37,10 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Killed, the server could not remove its CA file.
+        if let Some(ca) = &self.ca {
+            let _ = std::fs::remove_file(ca);
+        }
     }
 }
 
@@ -297,7 +301,9 @@ async fn require_key_refuses_other_credentials_on_every_protocol() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_it_while_stdin_is_held_open_with_until_eof() {
-    let mut server = start(&["--until-eof"]);
+    let mut server = start(&["--until-eof", "--tls"]);
+    let ca = server.ca.clone().expect("a CA line");
+    assert!(std::path::Path::new(&ca).exists());
     // stdin stays open (the handle is held by `server.child`): only the signal can end it.
     let pid = server.child.id().to_string();
     let killed = Command::new("kill")
@@ -316,6 +322,10 @@ async fn sigterm_stops_it_while_stdin_is_held_open_with_until_eof() {
     .await;
     let status = waited.expect("bidi-sim exits on SIGTERM with stdin open");
     assert!(status.success(), "{status}");
+    assert!(
+        !std::path::Path::new(&ca).exists(),
+        "the throwaway CA's file is removed at a clean exit"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
