@@ -264,4 +264,57 @@ pub enum SessionError {
     /// The agent was not initialised in this manager.
     #[error("agent_id=<{0}> | agent not initialized in this session")]
     UnknownAgent(String),
+    /// An `s3://bucket/prefix` location that is not one.
+    #[error("location=<{0}> | not an s3://bucket[/prefix] location")]
+    InvalidLocation(String),
+    /// The session's bucket does not exist (S3 `NoSuchBucket`).
+    #[error("bucket=<{bucket}> | no such bucket")]
+    NoSuchBucket {
+        /// The bucket.
+        bucket: String,
+    },
+    /// The store refused the credentials or the request (S3 `AccessDenied`, an unknown key
+    /// id, a bad signature, an expired token).
+    #[error("bucket=<{bucket}>, key=<{key}> | access denied: {source}")]
+    AccessDenied {
+        /// The bucket.
+        bucket: String,
+        /// The object (or prefix) asked for.
+        key: String,
+        /// What the store said.
+        #[source]
+        source: BoxError,
+    },
+    /// The store could not be reached, after the SDK's retries (connection refused or
+    /// reset, a timeout).
+    #[error("bucket=<{bucket}>, key=<{key}> | network failure: {source}")]
+    Network {
+        /// The bucket.
+        bucket: String,
+        /// The object (or prefix) asked for.
+        key: String,
+        /// The transport's error.
+        #[source]
+        source: BoxError,
+    },
+    /// Message objects kept appearing at the next free number while appending (another
+    /// writer appends to the same agent, faster than this one could find a free number).
+    #[error("key=<{key}> | message number taken by another writer {attempts} times")]
+    Conflict {
+        /// The last message object tried.
+        key: String,
+        /// How many numbers were tried.
+        attempts: u32,
+    },
+    /// Any other failure of the store.
+    #[error("bucket=<{bucket}>, key=<{key}> | storage error: {source}")]
+    Storage {
+        /// The bucket.
+        bucket: String,
+        /// The object (or prefix) asked for.
+        key: String,
+        /// What failed.
+        #[source]
+        source: BoxError,
+    },
 }

@@ -3,15 +3,14 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bidi_types::Message;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
+use super::layout::{self, message_json, now_iso};
 use super::{SessionError, SessionManager, repair_history};
 use crate::agent::AgentHandle;
 use crate::hooks::BidiAgentInitializedEvent;
-use crate::state::AgentState;
 
 /// Keeps sessions in a directory, one per session, in the reference's layout:
 ///
@@ -76,11 +75,7 @@ impl FileSessionManager {
         } else {
             create_dir(&dir.join("agents"))?;
             create_dir(&dir.join("multi_agents"))?;
-            let now = now_iso();
-            write_json(
-                &session_file,
-                &json!({"session_id": session_id, "session_type": "AGENT", "created_at": now, "updated_at": now}),
-            )?;
+            write_json(&session_file, &layout::session_json(&session_id))?;
         }
         Ok(Self {
             session_id,
@@ -133,12 +128,7 @@ impl SessionManager for FileSessionManager {
                 self.session_id
             );
             let stored = read_json(&agent_file)?;
-            let state = match stored.get("state") {
-                Some(Value::Object(m)) => m.clone(),
-                _ => return Err(corrupt(&agent_file, "`state` is not an object")),
-            };
-            agent.state =
-                AgentState::from_map(state).map_err(|e| corrupt(&agent_file, &e.to_string()))?;
+            agent.state = layout::stored_state(&stored).map_err(|e| corrupt(&agent_file, &e))?;
             let (messages, last_id) = read_messages(&agent_dir.join("messages"))?;
             agent.messages = repair_history(messages);
             last_id
@@ -148,17 +138,9 @@ impl SessionManager for FileSessionManager {
                 self.session_id
             );
             create_dir(&agent_dir.join("messages"))?;
-            let now = now_iso();
             write_json(
                 &agent_file,
-                &json!({
-                    "agent_id": agent_id,
-                    "state": agent.state.snapshot(),
-                    "conversation_manager_state": {},
-                    "_internal_state": {},
-                    "created_at": now,
-                    "updated_at": now,
-                }),
+                &layout::new_agent_json(&agent_id, agent.state.snapshot()),
             )?;
             let mut last = None;
             for (i, message) in agent.messages.iter().enumerate() {
@@ -201,19 +183,15 @@ impl SessionManager for FileSessionManager {
         let state = agent.state().snapshot();
         blocking(move || {
             let created_at = match read_json(&path) {
-                Ok(v) => v.get("created_at").cloned().unwrap_or_else(|| Value::String(now_iso())),
+                Ok(v) => v
+                    .get("created_at")
+                    .cloned()
+                    .unwrap_or_else(|| Value::String(now_iso())),
                 Err(_) => Value::String(now_iso()),
             };
             write_json(
                 &path,
-                &json!({
-                    "agent_id": agent_id,
-                    "state": state,
-                    "conversation_manager_state": {},
-                    "_internal_state": {"interrupt_state": {"interrupts": {}, "context": {}, "activated": false}},
-                    "created_at": created_at,
-                    "updated_at": now_iso(),
-                }),
+                &layout::synced_agent_json(&agent_id, state, created_at),
             )
         })
         .await
@@ -237,51 +215,6 @@ fn message_path(agent_dir: &Path, id: u64) -> PathBuf {
         .join(format!("message_{id}.json"))
 }
 
-fn message_json(message: &Message, id: u64) -> Value {
-    let now = now_iso();
-    let mut body = serde_json::to_value(message).unwrap_or(Value::Null);
-    encode_bytes(&mut body);
-    json!({"message": body, "message_id": id, "redact_message": null, "created_at": now, "updated_at": now})
-}
-
-/// The reference stores raw bytes (image and document sources) as
-/// `{"__bytes_encoded__": true, "data": "<base64>"}`; our messages hold the base64 text.
-fn encode_bytes(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::Object(source)) = map.get_mut("source")
-                && let Some(Value::String(b64)) = source.get("bytes")
-            {
-                let data = Value::String(b64.clone());
-                source.insert(
-                    "bytes".into(),
-                    json!({"__bytes_encoded__": true, "data": data}),
-                );
-            }
-            map.values_mut().for_each(encode_bytes);
-        }
-        Value::Array(items) => items.iter_mut().for_each(encode_bytes),
-        _ => {}
-    }
-}
-
-/// Reads the reference's byte markers back as base64 text.
-fn decode_bytes(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            if map.get("__bytes_encoded__") == Some(&Value::Bool(true))
-                && let Some(Value::String(data)) = map.get("data")
-            {
-                *value = Value::String(data.clone());
-                return;
-            }
-            map.values_mut().for_each(decode_bytes);
-        }
-        Value::Array(items) => items.iter_mut().for_each(decode_bytes),
-        _ => {}
-    }
-}
-
 fn corrupt(path: &Path, reason: &str) -> SessionError {
     SessionError::Corrupt {
         path: path.to_owned(),
@@ -302,32 +235,17 @@ fn read_messages(dir: &Path) -> Result<(Vec<Message>, Option<u64>), SessionError
             source,
         })?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(n) = name
-            .strip_prefix("message_")
-            .and_then(|r| r.strip_suffix(".json"))
-        else {
+        let Some(n) = layout::message_number(&name) else {
             continue;
         };
-        let n: u64 = n
-            .parse()
-            .map_err(|_| corrupt(&entry.path(), "message file name has no number"))?;
+        let n = n.map_err(|e| corrupt(&entry.path(), &e))?;
         numbered.push((n, entry.path()));
     }
     numbered.sort_by_key(|(n, _)| *n);
     let mut messages = Vec::with_capacity(numbered.len());
     for (_, path) in &numbered {
         let stored = read_json(path)?;
-        let body = match stored.get("redact_message") {
-            Some(r) if !r.is_null() => r,
-            _ => stored
-                .get("message")
-                .ok_or_else(|| corrupt(path, "no `message` key"))?,
-        };
-        let mut body = body.clone();
-        decode_bytes(&mut body);
-        let message: Message =
-            serde_json::from_value(body).map_err(|e| corrupt(path, &e.to_string()))?;
-        messages.push(message);
+        messages.push(layout::stored_message(&stored).map_err(|e| corrupt(path, &e))?);
     }
     Ok((messages, numbered.last().map(|(n, _)| *n)))
 }
@@ -344,11 +262,7 @@ fn read_json(path: &Path) -> Result<Map<String, Value>, SessionError> {
         path: path.to_owned(),
         source,
     })?;
-    match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(corrupt(path, "not a JSON object")),
-        Err(e) => Err(corrupt(path, &e.to_string())),
-    }
+    layout::parse_object(&text).map_err(|e| corrupt(path, &e))
 }
 
 /// Writes `<path>.tmp`, then renames it over `path`.
@@ -357,69 +271,11 @@ fn write_json(path: &Path, value: &Value) -> Result<(), SessionError> {
         path: path.to_owned(),
         source,
     };
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| io(std::io::Error::other(e)))?;
+    let mut text = layout::to_text(value).map_err(|e| io(std::io::Error::other(e)))?;
     text.push('\n');
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     std::fs::write(&tmp, text).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
-}
-
-/// Now as ISO-8601 UTC with microseconds: `2025-01-01T12:00:00.051326+00:00`.
-fn now_iso() -> String {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}+00:00",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_micros()
-    )
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bytes_use_the_reference_marker_both_ways() {
-        let message: Message = serde_json::from_value(json!({"role": "user", "content": [
-            {"image": {"format": "png", "source": {"bytes": "iVBORw=="}}},
-            {"toolResult": {"toolUseId": "t", "status": "success", "content": [
-                {"document": {"format": "txt", "name": "d", "source": {"bytes": "AA=="}}}
-            ]}}
-        ]}))
-        .unwrap();
-        let stored = message_json(&message, 0);
-        assert_eq!(
-            stored["message"]["content"][0]["image"]["source"]["bytes"],
-            json!({"__bytes_encoded__": true, "data": "iVBORw=="})
-        );
-        let mut body = stored["message"].clone();
-        decode_bytes(&mut body);
-        assert_eq!(serde_json::from_value::<Message>(body).unwrap(), message);
-    }
-
-    #[test]
-    fn iso_timestamps_have_the_reference_shape() {
-        let t = now_iso();
-        assert_eq!(t.len(), "2025-01-01T12:00:00.051326+00:00".len(), "{t}");
-        assert!(t.ends_with("+00:00") && t.starts_with("20"), "{t}");
-    }
 }

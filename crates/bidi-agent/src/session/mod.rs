@@ -6,8 +6,16 @@
 //! agent, and after each invocation it saves the agent.
 
 mod file;
+mod layout;
+#[cfg(feature = "s3")]
+mod s3;
 
+/// The AWS SDK's S3 crate [`S3SessionManager`] is built on (its `Client` and config types).
+#[cfg(feature = "s3")]
+pub use aws_sdk_s3;
 pub use file::FileSessionManager;
+#[cfg(feature = "s3")]
+pub use s3::{S3ClientOptions, S3Location, S3SessionManager};
 
 use std::sync::Arc;
 

@@ -8,6 +8,8 @@ mod agent_loop;
 mod default_model;
 mod hooks;
 mod run_io;
+#[cfg(feature = "s3")]
+mod s3_sessions;
 mod sessions;
 mod tool_providers;
 mod tool_runs;

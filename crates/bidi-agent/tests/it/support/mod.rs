@@ -12,6 +12,11 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+#[cfg(feature = "s3")]
+pub mod moto;
+#[cfg(feature = "s3")]
+pub mod relay;
+
 /// One step of a connection's script.
 #[derive(Debug)]
 pub enum Step {

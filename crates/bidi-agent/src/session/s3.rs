@@ -1,0 +1,629 @@
+//! [`S3SessionManager`]: sessions as S3 objects, in the reference's layout (the same JSON as
+//! [`FileSessionManager`](super::FileSessionManager)), with [`S3Location`] (`s3://bucket/prefix`)
+//! and [`S3ClientOptions`] (endpoint, path-style addressing, region, retries).
+
+mod client;
+mod location;
+
+pub use client::S3ClientOptions;
+pub use location::S3Location;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use bidi_types::{BoxError, Message};
+use futures_util::{StreamExt, TryStreamExt};
+use serde_json::{Map, Value};
+
+use super::layout::{self, message_json};
+use super::{SessionError, SessionManager, repair_history};
+use crate::agent::AgentHandle;
+use crate::hooks::BidiAgentInitializedEvent;
+use crate::state::AgentState;
+
+/// The largest object read back (a message with images can be large; anything beyond this is
+/// not a session object and is refused as corrupt rather than buffered).
+const MAX_OBJECT_BYTES: i64 = 32 * 1024 * 1024;
+
+/// Objects read at once when a session is loaded.
+const PARALLEL_READS: usize = 16;
+
+/// How many message numbers an append tries when others keep taking them. Each number
+/// found taken was taken by a message another writer stored since the last look, so an
+/// append fails only when other writers stored this many messages while it was trying.
+const APPEND_ATTEMPTS: u32 = 32;
+
+/// Keeps sessions in an S3 bucket (or an S3-compatible server), in the reference's layout:
+///
+/// ```text
+/// s3://<bucket>/<prefix>/session_<session_id>/
+///   session.json                                 {"session_id", "session_type": "AGENT", "created_at", "updated_at"}
+///   agents/agent_<agent_id>/agent.json           {"agent_id", "state", "conversation_manager_state", "_internal_state", "created_at", "updated_at"}
+///   agents/agent_<agent_id>/messages/message_<n>.json   {"message", "message_id", "redact_message", "created_at", "updated_at"}
+/// ```
+///
+/// The JSON is [`FileSessionManager`](super::FileSessionManager)'s (and the reference's):
+/// a session copied between a directory and a bucket is read by either manager.
+///
+/// - [`open`](Self::open) reads the session once (creating `session.json` when absent) with
+///   every stored agent's state and messages; building the agent restores from what was
+///   read (the agent's `build` is synchronous), repaired as [`repair_history`] does.
+/// - Each message is one object, written whole by one `PutObject`, so a reader never sees
+///   half a message. Messages are created with `If-None-Match: *`: two managers appending to
+///   one agent never overwrite each other's message `n`. A manager that finds its number
+///   taken lists the messages and takes the next free number (the message's `message_id`
+///   follows), so both messages are kept, in the order the store accepted them; after
+///   32 taken numbers in a row the append fails with [`SessionError::Conflict`].
+///   (The reference writes without a condition: the last writer of `n` wins.)
+/// - `agent.json` is replaced on every sync, keeping its first `created_at`.
+/// - Failures are typed: [`SessionError::NoSuchBucket`], [`SessionError::AccessDenied`],
+///   [`SessionError::Network`] (after the SDK's retries), [`SessionError::Storage`]; an
+///   object that is not the layout's JSON is [`SessionError::Corrupt`] with its `s3://` URL.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), bidi_agent::session::SessionError> {
+/// use bidi_agent::session::{S3ClientOptions, S3Location, S3SessionManager};
+///
+/// let location: S3Location = "s3://my-bucket/voice/sessions".parse()?;
+/// let client = S3ClientOptions::new().client().await; // the usual AWS chain
+/// let manager = S3SessionManager::open("call-42", location, client).await?;
+/// assert_eq!(manager.session_prefix(), "voice/sessions/session_call-42/");
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct S3SessionManager {
+    session_id: String,
+    location: S3Location,
+    /// `<prefix>/session_<id>/`.
+    session_prefix: String,
+    client: Client,
+    /// What `open` read of each stored agent, taken by `initialize_agent`.
+    stored: Mutex<HashMap<String, StoredAgent>>,
+    /// The agents initialised here.
+    agents: Mutex<HashMap<String, AgentEntry>>,
+    /// Held for each write on the hooks' path: writes run one at a time, in the order they
+    /// were issued (tokio's mutex is fair), so an older state never lands over a newer one.
+    writes: tokio::sync::Mutex<()>,
+}
+
+/// An agent as stored.
+#[derive(Debug)]
+struct StoredAgent {
+    state: AgentState,
+    created_at: Value,
+    messages: Vec<Message>,
+    last_id: Option<u64>,
+}
+
+/// An agent initialised in this manager.
+#[derive(Debug)]
+struct AgentEntry {
+    /// The last message number written (`None`: no message yet).
+    latest: Option<u64>,
+    created_at: Value,
+    /// A new agent's `agent.json` and initial messages, written by the first write.
+    pending: Option<(Value, Vec<Message>)>,
+}
+
+/// How one request went wrong.
+enum Failure {
+    /// The object does not exist.
+    Missing,
+    /// A conditional write found the object already there.
+    Taken,
+    /// Anything else.
+    Error(SessionError),
+}
+
+impl S3SessionManager {
+    /// Opens (or creates) the session `session_id` at `location`, reading its stored agents.
+    pub async fn open(
+        session_id: impl Into<String>,
+        location: S3Location,
+        client: Client,
+    ) -> Result<Self, SessionError> {
+        let session_id = session_id.into();
+        if crate::agent::validate_id(&session_id).is_err() {
+            return Err(SessionError::InvalidSessionId(session_id));
+        }
+        let session_prefix = location.session_prefix(&session_id);
+        let manager = Self {
+            session_id,
+            location,
+            session_prefix,
+            client,
+            stored: Mutex::new(HashMap::new()),
+            agents: Mutex::new(HashMap::new()),
+            writes: tokio::sync::Mutex::new(()),
+        };
+        let session_key = format!("{}session.json", manager.session_prefix);
+        let existed = match manager.read(&session_key).await? {
+            Some(session) => {
+                manager.check_session(&session_key, &session)?;
+                true
+            }
+            None => {
+                tracing::debug!(session_id = %manager.session_id, "session not found, creating new session");
+                let body = layout::session_json(&manager.session_id);
+                match manager.put(&session_key, &body, true).await {
+                    Ok(()) => false,
+                    // Created meanwhile by another manager: use theirs.
+                    Err(Failure::Taken) => {
+                        let session = manager.read(&session_key).await?.ok_or_else(|| {
+                            manager.corrupt(&session_key, "vanished after it was created")
+                        })?;
+                        manager.check_session(&session_key, &session)?;
+                        true
+                    }
+                    Err(f) => return Err(manager.error(&session_key, f)),
+                }
+            }
+        };
+        if existed {
+            let stored = manager.load_agents().await?;
+            *manager
+                .stored
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = stored;
+        }
+        Ok(manager)
+    }
+
+    /// Opens the session with a client from [`S3ClientOptions::client`] (the usual AWS chain
+    /// for credentials and region).
+    pub async fn open_with(
+        session_id: impl Into<String>,
+        location: S3Location,
+        options: &S3ClientOptions,
+    ) -> Result<Self, SessionError> {
+        Self::open(session_id, location, options.client().await).await
+    }
+
+    /// The session's id.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// Where sessions are kept.
+    pub fn location(&self) -> &S3Location {
+        &self.location
+    }
+
+    /// The session's key prefix: `<prefix>/session_<id>/` (`session_<id>/` with no prefix).
+    pub fn session_prefix(&self) -> &str {
+        &self.session_prefix
+    }
+
+    fn agent_prefix(&self, agent_id: &str) -> String {
+        format!("{}agents/agent_{agent_id}/", self.session_prefix)
+    }
+
+    fn message_key(&self, agent_id: &str, id: u64) -> String {
+        format!("{}messages/message_{id}.json", self.agent_prefix(agent_id))
+    }
+
+    fn agents(&self) -> std::sync::MutexGuard<'_, HashMap<String, AgentEntry>> {
+        self.agents.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn check_session(&self, key: &str, session: &Map<String, Value>) -> Result<(), SessionError> {
+        if session.get("session_id").and_then(Value::as_str) == Some(self.session_id.as_str()) {
+            Ok(())
+        } else {
+            Err(self.corrupt(key, "session_id does not match the key"))
+        }
+    }
+
+    /// Every stored agent (those with an `agent.json`) with its messages.
+    async fn load_agents(&self) -> Result<HashMap<String, StoredAgent>, SessionError> {
+        let agents_prefix = format!("{}agents/", self.session_prefix);
+        let mut agents: HashMap<String, (bool, Vec<(u64, String)>)> = HashMap::new();
+        for key in self.list(&agents_prefix).await? {
+            let rest = &key[agents_prefix.len()..];
+            let parts: Vec<&str> = rest.split('/').collect();
+            let Some(agent_id) = parts.first().and_then(|p| p.strip_prefix("agent_")) else {
+                continue;
+            };
+            let entry = agents.entry(agent_id.to_owned()).or_default();
+            match parts.as_slice() {
+                [_, "agent.json"] => entry.0 = true,
+                [_, "messages", name] => match layout::message_number(name) {
+                    Some(Ok(n)) => entry.1.push((n, key.clone())),
+                    Some(Err(reason)) => return Err(self.corrupt(&key, &reason)),
+                    None => {}
+                },
+                _ => {}
+            }
+        }
+        let mut stored = HashMap::new();
+        for (agent_id, (has_agent, mut numbered)) in agents {
+            if !has_agent {
+                continue;
+            }
+            let agent_key = format!("{}agent.json", self.agent_prefix(&agent_id));
+            let agent = self
+                .read(&agent_key)
+                .await?
+                .ok_or_else(|| self.corrupt(&agent_key, "listed but not found"))?;
+            let state = layout::stored_state(&agent).map_err(|e| self.corrupt(&agent_key, &e))?;
+            let created_at = agent
+                .get("created_at")
+                .cloned()
+                .unwrap_or_else(|| Value::String(layout::now_iso()));
+            numbered.sort_by_key(|(n, _)| *n);
+            let last_id = numbered.last().map(|(n, _)| *n);
+            let messages: Vec<Message> = futures_util::stream::iter(numbered)
+                .map(|(_, key)| async move {
+                    let stored = self
+                        .read(&key)
+                        .await?
+                        .ok_or_else(|| self.corrupt(&key, "listed but not found"))?;
+                    layout::stored_message(&stored).map_err(|e| self.corrupt(&key, &e))
+                })
+                .buffered(PARALLEL_READS)
+                .try_collect()
+                .await?;
+            stored.insert(
+                agent_id,
+                StoredAgent {
+                    state,
+                    created_at,
+                    messages,
+                    last_id,
+                },
+            );
+        }
+        Ok(stored)
+    }
+
+    /// Writes a new agent's `agent.json` and initial messages, if not yet written.
+    async fn flush_pending(&self, agent_id: &str) -> Result<(), SessionError> {
+        let pending = match self.agents().get(agent_id) {
+            Some(entry) => entry.pending.clone(),
+            None => return Err(SessionError::UnknownAgent(agent_id.to_owned())),
+        };
+        let Some((agent_json, messages)) = pending else {
+            return Ok(());
+        };
+        let agent_key = format!("{}agent.json", self.agent_prefix(agent_id));
+        self.put(&agent_key, &agent_json, false)
+            .await
+            .map_err(|f| self.error(&agent_key, f))?;
+        let mut latest = None;
+        for message in &messages {
+            let first = latest.map_or(0, |n: u64| n + 1);
+            latest = Some(self.put_message(agent_id, message, first).await?);
+        }
+        // Written: later writes do not repeat it (a failed one is tried again).
+        if let Some(entry) = self.agents().get_mut(agent_id) {
+            entry.pending = None;
+            entry.latest = latest;
+        }
+        Ok(())
+    }
+
+    /// Creates the message object at number `first`, or the next free number after it;
+    /// returns the number written.
+    async fn put_message(
+        &self,
+        agent_id: &str,
+        message: &Message,
+        first: u64,
+    ) -> Result<u64, SessionError> {
+        let mut id = first;
+        for attempt in 1..=APPEND_ATTEMPTS {
+            let key = self.message_key(agent_id, id);
+            match self.put(&key, &message_json(message, id), true).await {
+                Ok(()) => return Ok(id),
+                Err(Failure::Taken) => {
+                    let last = self.last_message_number(agent_id).await?;
+                    tracing::debug!(
+                        agent_id,
+                        key,
+                        attempt,
+                        "message number taken by another writer, taking the next free one"
+                    );
+                    id = last.map_or(id + 1, |n| n.max(id) + 1);
+                    if attempt == APPEND_ATTEMPTS {
+                        return Err(SessionError::Conflict {
+                            key,
+                            attempts: APPEND_ATTEMPTS,
+                        });
+                    }
+                }
+                Err(f) => return Err(self.error(&key, f)),
+            }
+        }
+        Err(SessionError::Conflict {
+            key: self.message_key(agent_id, id),
+            attempts: APPEND_ATTEMPTS,
+        })
+    }
+
+    async fn last_message_number(&self, agent_id: &str) -> Result<Option<u64>, SessionError> {
+        let prefix = format!("{}messages/", self.agent_prefix(agent_id));
+        let keys = self.list(&prefix).await?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| layout::message_number(&k[prefix.len()..])?.ok())
+            .max())
+    }
+
+    /// Every key under `prefix`.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, SessionError> {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.location.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    let f = self.classify(e);
+                    self.error(prefix, f)
+                })?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
+    /// The JSON object at `key`, `None` when there is none.
+    async fn read(&self, key: &str) -> Result<Option<Map<String, Value>>, SessionError> {
+        let response = match self
+            .client
+            .get_object()
+            .bucket(&self.location.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                return match self.classify(e) {
+                    Failure::Missing => Ok(None),
+                    f => Err(self.error(key, f)),
+                };
+            }
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_OBJECT_BYTES)
+        {
+            return Err(self.corrupt(key, "larger than a session object can be"));
+        }
+        let bytes = response
+            .body
+            .collect()
+            .await
+            .map_err(|e| SessionError::Network {
+                bucket: self.location.bucket.clone(),
+                key: key.to_owned(),
+                source: Box::new(e),
+            })?
+            .into_bytes();
+        let text = std::str::from_utf8(&bytes).map_err(|e| self.corrupt(key, &e.to_string()))?;
+        layout::parse_object(text)
+            .map(Some)
+            .map_err(|e| self.corrupt(key, &e))
+    }
+
+    /// Writes `value` at `key` as the reference does (JSON indented by 2, UTF-8,
+    /// `application/json`); with `create_only`, only if no object is there
+    /// (`If-None-Match: *`).
+    async fn put(&self, key: &str, value: &Value, create_only: bool) -> Result<(), Failure> {
+        let text = layout::to_text(value).map_err(|e| {
+            Failure::Error(SessionError::Storage {
+                bucket: self.location.bucket.clone(),
+                key: key.to_owned(),
+                source: Box::new(e),
+            })
+        })?;
+        let mut request = self
+            .client
+            .put_object()
+            .bucket(&self.location.bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(text.into_bytes()));
+        if create_only {
+            request = request.if_none_match("*");
+        }
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.classify(e))
+    }
+
+    fn classify<E>(&self, err: SdkError<E>) -> Failure
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let code = match &err {
+            SdkError::ServiceError(e) => e.err().code().map(str::to_owned),
+            _ => None,
+        };
+        let source: BoxError = DisplayErrorContext(&err).to_string().into();
+        let bucket = self.location.bucket.clone();
+        // The key is filled in by `error`.
+        let key = String::new();
+        match (&err, code.as_deref(), status) {
+            (SdkError::ServiceError(_), Some("NoSuchKey"), _) => Failure::Missing,
+            (SdkError::ServiceError(_), Some("NoSuchBucket"), _) => {
+                Failure::Error(SessionError::NoSuchBucket { bucket })
+            }
+            (
+                SdkError::ServiceError(_),
+                Some("PreconditionFailed" | "ConditionalRequestConflict"),
+                _,
+            )
+            | (SdkError::ServiceError(_), _, Some(412)) => Failure::Taken,
+            (
+                SdkError::ServiceError(_),
+                Some(
+                    "AccessDenied"
+                    | "InvalidAccessKeyId"
+                    | "SignatureDoesNotMatch"
+                    | "ExpiredToken"
+                    | "InvalidToken"
+                    | "AllAccessDisabled"
+                    | "AccountProblem",
+                ),
+                _,
+            )
+            | (SdkError::ServiceError(_), _, Some(403)) => {
+                Failure::Error(SessionError::AccessDenied {
+                    bucket,
+                    key,
+                    source,
+                })
+            }
+            (SdkError::TimeoutError(_) | SdkError::ResponseError(_), _, _) => {
+                Failure::Error(SessionError::Network {
+                    bucket,
+                    key,
+                    source,
+                })
+            }
+            (SdkError::DispatchFailure(d), _, _) if d.is_io() || d.is_timeout() => {
+                Failure::Error(SessionError::Network {
+                    bucket,
+                    key,
+                    source,
+                })
+            }
+            _ => Failure::Error(SessionError::Storage {
+                bucket,
+                key,
+                source,
+            }),
+        }
+    }
+
+    /// The session error of a failure at `key`.
+    fn error(&self, key: &str, failure: Failure) -> SessionError {
+        let mut error = match failure {
+            Failure::Missing => self.corrupt(key, "not found"),
+            Failure::Taken => SessionError::Conflict {
+                key: key.to_owned(),
+                attempts: 1,
+            },
+            Failure::Error(e) => e,
+        };
+        if let SessionError::AccessDenied { key: k, .. }
+        | SessionError::Network { key: k, .. }
+        | SessionError::Storage { key: k, .. } = &mut error
+            && k.is_empty()
+        {
+            key.clone_into(k);
+        }
+        error
+    }
+
+    fn corrupt(&self, key: &str, reason: &str) -> SessionError {
+        SessionError::Corrupt {
+            path: PathBuf::from(format!("s3://{}/{key}", self.location.bucket)),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionManager for S3SessionManager {
+    fn initialize_agent(&self, agent: &mut BidiAgentInitializedEvent) -> Result<(), SessionError> {
+        let agent_id = agent.agent_id.clone();
+        let mut agents = self.agents();
+        if agents.contains_key(&agent_id) {
+            return Err(SessionError::DuplicateAgent(agent_id));
+        }
+        let stored = self
+            .stored
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&agent_id);
+        let entry = match stored {
+            Some(stored) => {
+                tracing::debug!(
+                    "agent_id=<{agent_id}>, session_id=<{}> | restoring bidi agent",
+                    self.session_id
+                );
+                agent.state = stored.state;
+                agent.messages = repair_history(stored.messages);
+                AgentEntry {
+                    latest: stored.last_id,
+                    created_at: stored.created_at,
+                    pending: None,
+                }
+            }
+            None => {
+                tracing::debug!(
+                    "agent_id=<{agent_id}>, session_id=<{}> | creating bidi agent",
+                    self.session_id
+                );
+                let agent_json = layout::new_agent_json(&agent_id, agent.state.snapshot());
+                AgentEntry {
+                    latest: agent.messages.len().checked_sub(1).map(|n| n as u64),
+                    created_at: agent_json["created_at"].clone(),
+                    pending: Some((agent_json, agent.messages.clone())),
+                }
+            }
+        };
+        agents.insert(agent_id, entry);
+        Ok(())
+    }
+
+    async fn append_message(
+        &self,
+        agent: &AgentHandle,
+        message: &Message,
+    ) -> Result<(), SessionError> {
+        let agent_id = agent.agent_id();
+        let _write = self.writes.lock().await;
+        self.flush_pending(agent_id).await?;
+        let next = self
+            .agents()
+            .get(agent_id)
+            .ok_or_else(|| SessionError::UnknownAgent(agent_id.to_owned()))?
+            .latest
+            .map_or(0, |n| n + 1);
+        let written = self.put_message(agent_id, message, next).await?;
+        if let Some(entry) = self.agents().get_mut(agent_id) {
+            entry.latest = Some(written);
+        }
+        Ok(())
+    }
+
+    async fn sync_agent(&self, agent: &AgentHandle) -> Result<(), SessionError> {
+        let agent_id = agent.agent_id();
+        // Snapshot under the lock: writes land in the order the snapshots were taken.
+        let _write = self.writes.lock().await;
+        self.flush_pending(agent_id).await?;
+        let created_at = self
+            .agents()
+            .get(agent_id)
+            .ok_or_else(|| SessionError::UnknownAgent(agent_id.to_owned()))?
+            .created_at
+            .clone();
+        let body = layout::synced_agent_json(agent_id, agent.state().snapshot(), created_at);
+        let key = format!("{}agent.json", self.agent_prefix(agent_id));
+        self.put(&key, &body, false)
+            .await
+            .map_err(|f| self.error(&key, f))
+    }
+}
