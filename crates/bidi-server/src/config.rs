@@ -3,6 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use bidi_agent::session::S3Location;
+use bidi_agent::session::aws_sdk_s3::Client;
+
+use crate::store::SessionStore;
+
 /// How a server admits, bounds and ends sessions. Every field has the `bidi-server`
 /// binary's default; a library user changes what they need.
 ///
@@ -26,8 +31,9 @@ pub struct ServerConfig {
     /// How long live sessions may go on after a drain starts, before each is closed with
     /// code 1001 (default 30 s).
     pub drain_timeout: Duration,
-    /// Where file sessions are kept; with it a client may resume with `?session=ID`.
-    pub session_dir: Option<PathBuf>,
+    /// Where sessions are kept (a directory or S3); with it a client may resume with
+    /// `?session=ID`, and each phone call is a session named by its call SID.
+    pub sessions: Option<SessionStore>,
     /// The server's public base URL (`https://host[:port]`) for Twilio: the host of the
     /// TwiML `<Stream>` URL and the URL Twilio's signatures are computed over. `None`: the
     /// request's `Host` header (and `X-Forwarded-Proto`).
@@ -51,7 +57,7 @@ impl Default for ServerConfig {
             max_sessions: 100,
             max_frame_bytes: 1_048_576,
             drain_timeout: Duration::from_secs(30),
-            session_dir: None,
+            sessions: None,
             public_url: None,
             twilio_auth_token: None,
             send_queue: 128,
@@ -100,7 +106,13 @@ impl ServerConfig {
 
     /// The same config keeping file sessions under `dir`.
     pub fn with_session_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.session_dir = Some(dir.into());
+        self.sessions = Some(SessionStore::Dir(dir.into()));
+        self
+    }
+
+    /// The same config keeping sessions in S3 at `location`, through `client`.
+    pub fn with_session_s3(mut self, location: S3Location, client: Client) -> Self {
+        self.sessions = Some(SessionStore::S3 { location, client });
         self
     }
 }

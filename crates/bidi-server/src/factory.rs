@@ -1,22 +1,32 @@
 //! [`AgentFactory`]: where each session's agent comes from. The server calls it once per
 //! WebSocket, after the upgrade; a library user supplies their own.
 
+use std::fmt;
 use std::future::Future;
 
 use bidi_agent::BidiAgent;
-use bidi_agent::session::FileSessionManager;
+use bidi_agent::session::SessionManager;
 
 /// Any error of a factory.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What the server knows about a new session when it asks for its agent.
-#[derive(Debug, Default)]
+#[derive(Default)]
 #[non_exhaustive]
 pub struct SessionStart {
-    /// The session to resume or create (`?session=ID` with a session directory configured),
+    /// The session to resume or create (`?session=ID`, or a call's SID, with a
+    /// [`SessionStore`](crate::SessionStore) configured: a file or an S3 session manager),
     /// to give the agent with
     /// [`BidiAgentBuilder::session_manager`](bidi_agent::agent::BidiAgentBuilder::session_manager).
-    pub session: Option<FileSessionManager>,
+    pub session: Option<Box<dyn SessionManager>>,
+}
+
+impl fmt::Debug for SessionStart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionStart")
+            .field("session", &self.session.as_ref().map(|_| "SessionManager"))
+            .finish()
+    }
 }
 
 /// Makes the agent of each session. Implemented for async closures taking a

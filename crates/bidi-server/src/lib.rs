@@ -22,12 +22,14 @@ mod routes;
 mod server;
 pub mod session;
 mod state;
+pub mod store;
 pub mod twilio;
 
 pub use config::ServerConfig;
 pub use factory::{AgentFactory, BoxError, SessionStart};
 pub use metrics::ServerMetrics;
 pub use server::BidiServer;
+pub use store::SessionStore;
 
 /// The code in docs/server.md, compiled as doc tests so it stays true.
 #[cfg(doctest)]

@@ -10,7 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use bidi_agent::session::FileSessionManager;
+use bidi_agent::session::SessionError;
 
 use crate::auth::{query_param, redact};
 use crate::factory::SessionStart;
@@ -93,25 +93,14 @@ async fn websocket(
         )
             .into_response();
     }
-    let session = match query_param(query.as_deref(), "session") {
-        None => None,
-        Some(id) => match &state.config.session_dir {
-            None => {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    "400 ?session= needs a server started with --session-dir\n",
-                )
-                    .into_response();
-            }
-            Some(dir) => match FileSessionManager::new(id, dir) {
-                Ok(manager) => Some(manager),
-                Err(e) => {
-                    return (StatusCode::BAD_REQUEST, format!("400 bad session: {e}\n"))
-                        .into_response();
-                }
-            },
-        },
-    };
+    let id = query_param(query.as_deref(), "session");
+    if id.is_some() && state.config.sessions.is_none() {
+        return (
+            StatusCode::BAD_REQUEST,
+            "400 ?session= needs a server started with --session-dir or --session-s3\n",
+        )
+            .into_response();
+    }
     let Ok(slot) = Arc::clone(&state.slots).try_acquire_owned() else {
         state.metrics.session_refused();
         tracing::info!(
@@ -119,6 +108,26 @@ async fn websocket(
             "refused an upgrade: the session cap is reached"
         );
         return (StatusCode::SERVICE_UNAVAILABLE, "503 too many sessions\n").into_response();
+    };
+    // The session is opened (an S3 session read whole) before the upgrade: a bad id is a
+    // 400 and a store that cannot be read a 503 the client (or a load balancer) sees.
+    let session = match (&id, &state.config.sessions) {
+        (Some(id), Some(store)) => match store.open(id).await {
+            Ok(manager) => Some(manager),
+            Err(e @ (SessionError::InvalidSessionId(_) | SessionError::Corrupt { .. })) => {
+                return (StatusCode::BAD_REQUEST, format!("400 bad session: {e}\n"))
+                    .into_response();
+            }
+            Err(e) => {
+                tracing::warn!("error=<{e}> | session store unavailable");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "503 session store unavailable\n",
+                )
+                    .into_response();
+            }
+        },
+        _ => None,
     };
     let start = SessionStart { session };
     state

@@ -66,6 +66,34 @@ pub trait SessionManager: Send + Sync + 'static {
     async fn sync_agent(&self, agent: &AgentHandle) -> Result<(), SessionError>;
 }
 
+/// A boxed manager is a manager: a server chooses its session store at run time
+/// (`Box<dyn SessionManager>`) and hands it to the builder.
+///
+/// ```
+/// use bidi_agent::session::{FileSessionManager, SessionManager};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let chosen: Box<dyn SessionManager> = Box::new(FileSessionManager::new("s1", dir.path()).unwrap());
+/// fn takes(_: impl SessionManager) {}
+/// takes(chosen);
+/// ```
+#[async_trait::async_trait]
+impl<T: SessionManager + ?Sized> SessionManager for Box<T> {
+    fn initialize_agent(&self, agent: &mut BidiAgentInitializedEvent) -> Result<(), SessionError> {
+        (**self).initialize_agent(agent)
+    }
+    async fn append_message(
+        &self,
+        agent: &AgentHandle,
+        message: &Message,
+    ) -> Result<(), SessionError> {
+        (**self).append_message(agent, message).await
+    }
+    async fn sync_agent(&self, agent: &AgentHandle) -> Result<(), SessionError> {
+        (**self).sync_agent(agent).await
+    }
+}
+
 /// The hooks that drive a session manager.
 pub(crate) struct SessionHooks(Arc<dyn SessionManager>);
 

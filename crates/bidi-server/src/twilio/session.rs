@@ -96,12 +96,15 @@ async fn converse(
     ended: &CancellationToken,
 ) {
     tracing::info!(call_sid = %start.call_sid, stream_sid = %start.stream_sid, "call started");
-    // With a session directory, each call is a session named by its call id.
-    let session = state.config.session_dir.as_ref().and_then(|dir| {
-        bidi_agent::session::FileSessionManager::new(start.call_sid.clone(), dir)
+    // With a session store, each call is a session named by its call id.
+    let session = match &state.config.sessions {
+        None => None,
+        Some(store) => store
+            .open(&start.call_sid)
+            .await
             .map_err(|e| tracing::warn!("error=<{e}> | no session for this call"))
-            .ok()
-    });
+            .ok(),
+    };
     let agent = match state.factory.create(SessionStart { session }).await {
         Ok(agent) => agent,
         Err(e) => {

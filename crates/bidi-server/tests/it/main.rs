@@ -6,5 +6,6 @@ mod browser;
 mod conversation;
 mod drain;
 mod limits;
+mod s3_sessions;
 mod support;
 mod twilio;

@@ -297,6 +297,9 @@ impl Conn {
                     .collect();
                 if !text.is_empty() {
                     self.pending_text = Some(text.join(" "));
+                    // The latest item is what a response answers: a tool output replayed
+                    // in a history before this message is not pending any more.
+                    self.pending_tool = None;
                 }
             }
             Some("function_call_output") => {

@@ -8,7 +8,9 @@
 //! - `conversation.item.create` is answered with `conversation.item.added` and
 //!   `conversation.item.done`; a user message's text, or a `function_call_output`, is
 //!   remembered until `response.create`, which fires [`Trigger::Text`](crate::Trigger::Text)
-//!   or [`Trigger::ToolResult`](crate::Trigger::ToolResult) (a second `response.create`
+//!   or [`Trigger::ToolResult`](crate::Trigger::ToolResult) (a tool output wins over an
+//!   earlier text; a text forgets an earlier tool output, as after a replayed history;
+//!   a second `response.create`
 //!   while a response runs gets `conversation_already_has_active_response`);
 //! - `input_audio_buffer.append` adds to the audio heard (24 kHz PCM16) and fires
 //!   [`Trigger::Audio`](crate::Trigger::Audio); when the script has

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use bidi_agent::session::S3Location;
 use bidi_examples::assistant::cli::ProviderName;
 use clap::{Parser, ValueEnum};
 
@@ -66,8 +67,17 @@ pub struct Args {
     #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
     pub twilio_auth_token: Option<String>,
     /// Keep file sessions here; clients resume one with `?session=ID`.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "session_s3")]
     pub session_dir: Option<PathBuf>,
+    /// Keep sessions in S3 under `s3://BUCKET/PREFIX` (the Python original's
+    /// S3SessionManager layout); clients resume one with `?session=ID` on any replica.
+    /// Credentials and region come from the usual AWS chain.
+    #[arg(long, value_name = "S3_URL")]
+    pub session_s3: Option<S3Location>,
+    /// Talk to this S3-compatible endpoint (MinIO, Ceph, moto...) with path-style
+    /// addressing, instead of AWS's S3; needs `--session-s3`.
+    #[arg(long, value_name = "URL", requires = "session_s3")]
+    pub s3_endpoint: Option<String>,
 }
 
 /// `--provider`.

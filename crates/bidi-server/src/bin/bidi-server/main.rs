@@ -10,6 +10,7 @@ mod cli;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use bidi_agent::session::S3ClientOptions;
 use bidi_server::assistant::{ProviderChoice, QuickstartAgents};
 use bidi_server::{BidiServer, ServerConfig};
 use clap::Parser;
@@ -69,6 +70,14 @@ async fn run(args: cli::Args) -> Result<(), Box<dyn std::error::Error + Send + S
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("--session-dir {}: {e}", dir.display()))?;
         config = config.with_session_dir(dir);
+    }
+    if let Some(location) = args.session_s3 {
+        let mut options = S3ClientOptions::new();
+        if let Some(url) = &args.s3_endpoint {
+            options = options.endpoint_url(url).force_path_style(true);
+        }
+        tracing::info!(%location, endpoint = ?args.s3_endpoint, "sessions in S3");
+        config = config.with_session_s3(location, options.client().await);
     }
     let choice = ProviderChoice {
         provider: args.provider.map(Into::into),
