@@ -2,7 +2,13 @@
 //! the close frame once one is asked for; the reader task reads client frames, and after a
 //! close keeps reading until the client's close (or a grace period), so the client sees
 //! the close code rather than a reset.
+//!
+//! When a drain's time is up, the agent is ended first (its last turn goes to the session
+//! store as it stops), and the socket closes with 1001 once the agent is gone, or a close
+//! grace later at the latest.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -24,8 +30,6 @@ const READ_AHEAD: usize = 64;
 /// it ended (the client left, or the drain's time is up), and the tasks reading it.
 pub(crate) struct Reading {
     pub(crate) closer: Closer,
-    /// For the writer: the close asked for.
-    pub(crate) close: watch::Receiver<Option<(u16, &'static str)>>,
     /// Cancelled when the session must end.
     pub(crate) ended: CancellationToken,
     reader: JoinHandle<()>,
@@ -34,16 +38,17 @@ pub(crate) struct Reading {
 
 impl Reading {
     /// Starts reading `stream` (frames go to the receiver returned), and watching the
-    /// server's drain: once its time is up, the socket is closed with 1001.
+    /// server's drain: once its time is up, the session ends and its socket closes with 1001
+    /// (see the module's note).
     pub(crate) fn start(
         stream: SplitStream<WebSocket>,
         state: &AppState,
     ) -> (Self, mpsc::Receiver<Read>) {
-        let (closer, close) = Closer::new();
+        let closer = Closer::new();
         let ended = CancellationToken::new();
         let (frames_tx, frames_rx) = mpsc::channel(READ_AHEAD);
         let reader = tokio::spawn({
-            let (closer, close, ended) = (closer.clone(), close.clone(), ended.clone());
+            let (closer, close, ended) = (closer.clone(), closer.subscribe(), ended.clone());
             let metrics = state.metrics.clone();
             let (max, grace) = (state.config.max_frame_bytes, state.config.close_grace);
             async move {
@@ -53,11 +58,15 @@ impl Reading {
         });
         let draining = tokio::spawn({
             let (closer, ended, closing) = (closer.clone(), ended.clone(), state.closing.clone());
+            let grace = state.config.close_grace;
             async move {
                 tokio::select! {
                     () = closing.cancelled() => {
-                        closer.close(1001, "server shutting down");
+                        closer.drained();
                         ended.cancel();
+                        // An agent that does not end in time is closed on anyway.
+                        tokio::time::sleep(grace).await;
+                        closer.close(DRAINED.0, DRAINED.1);
                     }
                     () = ended.cancelled() => {}
                 }
@@ -65,7 +74,6 @@ impl Reading {
         });
         let reading = Self {
             closer,
-            close,
             ended,
             reader,
             draining,
@@ -74,28 +82,43 @@ impl Reading {
     }
 
     /// Ends the socket once the agent is gone: waits for `writer` to flush and send its
-    /// close (1000 unless another code was asked for), then for the client's close.
+    /// close ([`Closer::at_end`]), then for the client's close.
     pub(crate) async fn finish(self, writer: JoinHandle<()>) {
         let _ = writer.await;
-        self.closer.close(1000, "");
+        let (code, reason) = self.closer.at_end();
+        self.closer.close(code, reason);
         let _ = self.reader.await;
         self.draining.abort();
     }
 }
 
+/// The close of a session ended by the server's drain.
+const DRAINED: (u16, &str) = (1001, "server shutting down");
+
 /// Asks a socket to close, once: the first code asked for wins.
 #[derive(Debug, Clone)]
-pub(crate) struct Closer(watch::Sender<Option<(u16, &'static str)>>);
+pub(crate) struct Closer {
+    asked: watch::Sender<Option<(u16, &'static str)>>,
+    /// The server's drain ended the session.
+    drained: Arc<AtomicBool>,
+}
 
 impl Closer {
-    pub(crate) fn new() -> (Self, watch::Receiver<Option<(u16, &'static str)>>) {
-        let (tx, rx) = watch::channel(None);
-        (Self(tx), rx)
+    pub(crate) fn new() -> Self {
+        Self {
+            asked: watch::channel(None).0,
+            drained: Arc::default(),
+        }
+    }
+
+    /// For a writer: the close asked for, as it changes.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Option<(u16, &'static str)>> {
+        self.asked.subscribe()
     }
 
     /// Closes with `code` and `reason` unless a close was already asked for.
     pub(crate) fn close(&self, code: u16, reason: &'static str) {
-        self.0.send_if_modified(|slot| {
+        self.asked.send_if_modified(|slot| {
             if slot.is_some() {
                 return false;
             }
@@ -104,19 +127,36 @@ impl Closer {
         });
     }
 
+    /// The server's drain ends the session: once its agent is gone, it closes with 1001.
+    fn drained(&self) {
+        self.drained.store(true, Ordering::Release);
+    }
+
+    /// The close of a session whose agent is gone: the one asked for, else 1001 after a
+    /// drain, else 1000.
+    pub(crate) fn at_end(&self) -> (u16, &'static str) {
+        match *self.asked.borrow() {
+            Some(asked) => asked,
+            None if self.drained.load(Ordering::Acquire) => DRAINED,
+            None => (1000, ""),
+        }
+    }
+
     /// The code asked for, if any.
     pub(crate) fn code(&self) -> Option<u16> {
-        self.0.borrow().map(|(code, _)| code)
+        self.asked.borrow().map(|(code, _)| code)
     }
 }
 
-/// Sends queued frames until the queue ends or a close is asked for; then the close frame.
+/// Sends queued frames until the queue ends or a close is asked for; then the close frame
+/// ([`Closer::at_end`] when the queue ended).
 pub(crate) async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut frames: mpsc::Receiver<String>,
-    mut close: watch::Receiver<Option<(u16, &'static str)>>,
+    closer: Closer,
     metrics: ServerMetrics,
 ) {
+    let mut close = closer.subscribe();
     loop {
         tokio::select! {
             biased;
@@ -138,7 +178,8 @@ pub(crate) async fn write(
                     metrics.message_out();
                 }
                 None => {
-                    let frame = CloseFrame { code: 1000, reason: "".into() };
+                    let (code, reason) = closer.at_end();
+                    let frame = CloseFrame { code, reason: reason.into() };
                     let _ = sink.send(Message::Close(Some(frame))).await;
                     break;
                 }

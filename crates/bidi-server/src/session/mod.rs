@@ -63,7 +63,7 @@ pub(crate) async fn serve(
     let writer = tokio::spawn(link::write(
         sink,
         frames_rx,
-        reading.close.clone(),
+        closer.clone(),
         metrics.clone(),
     ));
 

@@ -15,7 +15,7 @@ use bidi_agent::{AgentError, InvocationState};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::call::{CallerAudio, Playout, TWILIO_RATE};
@@ -49,7 +49,7 @@ pub(crate) async fn serve(socket: WebSocket, state: Arc<AppState>, _slot: OwnedS
         frames_rx,
         urgent_rx,
         Arc::clone(&epoch),
-        reading.close.clone(),
+        reading.closer.clone(),
         metrics.clone(),
     ));
 
@@ -327,9 +327,10 @@ async fn write(
     mut frames: mpsc::Receiver<Tagged>,
     mut urgent: mpsc::Receiver<String>,
     epoch: Arc<AtomicU64>,
-    mut close: watch::Receiver<Option<(u16, &'static str)>>,
+    closer: Closer,
     metrics: crate::metrics::ServerMetrics,
 ) {
+    let mut close = closer.subscribe();
     loop {
         let text = tokio::select! {
             biased;
@@ -348,7 +349,8 @@ async fn write(
                 Some((tag, text)) if tag == epoch.load(Ordering::Acquire) => text,
                 Some(_) => continue,
                 None => {
-                    let _ = sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;
+                    let (code, reason) = closer.at_end();
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
                     return;
                 }
             },

@@ -1,7 +1,8 @@
 //! Sessions in S3 (`--session-s3`, `--s3-endpoint`) against moto's S3 server: a conversation
 //! on one replica, that replica killed, and the same `?session=ID` on another replica, which
 //! reads the history from the bucket and replays it to the provider (checked on bidi-sim's
-//! side) before any input; a store that cannot be read is a 503 before the upgrade.
+//! side) before any input; a replica drained by SIGTERM stores every completed turn before
+//! it closes the socket with 1001; a store that cannot be read is a 503 before the upgrade.
 
 use std::time::Duration;
 
@@ -194,6 +195,59 @@ async fn a_session_resumes_on_another_replica_with_its_history_replayed() {
     for (n, message) in after.iter().enumerate() {
         assert_eq!(message["message_id"], n);
     }
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drained_replica_has_stored_every_completed_turn_when_it_closes_with_1001() {
+    let Some(python) = moto::python() else { return };
+    let store = moto::Moto::start(&python);
+    let s3 = moto::client(&store.url, 2);
+    moto::create_bucket(&s3, BUCKET).await;
+    let sim = realtime_sim().await;
+    let location = format!("s3://{BUCKET}/replicas");
+    let mut replica = Server::start_with_env(
+        &[
+            "--provider",
+            "openai",
+            "--endpoint",
+            &sim.url(),
+            "--session-s3",
+            &location,
+            "--s3-endpoint",
+            &store.url,
+            "--drain-timeout",
+            "1",
+        ],
+        &AWS_ENV,
+    );
+    let mut client = WsClient::connect(&replica.ws("/ws?session=drained")).await;
+    client.say("What is 12 times 7?").await;
+    client.until(|e| final_of(e, "assistant")).await;
+    // A rolling deploy: SIGTERM right after the answer.
+    replica.terminate();
+    assert_eq!(client.close_code().await, Some(1001));
+    // Read once, no waiting: the turn was stored before the close.
+    assert_eq!(
+        summary(&stored(&s3, "drained").await),
+        [
+            "user: What is 12 times 7?",
+            "assistant: toolUse calculator",
+            "user: toolResult \"84\"",
+            "assistant: 12 times 7 is 84."
+        ]
+    );
+    let exit = tokio::time::timeout(HANG, async {
+        loop {
+            if let Some(status) = replica.child.try_wait().expect("waits") {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the replica exits after its drain");
+    assert!(exit.success(), "{exit:?}");
     sim.shutdown().await;
 }
 
