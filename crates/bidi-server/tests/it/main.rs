@@ -4,8 +4,10 @@
 mod access;
 mod browser;
 mod conversation;
+mod deploy_files;
 mod drain;
 mod limits;
+mod load_balancer;
 mod s3_sessions;
 mod support;
 mod twilio;

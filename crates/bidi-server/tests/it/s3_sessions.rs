@@ -13,12 +13,12 @@ use crate::support::{Client as WsClient, HANG, Server, Upgrade, final_of, realti
 
 #[path = "../../../bidi-agent/tests/it/support/moto.rs"]
 #[allow(dead_code)]
-mod moto;
+pub(crate) mod moto;
 
-const BUCKET: &str = "bidi-sessions";
+pub(crate) const BUCKET: &str = "bidi-sessions";
 
 /// The environment of a replica: static credentials for moto, no instance metadata.
-const AWS_ENV: [(&str, &str); 4] = [
+pub(crate) const AWS_ENV: [(&str, &str); 4] = [
     ("AWS_ACCESS_KEY_ID", "testing"),
     ("AWS_SECRET_ACCESS_KEY", "testing"),
     ("AWS_REGION", "us-east-1"),
@@ -26,7 +26,7 @@ const AWS_ENV: [(&str, &str); 4] = [
 ];
 
 /// The stored messages of `session`'s served agent, in number order.
-async fn stored(client: &Client, session: &str) -> Vec<Value> {
+pub(crate) async fn stored(client: &Client, session: &str) -> Vec<Value> {
     let prefix = format!("replicas/session_{session}/agents/agent_default/messages/");
     let mut numbered = Vec::new();
     for key in moto::keys(client, BUCKET, &prefix).await {
@@ -43,7 +43,7 @@ async fn stored(client: &Client, session: &str) -> Vec<Value> {
 
 /// Each stored message as `role: block, block`: a text as itself, a tool use as
 /// `toolUse NAME`, a tool result as `toolResult TEXT`.
-fn summary(messages: &[Value]) -> Vec<String> {
+pub(crate) fn summary(messages: &[Value]) -> Vec<String> {
     messages
         .iter()
         .map(|m| {
@@ -72,7 +72,7 @@ fn summary(messages: &[Value]) -> Vec<String> {
 }
 
 /// Waits (bounded by `HANG`) until `session` holds `n` messages.
-async fn until_stored(client: &Client, session: &str, n: usize) -> Vec<Value> {
+pub(crate) async fn until_stored(client: &Client, session: &str, n: usize) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + HANG;
     loop {
         let messages = stored(client, session).await;
