@@ -3,14 +3,17 @@
 //! changed), sessions in moto's S3: a call through nginx, a rolling restart (SIGTERM) of the
 //! replica serving it, which closes it with 1001 after the drain; the client reconnects
 //! through nginx with the same `?session=`, lands on the other replica, which replays the
-//! history, and the conversation goes on. Neither of nginx's logs holds the token or the
-//! session id.
+//! history, and the conversation goes on; neither of nginx's logs holds the token or the
+//! session id. And a replica killed (SIGKILL) while it speaks an answer: the call goes on
+//! through nginx on the other replica, without the answer cut off.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::s3_sessions::{AWS_ENV, BUCKET, moto, stored, summary, until_stored};
+use bidi_agent::session::aws_sdk_s3;
+
 use crate::support::{Client, HANG, Server, final_of, http_get, realtime_sim};
 
 const TOKEN: &str = "lb-secret-4f1c";
@@ -166,12 +169,22 @@ async fn serving(replicas: &[Server], candidates: &[usize]) -> usize {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_call_survives_a_rolling_restart_behind_nginx() {
-    let Some(nginx_bin) = nginx_binary() else {
-        return;
-    };
-    let Some(python) = moto::python() else { return };
+/// Two replicas sharing a bucket behind nginx, and what they talk to.
+struct Cluster {
+    // Dropped in this order: nginx, then the replicas, then the store.
+    nginx: Nginx,
+    replicas: [Server; 2],
+    sim: bidi_sim::openai::OpenAiSimHandle,
+    s3: aws_sdk_s3::Client,
+    _store: moto::Moto,
+    /// The call's URL through nginx.
+    url: String,
+}
+
+/// The cluster, or `None` (skipped) without nginx or moto outside CI.
+async fn cluster(drain_timeout: &str) -> Option<Cluster> {
+    let nginx_bin = nginx_binary()?;
+    let python = moto::python()?;
     let store = moto::Moto::start(&python);
     let s3 = moto::client(&store.url, 2);
     moto::create_bucket(&s3, BUCKET).await;
@@ -191,66 +204,92 @@ async fn a_call_survives_a_rolling_restart_behind_nginx() {
                 "--token",
                 TOKEN,
                 "--drain-timeout",
-                "1",
+                drain_timeout,
             ],
             &AWS_ENV,
         )
     };
-    let mut replicas = [replica(), replica()];
-    let upstreams = [replicas[0].addr.clone(), replicas[1].addr.clone()];
-    let nginx = start_nginx(&nginx_bin, &[&upstreams[0], &upstreams[1]]).await;
+    let replicas = [replica(), replica()];
+    let nginx = start_nginx(&nginx_bin, &[&replicas[0].addr, &replicas[1].addr]).await;
     let url = format!("ws://{}/ws?session={SESSION}&token={TOKEN}", nginx.addr);
     assert_eq!(http_get(&nginx.addr, "/healthz", None).await.0, 200);
+    Some(Cluster {
+        nginx,
+        replicas,
+        sim,
+        s3,
+        _store: store,
+        url,
+    })
+}
 
-    // A turn through nginx.
-    let mut client = Client::connect(&url).await;
-    client.say("What is 12 times 7?").await;
-    client.until(|e| final_of(e, "assistant")).await;
-    let first = serving(&replicas, &[0, 1]).await;
-    let other = 1 - first;
-    let before = until_stored(&s3, SESSION, 4).await;
-
-    // The rolling restart reaches that replica: SIGTERM, the drain, 1001.
-    replicas[first].terminate();
-    assert_eq!(client.close_code().await, Some(1001));
-    drop(client);
-
-    // The client reconnects through nginx with the same session and lands on the other
-    // replica (the first is draining or gone: nginx passes the upgrade on).
-    let mut client = Client::connect(&url).await;
-    serving(&replicas, &[other]).await;
-    client.say("What is 12 times 7?").await;
-    client.until(|e| final_of(e, "assistant")).await;
-    let after = until_stored(&s3, SESSION, 8).await;
-    assert_eq!(summary(&after[..4]), summary(&before));
-    assert_eq!(
-        summary(&after[4..]),
-        summary(&before),
-        "the new turn follows"
-    );
-    for (n, message) in after.iter().enumerate() {
-        assert_eq!(message["message_id"], n);
-    }
-    // The second replica's provider connection got the history before any input.
+/// The provider connection opened last began with the session and `n` replayed items,
+/// then the client's question (one item) and its `response.create`.
+fn replayed_first(sim: &bidi_sim::openai::OpenAiSimHandle, n: usize) {
     let connections = sim.recorded();
-    let resumed = connections.last().expect("a second provider connection");
+    let resumed = connections.last().expect("a provider connection");
     let kinds: Vec<&str> = resumed
         .events
         .iter()
         .filter_map(|e| e["type"].as_str())
-        .take(5)
         .collect();
+    let mut expected = vec!["session.update"];
+    expected.extend(["conversation.item.create"; 1].repeat(n + 1));
+    expected.push("response.create");
     assert_eq!(
-        kinds,
-        ["session.update"]
-            .into_iter()
-            .chain(["conversation.item.create"; 4])
-            .collect::<Vec<_>>()
+        kinds.get(..n + 3),
+        Some(&expected[..]),
+        "the history before any input: {kinds:?}"
     );
+}
+
+/// The questions and answers of one turn, as stored.
+const TURN: [&str; 4] = [
+    "user: What is 12 times 7?",
+    "assistant: toolUse calculator",
+    "user: toolResult \"84\"",
+    "assistant: 12 times 7 is 84.",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_survives_a_rolling_restart_behind_nginx() {
+    let Some(mut c) = cluster("1").await else {
+        return;
+    };
+    // A turn through nginx.
+    let mut client = Client::connect(&c.url).await;
+    client.say("What is 12 times 7?").await;
+    client.until(|e| final_of(e, "assistant")).await;
+    let first = serving(&c.replicas, &[0, 1]).await;
+    let other = 1 - first;
+    assert_eq!(summary(&until_stored(&c.s3, SESSION, 4).await), TURN);
+
+    // The rolling restart reaches that replica: SIGTERM, the drain, 1001.
+    c.replicas[first].terminate();
+    assert_eq!(client.close_code().await, Some(1001));
+    drop(client);
+
+    // The client reconnects through nginx with the same session and lands on the other
+    // replica (the first is draining or gone: nginx passes the upgrade on), which replays
+    // the history before any input.
+    let mut client = Client::connect(&c.url).await;
+    serving(&c.replicas, &[other]).await;
+    client.say("What is 12 times 7?").await;
+    client.until(|e| final_of(e, "assistant")).await;
+    replayed_first(&c.sim, 4);
+    let after = until_stored(&c.s3, SESSION, 8).await;
+    assert_eq!(
+        summary(&after),
+        [TURN, TURN].concat(),
+        "no turn lost, none twice"
+    );
+    for (n, message) in after.iter().enumerate() {
+        assert_eq!(message["message_id"], n);
+    }
     drop(client);
     let exit = tokio::time::timeout(HANG, async {
         loop {
-            if let Some(status) = replicas[first].child.try_wait().expect("waits") {
+            if let Some(status) = c.replicas[first].child.try_wait().expect("waits") {
                 return status;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -259,10 +298,13 @@ async fn a_call_survives_a_rolling_restart_behind_nginx() {
     .await
     .expect("the drained replica exits");
     assert!(exit.success(), "{exit:?}");
-    assert_eq!(stored(&s3, SESSION).await.len(), 8);
+    assert_eq!(stored(&c.s3, SESSION).await.len(), 8);
 
     // nginx logged the calls by path, never the token or the session id.
-    let (access, error) = (nginx.log("bidi.access.log"), nginx.log("bidi.error.log"));
+    let (access, error) = (
+        c.nginx.log("bidi.access.log"),
+        c.nginx.log("bidi.error.log"),
+    );
     assert!(access.contains("\"GET /ws HTTP/1.1\" 101"), "{access}");
     for (name, text) in [("access", &access), ("error", &error)] {
         assert!(
@@ -274,5 +316,48 @@ async fn a_call_survives_a_rolling_restart_behind_nginx() {
             "the session in nginx's {name} log: {text}"
         );
     }
-    sim.shutdown().await;
+    c.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_survives_losing_its_replica_mid_answer_behind_nginx() {
+    let Some(mut c) = cluster("30").await else {
+        return;
+    };
+    let mut client = Client::connect(&c.url).await;
+    client.say("What is 12 times 7?").await;
+    client.until(|e| final_of(e, "assistant")).await;
+    let first = serving(&c.replicas, &[0, 1]).await;
+    let other = 1 - first;
+    until_stored(&c.s3, SESSION, 4).await;
+
+    // The next answer starts speaking, and its machine dies (SIGKILL).
+    client.say("What is 12 times 7?").await;
+    client.until(|e| e["type"] == "bidi_audio_stream").await;
+    c.replicas[first].child.kill().expect("killed");
+    let _ = c.replicas[first].child.wait();
+    let code = client.until_gone().await;
+    assert!(
+        !matches!(code, Some(1000 | 1001)),
+        "no clean close: {code:?}"
+    );
+    drop(client);
+    // The question and its tool call were stored as they happened; the answer cut off
+    // is not.
+    let kept = stored(&c.s3, SESSION).await;
+    assert_eq!(summary(&kept), [&TURN[..], &TURN[..3]].concat());
+
+    // Through nginx again: the dead replica refuses, the other takes the call with the
+    // seven messages, and the conversation goes on.
+    let mut client = Client::connect(&c.url).await;
+    serving(&c.replicas, &[other]).await;
+    client.say("What is 12 times 7?").await;
+    client.until(|e| final_of(e, "assistant")).await;
+    replayed_first(&c.sim, 7);
+    let after = until_stored(&c.s3, SESSION, 11).await;
+    assert_eq!(summary(&after), [&TURN[..], &TURN[..3], &TURN[..]].concat());
+    for (n, message) in after.iter().enumerate() {
+        assert_eq!(message["message_id"], n);
+    }
+    c.sim.shutdown().await;
 }

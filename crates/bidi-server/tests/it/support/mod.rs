@@ -238,6 +238,21 @@ impl Client {
         }
     }
 
+    /// Reads until the socket ends by any means (a close frame, a reset, the end): the close
+    /// code, if a close frame came.
+    pub async fn until_gone(&mut self) -> Option<u16> {
+        loop {
+            let frame = tokio::time::timeout(HANG, self.ws.next())
+                .await
+                .expect("the socket ends in time");
+            match frame {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
     /// Events until one matches `pred` (returned last); panics on a close first.
     pub async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
         let mut seen = Vec::new();
