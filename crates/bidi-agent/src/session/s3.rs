@@ -2,6 +2,7 @@
 //! [`FileSessionManager`](super::FileSessionManager)), with [`S3Location`] (`s3://bucket/prefix`)
 //! and [`S3ClientOptions`] (endpoint, path-style addressing, region, retries).
 
+mod bucket;
 mod client;
 mod location;
 
@@ -9,25 +10,20 @@ pub use client::S3ClientOptions;
 pub use location::S3Location;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
-use bidi_types::{BoxError, Message};
+use bidi_types::Message;
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{Map, Value};
+
+use bucket::{Bucket, Failure};
 
 use super::layout::{self, message_json};
 use super::{SessionError, SessionManager, repair_history};
 use crate::agent::AgentHandle;
 use crate::hooks::BidiAgentInitializedEvent;
 use crate::state::AgentState;
-
-/// The largest object read back (a message with images can be large; anything beyond this is
-/// not a session object and is refused as corrupt rather than buffered).
-const MAX_OBJECT_BYTES: i64 = 32 * 1024 * 1024;
 
 /// Objects read at once when a session is loaded.
 const PARALLEL_READS: usize = 16;
@@ -80,7 +76,7 @@ pub struct S3SessionManager {
     location: S3Location,
     /// `<prefix>/session_<id>/`.
     session_prefix: String,
-    client: Client,
+    bucket: Bucket,
     /// What `open` read of each stored agent, taken by `initialize_agent`.
     stored: Mutex<HashMap<String, StoredAgent>>,
     /// The agents initialised here.
@@ -109,16 +105,6 @@ struct AgentEntry {
     pending: Option<(Value, Vec<Message>)>,
 }
 
-/// How one request went wrong.
-enum Failure {
-    /// The object does not exist.
-    Missing,
-    /// A conditional write found the object already there.
-    Taken,
-    /// Anything else.
-    Error(SessionError),
-}
-
 impl S3SessionManager {
     /// Opens (or creates) the session `session_id` at `location`, reading its stored agents.
     pub async fn open(
@@ -133,15 +119,18 @@ impl S3SessionManager {
         let session_prefix = location.session_prefix(&session_id);
         let manager = Self {
             session_id,
+            bucket: Bucket {
+                name: location.bucket.clone(),
+                client,
+            },
             location,
             session_prefix,
-            client,
             stored: Mutex::new(HashMap::new()),
             agents: Mutex::new(HashMap::new()),
             writes: tokio::sync::Mutex::new(()),
         };
         let session_key = format!("{}session.json", manager.session_prefix);
-        let existed = match manager.read(&session_key).await? {
+        let existed = match manager.bucket.read(&session_key).await? {
             Some(session) => {
                 manager.check_session(&session_key, &session)?;
                 true
@@ -149,17 +138,20 @@ impl S3SessionManager {
             None => {
                 tracing::debug!(session_id = %manager.session_id, "session not found, creating new session");
                 let body = layout::session_json(&manager.session_id);
-                match manager.put(&session_key, &body, true).await {
+                match manager.bucket.put(&session_key, &body, true).await {
                     Ok(()) => false,
                     // Created meanwhile by another manager: use theirs.
                     Err(Failure::Taken) => {
-                        let session = manager.read(&session_key).await?.ok_or_else(|| {
-                            manager.corrupt(&session_key, "vanished after it was created")
-                        })?;
+                        let session =
+                            manager.bucket.read(&session_key).await?.ok_or_else(|| {
+                                manager
+                                    .bucket
+                                    .corrupt(&session_key, "vanished after it was created")
+                            })?;
                         manager.check_session(&session_key, &session)?;
                         true
                     }
-                    Err(f) => return Err(manager.error(&session_key, f)),
+                    Err(f) => return Err(manager.bucket.error(&session_key, f)),
                 }
             }
         };
@@ -214,7 +206,9 @@ impl S3SessionManager {
         if session.get("session_id").and_then(Value::as_str) == Some(self.session_id.as_str()) {
             Ok(())
         } else {
-            Err(self.corrupt(key, "session_id does not match the key"))
+            Err(self
+                .bucket
+                .corrupt(key, "session_id does not match the key"))
         }
     }
 
@@ -222,7 +216,7 @@ impl S3SessionManager {
     async fn load_agents(&self) -> Result<HashMap<String, StoredAgent>, SessionError> {
         let agents_prefix = format!("{}agents/", self.session_prefix);
         let mut agents: HashMap<String, (bool, Vec<(u64, String)>)> = HashMap::new();
-        for key in self.list(&agents_prefix).await? {
+        for key in self.bucket.list(&agents_prefix).await? {
             let rest = &key[agents_prefix.len()..];
             let parts: Vec<&str> = rest.split('/').collect();
             let Some(agent_id) = parts.first().and_then(|p| p.strip_prefix("agent_")) else {
@@ -233,7 +227,7 @@ impl S3SessionManager {
                 [_, "agent.json"] => entry.0 = true,
                 [_, "messages", name] => match layout::message_number(name) {
                     Some(Ok(n)) => entry.1.push((n, key.clone())),
-                    Some(Err(reason)) => return Err(self.corrupt(&key, &reason)),
+                    Some(Err(reason)) => return Err(self.bucket.corrupt(&key, &reason)),
                     None => {}
                 },
                 _ => {}
@@ -246,10 +240,12 @@ impl S3SessionManager {
             }
             let agent_key = format!("{}agent.json", self.agent_prefix(&agent_id));
             let agent = self
+                .bucket
                 .read(&agent_key)
                 .await?
-                .ok_or_else(|| self.corrupt(&agent_key, "listed but not found"))?;
-            let state = layout::stored_state(&agent).map_err(|e| self.corrupt(&agent_key, &e))?;
+                .ok_or_else(|| self.bucket.corrupt(&agent_key, "listed but not found"))?;
+            let state =
+                layout::stored_state(&agent).map_err(|e| self.bucket.corrupt(&agent_key, &e))?;
             let created_at = agent
                 .get("created_at")
                 .cloned()
@@ -259,10 +255,11 @@ impl S3SessionManager {
             let messages: Vec<Message> = futures_util::stream::iter(numbered)
                 .map(|(_, key)| async move {
                     let stored = self
+                        .bucket
                         .read(&key)
                         .await?
-                        .ok_or_else(|| self.corrupt(&key, "listed but not found"))?;
-                    layout::stored_message(&stored).map_err(|e| self.corrupt(&key, &e))
+                        .ok_or_else(|| self.bucket.corrupt(&key, "listed but not found"))?;
+                    layout::stored_message(&stored).map_err(|e| self.bucket.corrupt(&key, &e))
                 })
                 .buffered(PARALLEL_READS)
                 .try_collect()
@@ -290,9 +287,10 @@ impl S3SessionManager {
             return Ok(());
         };
         let agent_key = format!("{}agent.json", self.agent_prefix(agent_id));
-        self.put(&agent_key, &agent_json, false)
+        self.bucket
+            .put(&agent_key, &agent_json, false)
             .await
-            .map_err(|f| self.error(&agent_key, f))?;
+            .map_err(|f| self.bucket.error(&agent_key, f))?;
         let mut latest = None;
         for message in &messages {
             let first = latest.map_or(0, |n: u64| n + 1);
@@ -317,7 +315,11 @@ impl S3SessionManager {
         let mut id = first;
         for attempt in 1..=APPEND_ATTEMPTS {
             let key = self.message_key(agent_id, id);
-            match self.put(&key, &message_json(message, id), true).await {
+            match self
+                .bucket
+                .put(&key, &message_json(message, id), true)
+                .await
+            {
                 Ok(()) => return Ok(id),
                 Err(Failure::Taken) => {
                     let last = self.last_message_number(agent_id).await?;
@@ -335,7 +337,7 @@ impl S3SessionManager {
                         });
                     }
                 }
-                Err(f) => return Err(self.error(&key, f)),
+                Err(f) => return Err(self.bucket.error(&key, f)),
             }
         }
         Err(SessionError::Conflict {
@@ -346,201 +348,11 @@ impl S3SessionManager {
 
     async fn last_message_number(&self, agent_id: &str) -> Result<Option<u64>, SessionError> {
         let prefix = format!("{}messages/", self.agent_prefix(agent_id));
-        let keys = self.list(&prefix).await?;
+        let keys = self.bucket.list(&prefix).await?;
         Ok(keys
             .iter()
             .filter_map(|k| layout::message_number(&k[prefix.len()..])?.ok())
             .max())
-    }
-
-    /// Every key under `prefix`.
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, SessionError> {
-        let mut keys = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.location.bucket)
-                .prefix(prefix)
-                .set_continuation_token(token.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    let f = self.classify(e);
-                    self.error(prefix, f)
-                })?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_owned)),
-            );
-            match page.next_continuation_token() {
-                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
-                _ => return Ok(keys),
-            }
-        }
-    }
-
-    /// The JSON object at `key`, `None` when there is none.
-    async fn read(&self, key: &str) -> Result<Option<Map<String, Value>>, SessionError> {
-        let response = match self
-            .client
-            .get_object()
-            .bucket(&self.location.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                return match self.classify(e) {
-                    Failure::Missing => Ok(None),
-                    f => Err(self.error(key, f)),
-                };
-            }
-        };
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_OBJECT_BYTES)
-        {
-            return Err(self.corrupt(key, "larger than a session object can be"));
-        }
-        let bytes = response
-            .body
-            .collect()
-            .await
-            .map_err(|e| SessionError::Network {
-                bucket: self.location.bucket.clone(),
-                key: key.to_owned(),
-                source: Box::new(e),
-            })?
-            .into_bytes();
-        let text = std::str::from_utf8(&bytes).map_err(|e| self.corrupt(key, &e.to_string()))?;
-        layout::parse_object(text)
-            .map(Some)
-            .map_err(|e| self.corrupt(key, &e))
-    }
-
-    /// Writes `value` at `key` as the reference does (JSON indented by 2, UTF-8,
-    /// `application/json`); with `create_only`, only if no object is there
-    /// (`If-None-Match: *`).
-    async fn put(&self, key: &str, value: &Value, create_only: bool) -> Result<(), Failure> {
-        let text = layout::to_text(value).map_err(|e| {
-            Failure::Error(SessionError::Storage {
-                bucket: self.location.bucket.clone(),
-                key: key.to_owned(),
-                source: Box::new(e),
-            })
-        })?;
-        let mut request = self
-            .client
-            .put_object()
-            .bucket(&self.location.bucket)
-            .key(key)
-            .content_type("application/json")
-            .body(ByteStream::from(text.into_bytes()));
-        if create_only {
-            request = request.if_none_match("*");
-        }
-        request
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| self.classify(e))
-    }
-
-    fn classify<E>(&self, err: SdkError<E>) -> Failure
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        let status = err.raw_response().map(|r| r.status().as_u16());
-        let code = match &err {
-            SdkError::ServiceError(e) => e.err().code().map(str::to_owned),
-            _ => None,
-        };
-        let source: BoxError = DisplayErrorContext(&err).to_string().into();
-        let bucket = self.location.bucket.clone();
-        // The key is filled in by `error`.
-        let key = String::new();
-        match (&err, code.as_deref(), status) {
-            (SdkError::ServiceError(_), Some("NoSuchKey"), _) => Failure::Missing,
-            (SdkError::ServiceError(_), Some("NoSuchBucket"), _) => {
-                Failure::Error(SessionError::NoSuchBucket { bucket })
-            }
-            (
-                SdkError::ServiceError(_),
-                Some("PreconditionFailed" | "ConditionalRequestConflict"),
-                _,
-            )
-            | (SdkError::ServiceError(_), _, Some(412)) => Failure::Taken,
-            (
-                SdkError::ServiceError(_),
-                Some(
-                    "AccessDenied"
-                    | "InvalidAccessKeyId"
-                    | "SignatureDoesNotMatch"
-                    | "ExpiredToken"
-                    | "InvalidToken"
-                    | "AllAccessDisabled"
-                    | "AccountProblem",
-                ),
-                _,
-            )
-            | (SdkError::ServiceError(_), _, Some(403)) => {
-                Failure::Error(SessionError::AccessDenied {
-                    bucket,
-                    key,
-                    source,
-                })
-            }
-            (SdkError::TimeoutError(_) | SdkError::ResponseError(_), _, _) => {
-                Failure::Error(SessionError::Network {
-                    bucket,
-                    key,
-                    source,
-                })
-            }
-            (SdkError::DispatchFailure(d), _, _) if d.is_io() || d.is_timeout() => {
-                Failure::Error(SessionError::Network {
-                    bucket,
-                    key,
-                    source,
-                })
-            }
-            _ => Failure::Error(SessionError::Storage {
-                bucket,
-                key,
-                source,
-            }),
-        }
-    }
-
-    /// The session error of a failure at `key`.
-    fn error(&self, key: &str, failure: Failure) -> SessionError {
-        let mut error = match failure {
-            Failure::Missing => self.corrupt(key, "not found"),
-            Failure::Taken => SessionError::Conflict {
-                key: key.to_owned(),
-                attempts: 1,
-            },
-            Failure::Error(e) => e,
-        };
-        if let SessionError::AccessDenied { key: k, .. }
-        | SessionError::Network { key: k, .. }
-        | SessionError::Storage { key: k, .. } = &mut error
-            && k.is_empty()
-        {
-            key.clone_into(k);
-        }
-        error
-    }
-
-    fn corrupt(&self, key: &str, reason: &str) -> SessionError {
-        SessionError::Corrupt {
-            path: PathBuf::from(format!("s3://{}/{key}", self.location.bucket)),
-            reason: reason.to_owned(),
-        }
     }
 }
 
@@ -622,8 +434,9 @@ impl SessionManager for S3SessionManager {
             .clone();
         let body = layout::synced_agent_json(agent_id, agent.state().snapshot(), created_at);
         let key = format!("{}agent.json", self.agent_prefix(agent_id));
-        self.put(&key, &body, false)
+        self.bucket
+            .put(&key, &body, false)
             .await
-            .map_err(|f| self.error(&key, f))
+            .map_err(|f| self.bucket.error(&key, f))
     }
 }
