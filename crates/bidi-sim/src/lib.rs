@@ -22,6 +22,7 @@
 
 pub mod auth;
 pub mod bedrock;
+pub mod faults;
 pub mod gemini;
 pub mod hearing;
 pub mod openai;

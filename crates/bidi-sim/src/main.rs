@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bidi_sim::bedrock::BedrockSim;
+use bidi_sim::faults::Faults;
 use bidi_sim::gemini::{GeminiSim, GeminiSimOptions};
 use bidi_sim::openai::{OpenAiSim, OpenAiSimOptions};
 use bidi_sim::tls::{ServerCert, ThrowawayCa};
@@ -69,6 +70,35 @@ struct Args {
     /// The private key of `--tls-cert` (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Fault: refuse the first N WebSocket upgrades (each server counts its own) with HTTP
+    /// 503, as a service does while overloaded or restarting.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        conflicts_with = "refuse_reconnects"
+    )]
+    refuse_connections: u32,
+    /// Fault: serve each WebSocket server's first connection, then refuse the N upgrades
+    /// after it with HTTP 503 (a client's reconnects after a restart or a drop).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    refuse_reconnects: u32,
+    /// Fault: read each WebSocket connection's incoming bytes at most this fast, so the
+    /// client's sends meet backpressure (0: no limit).
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    read_bytes_per_sec: u64,
+}
+
+impl Args {
+    /// The faults of one WebSocket server (a fresh refusal count each).
+    fn faults(&self) -> Faults {
+        let faults = if self.refuse_reconnects > 0 {
+            Faults::new().refuse_reconnects(self.refuse_reconnects)
+        } else {
+            Faults::new().refuse_connections(self.refuse_connections)
+        };
+        faults.read_bytes_per_sec(self.read_bytes_per_sec)
+    }
 }
 
 /// The certificate the servers present, and the PEM a client trusts it by.
@@ -104,6 +134,7 @@ async fn start(
                 realtime,
                 require_key: args.require_key.clone(),
                 tls: tls.map(|t| t.cert.server_config()),
+                faults: args.faults(),
                 ..OpenAiSimOptions::default()
             };
             let sim = OpenAiSim::start_on(args.openai_port, script, options)
@@ -117,6 +148,7 @@ async fn start(
                 realtime,
                 require_key: args.require_key.clone(),
                 tls: tls.map(|t| t.cert.server_config()),
+                faults: args.faults(),
             };
             let sim = GeminiSim::start_on(args.gemini_port, script, options)
                 .await

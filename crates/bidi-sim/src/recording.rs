@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::Notify;
 
+use crate::faults::Faults;
 use crate::ws::{self, PathFilter, RequestInfo, ServerSocket, WsServerHandle};
 
 /// What one client connection sent.
@@ -123,14 +124,15 @@ where
     F: Fn(ServerSocket, Arc<Recorder>, usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    serve_recorded_on(0, tls, paths, handler).await
+    serve_recorded_on(0, tls, paths, Faults::default(), handler).await
 }
 
-/// Like [`serve_recorded`], on 127.0.0.1:`port` (0: a free port).
+/// Like [`serve_recorded`], on 127.0.0.1:`port` (0: a free port), with `faults`.
 pub async fn serve_recorded_on<F, Fut>(
     port: u16,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     paths: PathFilter,
+    faults: Faults,
     handler: F,
 ) -> io::Result<(WsServerHandle, Arc<Recorder>)>
 where
@@ -139,7 +141,7 @@ where
 {
     let recorder = Arc::new(Recorder::default());
     let rec = Arc::clone(&recorder);
-    let server = ws::serve_on(port, tls, paths, move |socket, request| {
+    let server = ws::serve_on(port, tls, paths, faults, move |socket, request| {
         let index = rec.open(request);
         handler(socket, Arc::clone(&rec), index)
     })

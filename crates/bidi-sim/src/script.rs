@@ -129,6 +129,22 @@ pub enum Action {
     },
     /// Close the connection abruptly.
     Close,
+    /// Close the connection with this close code and reason (the WebSocket servers: e.g.
+    /// Gemini's 1011 internal error or 1007 invalid argument; Bedrock has no close codes and
+    /// drops the stream).
+    CloseWith {
+        /// The WebSocket close code.
+        code: u16,
+        /// Its reason text.
+        #[serde(default)]
+        reason: String,
+    },
+    /// The server goes silent for `ms`: it neither sends nor reads (the WebSocket servers;
+    /// the client's sends back up). Bedrock only pauses its sending.
+    Stall {
+        /// How long.
+        ms: u64,
+    },
 }
 
 /// When the client does `when`, the model does `then`, in order.

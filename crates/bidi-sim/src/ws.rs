@@ -2,7 +2,8 @@
 //! Gemini Live): listens on 127.0.0.1, optionally with TLS, upgrades each connection while
 //! recording its request line and headers, and hands the socket to a per-connection
 //! handler. An upgrade to a path the provider does not serve is refused with HTTP 404, as the
-//! real services refuse it. [`WsServerHandle::shutdown`] stops the listener and every
+//! real services refuse it. [`Faults`] may refuse upgrades (HTTP 503) and slow the reading
+//! of each connection. [`WsServerHandle::shutdown`] stops the listener and every
 //! connection.
 
 use std::future::Future;
@@ -19,6 +20,8 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
+
+use crate::faults::Faults;
 
 /// Any byte stream a WebSocket can run over (TCP or TLS over TCP).
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
@@ -114,14 +117,15 @@ where
     F: Fn(ServerSocket, RequestInfo) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    serve_on(0, tls, paths, handler).await
+    serve_on(0, tls, paths, Faults::default(), handler).await
 }
 
-/// Like [`serve`], on 127.0.0.1:`port` (0: a free port).
+/// Like [`serve`], on 127.0.0.1:`port` (0: a free port), with `faults`.
 pub async fn serve_on<F, Fut>(
     port: u16,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     paths: PathFilter,
+    faults: Faults,
     handler: F,
 ) -> io::Result<WsServerHandle>
 where
@@ -143,7 +147,9 @@ where
                     let _ = tcp.set_nodelay(true);
                     let acceptor = acceptor.clone();
                     let handler = Arc::clone(&handler);
+                    let faults = faults.clone();
                     connections.spawn(async move {
+                        let tcp = faults.throttle(tcp);
                         let io: Box<dyn Io> = match acceptor {
                             Some(acceptor) => match acceptor.accept(tcp).await {
                                 Ok(tls) => Box::new(tls),
@@ -165,6 +171,12 @@ where
                                     req.uri().path()
                                 )));
                                 *refusal.status_mut() = StatusCode::NOT_FOUND;
+                                return Err(refusal);
+                            }
+                            if faults.take_refusal() {
+                                tracing::debug!("sim: refusing this connection (fault), 503");
+                                let mut refusal = ErrorResponse::new(Some("service unavailable\n".to_owned()));
+                                *refusal.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
                                 return Err(refusal);
                             }
                             info = Some(RequestInfo {
@@ -213,6 +225,8 @@ pub enum Outgoing {
     Close(u16, String),
     /// Drop the socket without a close frame.
     Drop,
+    /// Neither read nor write for this long.
+    Stall(std::time::Duration),
 }
 
 /// Serves `socket` until either side closes it: every text (or binary, read as text) frame
@@ -260,6 +274,7 @@ pub async fn pump(
                     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), reply).await;
                     break;
                 }
+                Some(Outgoing::Stall(pause)) => tokio::time::sleep(pause).await,
                 Some(Outgoing::Drop) | None => break,
             },
         }

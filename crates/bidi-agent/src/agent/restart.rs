@@ -21,13 +21,16 @@ pub(crate) async fn restart(
         "timeout=<{}> | model timed out, restarting connection",
         timeout.message
     );
-    // Queue the restart event first: the consumer may be sending (and so waiting at the
-    // gate) before it pulls again.
+    // A slot in the queue first, with no lock held: the consumer may be sending before it
+    // pulls again. Then sends are held, and only then is the restart event queued, so
+    // whatever the consumer sends once it has seen the event waits for the new connection
+    // (taking the lock waits only for sends under way, which end on their own).
     let event = BidiConnectionRestartEvent::new(timeout.clone());
-    if !conv.put(LoopItem::Event(event.into())).await {
+    let Ok(slot) = conv.tx.reserve().await else {
         return Ok(None);
-    }
+    };
     let _gate = inner.send_gate.write().await;
+    slot.send(LoopItem::Event(event.into()));
     // The new connection replays the history: the assistant's last turn goes in first, as
     // the user heard it.
     inner.settle().await.map_err(LoopItem::Error)?;

@@ -287,7 +287,11 @@ impl Responder {
             }
             // Nova Sonic has no message that drops a call.
             Action::CancelTool { .. } => Flow::Continue,
-            Action::Close => {
+            Action::Stall { ms } => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Flow::Continue
+            }
+            Action::Close | Action::CloseWith { .. } => {
                 self.tx
                     .send(Err(io::Error::new(
                         io::ErrorKind::ConnectionAborted,

@@ -307,6 +307,11 @@ impl Runner {
                     self.out.raw(Out::Drop);
                     return;
                 }
+                Action::CloseWith { code, reason } => {
+                    self.out.raw(Out::Close(code, reason));
+                    return;
+                }
+                Action::Stall { ms } => self.out.raw(Out::Stall(Duration::from_millis(ms))),
             }
         }
         if !calls.is_empty() {

@@ -103,6 +103,8 @@ pub struct GeminiSimOptions {
     /// any other, or none, is closed with 1007 "API key not valid" (see [`crate::auth`]).
     /// `None` (the default): any credentials.
     pub require_key: Option<String>,
+    /// Refused upgrades and slow reading (see [`Faults`](crate::faults::Faults)).
+    pub faults: crate::faults::Faults,
 }
 
 /// The Gemini Live simulator. See the [module docs](self).
@@ -135,6 +137,7 @@ impl GeminiSim {
             port,
             options.tls,
             is_service_path,
+            options.faults,
             move |socket, rec, index| {
                 let presented = rec.request(index).and_then(|r| auth::gemini_key(&r));
                 let accepted = auth::accepts(required.as_deref(), presented.as_deref());

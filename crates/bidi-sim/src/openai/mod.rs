@@ -104,6 +104,8 @@ pub struct OpenAiSimOptions {
     /// OpenAI's `invalid_api_key` error and close 3000 (see [`crate::auth`]). `None` (the
     /// default): any credentials.
     pub require_key: Option<String>,
+    /// Refused upgrades and slow reading (see [`Faults`](crate::faults::Faults)).
+    pub faults: crate::faults::Faults,
 }
 
 /// The OpenAI Realtime simulator. See the [module docs](self).
@@ -140,6 +142,7 @@ impl OpenAiSim {
             port,
             options.tls,
             is_service_path,
+            options.faults,
             move |socket, rec, index| {
                 let presented = rec
                     .request(index)

@@ -393,6 +393,11 @@ impl Runner {
                 out.raw(Out::Drop);
                 return false;
             }
+            Action::CloseWith { code, reason } => {
+                out.raw(Out::Close(code, reason));
+                return false;
+            }
+            Action::Stall { ms } => out.raw(Out::Stall(Duration::from_millis(ms))),
         }
         true
     }

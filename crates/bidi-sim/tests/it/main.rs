@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod end_of_audio;
+mod faults;
 mod gemini_key_forms;
 mod gemini_tool_calls;
 mod heard;

@@ -416,3 +416,35 @@ fn tls_with_a_key_that_is_not_the_certificates_is_refused_naming_it() {
     let stderr = tls_refusal(&empty, &key);
     assert!(stderr.contains("empty.pem"), "{stderr}");
 }
+
+/// The status of an upgrade to `url`: 101, or the HTTP status it was refused with.
+async fn upgrade_status(url: &str) -> u16 {
+    use tokio_tungstenite::tungstenite::Error;
+    match tokio_tungstenite::connect_async(url).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("{url}: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refusal_flags_refuse_upgrades_with_503() {
+    let server = start(&["--refuse-connections", "1"]);
+    let url = format!("{}?model=gpt-realtime", url_of(&server, "openai"));
+    assert_eq!(upgrade_status(&url).await, 503);
+    assert_eq!(upgrade_status(&url).await, 101);
+    drop(server);
+
+    let server = start(&["--refuse-reconnects", "2"]);
+    let url = format!(
+        "{}/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+        url_of(&server, "gemini")
+    );
+    let statuses = [
+        upgrade_status(&url).await,
+        upgrade_status(&url).await,
+        upgrade_status(&url).await,
+        upgrade_status(&url).await,
+    ];
+    assert_eq!(statuses, [101, 503, 503, 101]);
+}
