@@ -1,5 +1,5 @@
-//! The restart on a model timeout: `bidi_connection_restart` is queued, sends are held (the
-//! send gate's write lock), the restart hooks fire around `model.stop` + `model.start` with
+//! The restart on a model timeout: sends are held (the send gate's write lock) and
+//! `bidi_connection_restart` is queued, in that order, the restart hooks fire around `model.stop` + `model.start` with
 //! the history so far and the timeout's `restart_config`, and the model task goes on with the
 //! new stream.
 
