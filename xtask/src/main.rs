@@ -1,5 +1,5 @@
-//! Project chores: `cargo xtask ci` runs every check CI runs, in order, and stops at the
-//! first failure; `cargo xtask drift` checks that the docs name only what exists.
+//! Project chores: `cargo xtask ci` runs every check CI runs (the tests, then a 60 s soak
+//! of bidi-server), in order, and stops at the first failure; `cargo xtask drift` checks that the docs name only what exists.
 
 mod drift;
 
@@ -101,6 +101,27 @@ fn ci_steps() -> Vec<Step> {
             ],
         ),
         tests,
+        // The tests built bidi-server's binary; 10 real-time sessions for a minute against
+        // it, failing on RSS growth after the warm-up or leaked descriptors and tasks.
+        Step::new(
+            "soak (60 s)",
+            &[
+                "run",
+                "--all-features",
+                "-p",
+                "bidi-bench",
+                "--",
+                "soak",
+                "--minutes",
+                "1",
+                "--sessions",
+                "10",
+                "--sample-secs",
+                "5",
+                "--server",
+                "target/debug/bidi-server",
+            ],
+        ),
         Step::new(
             "doc tests",
             &["test", "--workspace", "--all-features", "--doc"],

@@ -23,6 +23,7 @@ mod report;
 mod server;
 mod session;
 mod sim_server;
+mod soak;
 mod wire;
 
 use std::process::ExitCode;
@@ -45,6 +46,9 @@ enum Cmd {
     Run(args::RunArgs),
     /// Runs the Python benchmark and ours alternately and prints the ratios.
     Compare(compare::CompareArgs),
+    /// Sessions through a bidi-server process for minutes, sampling its RSS, descriptors,
+    /// threads and tasks; fails on growth after the warm-up.
+    Soak(soak::SoakArgs),
     /// One scenario run in this process (used by `run`).
     #[command(hide = true)]
     Child {
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string()),
+            Cmd::Soak(a) => soak::soak(&a).await.map_err(|e| e.to_string()),
             Cmd::Child {
                 name,
                 url,

@@ -39,6 +39,7 @@ pub struct ServerMetrics {
     audio_dropped: Counter,
     interruptions: Counter,
     first_audio: Histogram,
+    tasks_alive: Gauge,
 }
 
 impl std::fmt::Debug for ServerMetrics {
@@ -65,6 +66,12 @@ impl ServerMetrics {
         let audio_dropped = Counter::<u64, AtomicU64>::default();
         let interruptions = Counter::<u64, AtomicU64>::default();
         let first_audio = Histogram::new(FIRST_AUDIO_BUCKETS);
+        let tasks_alive = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+        registry.register(
+            "bidi_tokio_tasks_alive",
+            "Tasks alive on the serving tokio runtime, read at each scrape (a leak shows as growth)",
+            tasks_alive.clone(),
+        );
         registry.register(
             "bidi_sessions_active",
             "WebSocket sessions open now",
@@ -116,6 +123,7 @@ impl ServerMetrics {
             audio_dropped,
             interruptions,
             first_audio,
+            tasks_alive,
         }
     }
 
@@ -162,6 +170,11 @@ impl ServerMetrics {
 
     /// Every metric in the Prometheus text format (OpenMetrics 1.0, which Prometheus reads).
     pub fn render(&self) -> String {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let alive = runtime.metrics().num_alive_tasks();
+            self.tasks_alive
+                .set(i64::try_from(alive).unwrap_or(i64::MAX));
+        }
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = encode(&mut text, &self.registry);

@@ -1,0 +1,428 @@
+//! `bidi-bench soak`: N real-time sessions through a `bidi-server` process (its built-in
+//! simulator as the provider) for M minutes, each asking a question that needs a tool every
+//! cycle and barging into the answer with loud audio; the server's RSS, open file
+//! descriptors, threads and live tokio tasks sampled every few seconds. It fails when RSS
+//! after the warm-up grows more than the allowed share, or file descriptors or tasks leak:
+//! more of them at the end than after the warm-up, or more once every session has closed
+//! than before the first one opened.
+//!
+//! ```text
+//! cargo run --release -p bidi-bench -- soak --minutes 60 --sessions 20 --server target/release/bidi-server
+//! ```
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+/// One question-answer-barge-in cycle per session.
+const CYCLE: Duration = Duration::from_secs(8);
+/// When, in a cycle, the user talks over the answer, and for how long.
+const BARGE_IN_AT: Duration = Duration::from_millis(2500);
+const BARGE_IN_FOR: Duration = Duration::from_millis(400);
+
+/// `bidi-bench soak`'s flags.
+#[derive(Debug, clap::Args)]
+pub struct SoakArgs {
+    /// How long to run, in minutes (fractions allowed: 1 = CI's 60 s run).
+    #[arg(long, default_value_t = 60.0)]
+    pub minutes: f64,
+    /// Concurrent sessions.
+    #[arg(long, default_value_t = 20)]
+    pub sessions: usize,
+    /// The `bidi-server` binary (default: next to this one).
+    #[arg(long)]
+    pub server: Option<PathBuf>,
+    /// Seconds between samples.
+    #[arg(long, default_value_t = 10)]
+    pub sample_secs: u64,
+    /// Seconds of warm-up before the baseline sample (default: a third of the run, at
+    /// most 5 minutes).
+    #[arg(long)]
+    pub warmup_secs: Option<u64>,
+    /// The RSS growth allowed after the warm-up, in percent.
+    #[arg(long, default_value_t = 10.0)]
+    pub max_rss_growth: f64,
+}
+
+/// Why a soak failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SoakError {
+    /// The server could not be started or did not announce its address.
+    #[error("server=<{path}> | {detail}")]
+    Server {
+        /// The binary.
+        path: String,
+        /// What happened.
+        detail: String,
+    },
+    /// A limit was broken.
+    #[error("soak failed: {0}")]
+    Leak(String),
+}
+
+/// What one sample saw of the server process.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    at_s: f64,
+    rss_kib: u64,
+    fds: usize,
+    threads: u64,
+    tasks: u64,
+}
+
+/// The events the sessions saw, over all of them.
+#[derive(Debug, Default)]
+struct Counts {
+    answers: AtomicU64,
+    interruptions: AtomicU64,
+    tool_results: AtomicU64,
+    errors: AtomicU64,
+    dropped_sessions: AtomicU64,
+}
+
+struct Served {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn server_path(args: &SoakArgs) -> PathBuf {
+    args.server.clone().unwrap_or_else(|| {
+        std::env::current_exe()
+            .map(|exe| exe.with_file_name("bidi-server"))
+            .unwrap_or_else(|_| PathBuf::from("bidi-server"))
+    })
+}
+
+fn start_server(path: &PathBuf, sessions: usize) -> Result<Served, SoakError> {
+    let fail = |detail: String| SoakError::Server {
+        path: path.display().to_string(),
+        detail,
+    };
+    let mut child = Command::new(path)
+        .args(["--listen", "127.0.0.1:0", "--max-sessions"])
+        .arg((sessions + 8).to_string())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| fail(e.to_string()))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| fail("no stdout".into()))?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| fail(e.to_string()))?;
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .ok_or_else(|| fail(format!("first line {line:?}")))?
+        .to_owned();
+    Ok(Served { child, addr })
+}
+
+/// The process's VmRSS and Threads, its open descriptors.
+fn process(pid: u32) -> (u64, u64, usize) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count);
+    (field("VmRSS:"), field("Threads:"), fds)
+}
+
+/// A metric's value from the server's `/metrics` (0 when absent).
+async fn metric(addr: &str, name: &str) -> u64 {
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+        return 0;
+    };
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return 0;
+    }
+    let mut body = String::new();
+    let _ = stream.read_to_string(&mut body).await;
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// One session, at real time until `stop`: 20 ms of 24 kHz silence per frame, a question
+/// needing the calculator at the start of each cycle, loud audio over the answer.
+async fn session(url: String, stop: Instant, counts: Arc<Counts>) {
+    let Ok((ws, _)) = tokio_tungstenite::connect_async(&url).await else {
+        counts.dropped_sessions.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let (mut tx, mut rx) = ws.split();
+    let frame = |pcm: &[u8]| {
+        json!({"type": "bidi_audio_input", "audio": BASE64.encode(pcm), "format": "pcm",
+            "sample_rate": 24000, "channels": 1})
+        .to_string()
+    };
+    let silence = frame(&[0u8; 960]);
+    let loud: Vec<u8> = (0..480)
+        .flat_map(|i| if i / 12 % 2 == 0 { 12_000i16 } else { -12_000 }.to_le_bytes())
+        .collect();
+    let loud = frame(&loud);
+    let question =
+        json!({"type": "bidi_text_input", "text": "What is 12 times 7?", "role": "user"})
+            .to_string();
+    let sender = async {
+        let start = Instant::now();
+        let mut n: u32 = 0;
+        while Instant::now() < stop {
+            let in_cycle = Duration::from_millis(20 * u64::from(n)).as_millis() % CYCLE.as_millis();
+            let in_cycle = Duration::from_millis(u64::try_from(in_cycle).unwrap_or(0));
+            if in_cycle.is_zero() && tx.send(Message::text(question.clone())).await.is_err() {
+                return;
+            }
+            let barging = in_cycle >= BARGE_IN_AT && in_cycle < BARGE_IN_AT + BARGE_IN_FOR;
+            let audio = if barging { &loud } else { &silence };
+            if tx.send(Message::text(audio.clone())).await.is_err() {
+                return;
+            }
+            n += 1;
+            tokio::time::sleep_until(start + Duration::from_millis(20) * n).await;
+        }
+        let _ = tx.close().await;
+    };
+    let receiver = async {
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(stop, rx.next()).await {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(text.as_str()) else {
+                continue;
+            };
+            let counter = match event["type"].as_str() {
+                Some("bidi_interruption") => &counts.interruptions,
+                Some("tool_result") => &counts.tool_results,
+                Some("bidi_error") => &counts.errors,
+                Some("bidi_transcript_stream")
+                    if event["role"] == "assistant" && event["is_final"] == true =>
+                {
+                    &counts.answers
+                }
+                _ => continue,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    tokio::join!(sender, receiver);
+}
+
+/// Runs the soak; `Err` when a limit is broken.
+pub async fn soak(args: &SoakArgs) -> Result<(), SoakError> {
+    let path = server_path(args);
+    let served = start_server(&path, args.sessions)?;
+    let pid = served.child.id();
+    let total = Duration::from_secs_f64(args.minutes.max(0.1) * 60.0);
+    let warmup = Duration::from_secs(
+        args.warmup_secs
+            .unwrap_or_else(|| (total.as_secs() / 3).min(300)),
+    );
+    let idle_before = idle_sample(pid, &served.addr).await;
+    let start = Instant::now();
+    let stop = start + total;
+    let counts = Arc::new(Counts::default());
+    let url = format!("ws://{}/ws", served.addr);
+    let mut sessions = tokio::task::JoinSet::new();
+    for i in 0..args.sessions {
+        // Staggered over one cycle, so the sessions' turns do not line up.
+        let offset = CYCLE * u32::try_from(i).unwrap_or(0)
+            / u32::try_from(args.sessions.max(1)).unwrap_or(1);
+        let (url, counts) = (url.clone(), Arc::clone(&counts));
+        sessions.spawn(async move {
+            tokio::time::sleep(offset).await;
+            session(url, stop, counts).await;
+        });
+    }
+    println!(
+        "soak: {} sessions for {:.1} min against {} (pid {pid}), warm-up {} s, a sample every {} s",
+        args.sessions,
+        total.as_secs_f64() / 60.0,
+        path.display(),
+        warmup.as_secs(),
+        args.sample_secs
+    );
+    println!("   t (s)   RSS (KiB)   fds   threads   tasks");
+    let mut samples = Vec::new();
+    let every = Duration::from_secs(args.sample_secs.max(1));
+    let mut next = start + every;
+    // Samples while every session runs (none at the very end, as they close).
+    while next < stop {
+        tokio::time::sleep_until(next).await;
+        let (rss_kib, threads, fds) = process(pid);
+        let tasks = metric(&served.addr, "bidi_tokio_tasks_alive").await;
+        let sample = Sample {
+            at_s: start.elapsed().as_secs_f64(),
+            rss_kib,
+            fds,
+            threads,
+            tasks,
+        };
+        println!(
+            "{:8.0} {:11} {:5} {:9} {:7}",
+            sample.at_s, sample.rss_kib, sample.fds, sample.threads, sample.tasks
+        );
+        samples.push(sample);
+        next += every;
+    }
+    while sessions.join_next().await.is_some() {}
+    let idle_after = settled_sample(pid, &served.addr, idle_before).await;
+    println!(
+        "soak: idle before {} fds, {} tasks; after every session closed {} fds, {} tasks",
+        idle_before.fds, idle_before.tasks, idle_after.fds, idle_after.tasks
+    );
+    let verdict = judge(&samples, warmup, args.max_rss_growth).and_then(|()| {
+        if idle_after.fds > idle_before.fds || idle_after.tasks > idle_before.tasks {
+            Err(SoakError::Leak(format!(
+                "after every session closed: fds {} → {}, tasks {} → {}",
+                idle_before.fds, idle_after.fds, idle_before.tasks, idle_after.tasks
+            )))
+        } else {
+            Ok(())
+        }
+    });
+    let c = &counts;
+    println!(
+        "soak: answers {}, interruptions {}, tool results {}, errors {}, sessions dropped {}",
+        c.answers.load(Ordering::Relaxed),
+        c.interruptions.load(Ordering::Relaxed),
+        c.tool_results.load(Ordering::Relaxed),
+        c.errors.load(Ordering::Relaxed),
+        c.dropped_sessions.load(Ordering::Relaxed),
+    );
+    if c.dropped_sessions.load(Ordering::Relaxed) > 0 {
+        return Err(SoakError::Leak("sessions could not connect".into()));
+    }
+    if c.interruptions.load(Ordering::Relaxed) == 0 || c.tool_results.load(Ordering::Relaxed) == 0 {
+        return Err(SoakError::Leak(
+            "no interruption or no tool call: the soak did not exercise them".into(),
+        ));
+    }
+    verdict
+}
+
+/// The server with no session open.
+async fn idle_sample(pid: u32, addr: &str) -> Sample {
+    let (rss_kib, threads, fds) = process(pid);
+    Sample {
+        at_s: 0.0,
+        rss_kib,
+        fds,
+        threads,
+        tasks: metric(addr, "bidi_tokio_tasks_alive").await,
+    }
+}
+
+/// The idle server once the closed sessions' tasks and sockets are gone: sampled until it
+/// is back to `before`, for up to 10 s.
+async fn settled_sample(pid: u32, addr: &str, before: Sample) -> Sample {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let sample = idle_sample(pid, addr).await;
+        let settled = sample.fds <= before.fds && sample.tasks <= before.tasks;
+        if settled || Instant::now() >= deadline {
+            return sample;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Compares the last sample with the first one after the warm-up: RSS growth (percent and
+/// KiB per minute), descriptors and tasks.
+fn judge(samples: &[Sample], warmup: Duration, max_growth: f64) -> Result<(), SoakError> {
+    let warm = warmup.as_secs_f64();
+    let (Some(base), Some(last)) = (samples.iter().find(|s| s.at_s >= warm), samples.last()) else {
+        return Err(SoakError::Leak("no sample after the warm-up".into()));
+    };
+    let growth = (last.rss_kib as f64 - base.rss_kib as f64) / (base.rss_kib.max(1) as f64) * 100.0;
+    let minutes = ((last.at_s - base.at_s) / 60.0).max(1e-9);
+    let slope = (last.rss_kib as f64 - base.rss_kib as f64) / minutes;
+    println!(
+        "soak: after warm-up ({:.0} s → {:.0} s): RSS {} → {} KiB ({growth:+.1} %, {slope:+.0} KiB/min), fds {} → {}, tasks {} → {}",
+        base.at_s,
+        last.at_s,
+        base.rss_kib,
+        last.rss_kib,
+        base.fds,
+        last.fds,
+        base.tasks,
+        last.tasks
+    );
+    let mut broken = Vec::new();
+    if growth > max_growth {
+        broken.push(format!("RSS grew {growth:.1} % (allowed {max_growth} %)"));
+    }
+    // The same sessions are open at both samples: any more descriptors or tasks leaked.
+    if last.fds > base.fds + 2 {
+        broken.push(format!("file descriptors {} → {}", base.fds, last.fds));
+    }
+    if last.tasks > base.tasks + base.tasks / 10 + 4 {
+        broken.push(format!("tokio tasks {} → {}", base.tasks, last.tasks));
+    }
+    if broken.is_empty() {
+        println!("soak: ok");
+        Ok(())
+    } else {
+        Err(SoakError::Leak(broken.join("; ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(at_s: f64, rss_kib: u64, fds: usize, tasks: u64) -> Sample {
+        Sample {
+            at_s,
+            rss_kib,
+            fds,
+            threads: 4,
+            tasks,
+        }
+    }
+
+    #[test]
+    fn growth_after_the_warm_up_is_judged() {
+        let warm = Duration::from_secs(20);
+        let flat = [
+            at(10.0, 5000, 30, 40),
+            at(20.0, 9000, 30, 40),
+            at(60.0, 9500, 31, 41),
+        ];
+        assert!(judge(&flat, warm, 10.0).is_ok());
+        let leaking = [at(20.0, 9000, 30, 40), at(60.0, 10_000, 30, 40)];
+        assert!(judge(&leaking, warm, 10.0).is_err());
+        let fds = [at(20.0, 9000, 30, 40), at(60.0, 9000, 40, 40)];
+        assert!(judge(&fds, warm, 10.0).is_err());
+        let tasks = [at(20.0, 9000, 30, 40), at(60.0, 9000, 30, 90)];
+        assert!(judge(&tasks, warm, 10.0).is_err());
+        assert!(judge(&[at(10.0, 1, 1, 1)], warm, 10.0).is_err());
+    }
+}
