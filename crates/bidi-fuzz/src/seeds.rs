@@ -8,6 +8,8 @@ pub const OPENAI_SERVER: &str = include_str!("../seeds/openai.jsonl");
 pub const GEMINI_SERVER: &str = include_str!("../seeds/gemini.jsonl");
 /// Gemini Live client messages, in both spellings google-genai and bidi send.
 pub const GEMINI_CLIENT: &str = include_str!("../seeds/gemini_client.jsonl");
+/// OpenAI Realtime client events, as the API reference documents them (and bad ones).
+pub const OPENAI_CLIENT: &str = include_str!("../seeds/openai_client.jsonl");
 /// Nova Sonic output events (the JSON inside each event-stream `chunk`).
 pub const NOVA_SERVER: &str = include_str!("../seeds/nova.jsonl");
 /// Nova Sonic input events (what a client sends inside its signed frames).

@@ -122,6 +122,13 @@ pub static TARGETS: &[Target] = &[
         check: sim_gemini_client,
     },
     Target {
+        name: "sim_openai_client",
+        about: "client events the OpenAI simulator reads, a connection's worth, played against the weather scenario without a socket",
+        corpus: corpus!(seeds::lines(seeds::OPENAI_CLIENT)),
+        generate: |c, u| c.lines(u),
+        check: sim_openai_client,
+    },
+    Target {
         name: "twilio_frames",
         about: "Twilio Media Streams messages bidi-server's /twilio/media reads: parsed, the caller's μ-law decoded and resampled, mark echoes matched",
         corpus: corpus!(seeds::lines(seeds::TWILIO)),
@@ -314,6 +321,29 @@ fn sim_gemini_client(input: &[u8]) {
             }
         }
     }
+}
+
+/// The weather scenario, which calls a tool and answers its result.
+fn weather() -> &'static bidi_sim::Script {
+    static SCRIPT: std::sync::OnceLock<bidi_sim::Script> = std::sync::OnceLock::new();
+    SCRIPT.get_or_init(|| {
+        bidi_sim::scenario::from_json_str(include_str!(
+            "../../bidi-sim/tests/scenarios/weather.json"
+        ))
+        .unwrap_or_default()
+    })
+}
+
+fn sim_openai_client(input: &[u8]) {
+    let text = String::from_utf8_lossy(input);
+    let frames: Vec<&str> = text.split('\n').collect();
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    else {
+        return;
+    };
+    runtime.block_on(bidi_sim::openai::replay(weather().clone(), &frames));
 }
 
 /// A call's frames in order, through what the server does with each: the parser, the

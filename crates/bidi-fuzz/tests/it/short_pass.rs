@@ -59,6 +59,11 @@ fn sim_scenario() {
 }
 
 #[test]
+fn sim_openai_client() {
+    pass("sim_openai_client");
+}
+
+#[test]
 fn twilio_frames() {
     pass("twilio_frames");
 }

@@ -68,6 +68,46 @@ pub(super) async fn run(
     index: usize,
     pacing: Pacing,
 ) {
+    let (mut conn, rx) = open(script, recorder, index, pacing);
+    crate::ws::pump(socket, rx, |text| conn.on_client(text)).await;
+    conn.runners.shutdown().await;
+}
+
+/// One connection without a socket (see [`super::replay`]): each of `frames` is read as the
+/// client's, then the actions they started run to their end; what the server wrote, in
+/// order.
+pub(super) async fn replay(script: Script, frames: &[&str]) -> Vec<crate::ws::Outgoing> {
+    let recorder = Arc::new(Recorder::default());
+    let index = recorder.open(crate::ws::RequestInfo {
+        path: "/v1/realtime".into(),
+        query: None,
+        headers: Vec::new(),
+    });
+    let pacing = Pacing {
+        realtime: false,
+        stamp: false,
+        skip_audio_recording: true,
+    };
+    let (mut conn, mut rx) = open(script, recorder, index, pacing);
+    for frame in frames {
+        conn.on_client(frame);
+    }
+    while conn.runners.join_next().await.is_some() {}
+    drop(conn);
+    let mut out = Vec::new();
+    while let Some(o) = rx.recv().await {
+        out.push(o);
+    }
+    out
+}
+
+/// A connection's state and the receiver of what it writes; `session.created` is queued.
+fn open(
+    script: Script,
+    recorder: Arc<Recorder>,
+    index: usize,
+    pacing: Pacing,
+) -> (Conn, mpsc::UnboundedReceiver<crate::ws::Outgoing>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let out = Sender(tx);
     let shared = Arc::new(Mutex::new(Shared::default()));
@@ -97,7 +137,7 @@ pub(super) async fn run(
     });
     out.event(json!({"type": "session.created", "session": session}));
     let listener = script.listener(RATE_HZ);
-    let mut conn = Conn {
+    let conn = Conn {
         session,
         script: ScriptState::new(script),
         runner: Runner {
@@ -117,8 +157,7 @@ pub(super) async fn run(
         listener,
         speech_item: None,
     };
-    crate::ws::pump(socket, rx, |text| conn.on_client(text)).await;
-    conn.runners.shutdown().await;
+    (conn, rx)
 }
 
 impl Conn {

@@ -74,7 +74,42 @@ use crate::auth;
 pub use crate::recording::RecordedConnection;
 
 use crate::recording::{self, Recorder};
-use crate::ws::WsServerHandle;
+use crate::ws::{Outgoing, WsServerHandle};
+
+/// Plays `frames` (a client's text frames) against one simulated connection of `script`,
+/// without a socket, and returns the events the server wrote, in order (a frame it would
+/// write that is not JSON, such as a scripted `garbage`, is left out). Audio is sent at
+/// once. For fuzzing the simulator's reading of client events, and for quick checks of a
+/// script.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use bidi_sim::{Action, Script, Trigger};
+///
+/// let script = Script::new().on(Trigger::Text { contains: "hi".into() }, vec![
+///     Action::Say { text: "Hello!".into(), chunk: 0 },
+///     Action::EndTurn,
+/// ]);
+/// let frames = [
+///     r#"{"type": "conversation.item.create", "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}}"#,
+///     r#"{"type": "response.create"}"#,
+/// ];
+/// let events = bidi_sim::openai::replay(script, &frames).await;
+/// assert_eq!(events[0]["type"], "session.created");
+/// assert!(events.iter().any(|e| e["type"] == "response.done"));
+/// # }
+/// ```
+pub async fn replay(script: Script, frames: &[&str]) -> Vec<Value> {
+    connection::replay(script, frames)
+        .await
+        .into_iter()
+        .filter_map(|out| match out {
+            Outgoing::Text(text) => serde_json::from_str(&text).ok(),
+            _ => None,
+        })
+        .collect()
+}
 
 /// The path of OpenAI's Realtime WebSocket, the one path this server upgrades (others get
 /// HTTP 404, as from the real service).
