@@ -145,6 +145,23 @@ pub enum AudioError {
         /// Why it is refused.
         reason: &'static str,
     },
+    /// The echo canceller was given a frame of the wrong length (it takes 10 ms).
+    #[error("expected=<{expected}>, got=<{got}> | echo canceller frames are 10 ms")]
+    EchoFrame {
+        /// Samples in 10 ms at the canceller's rate.
+        expected: usize,
+        /// Samples given.
+        got: usize,
+    },
+    /// A WAV file given to the echo canceller is not one it takes (not mono 16-bit PCM, an
+    /// unsupported rate, or a rate that differs from the other file's).
+    #[error("path=<{}> | echo canceller input: {reason}", path.display())]
+    EchoWav {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A WAV file could not be read or written.
     #[error("path=<{}> | wav: {source}", path.display())]
     Wav {

@@ -4,6 +4,8 @@
 mod common;
 
 mod alsa;
+#[cfg(feature = "aec")]
+mod echo;
 mod probe;
 mod rt_safety;
 mod wav;

@@ -261,3 +261,5 @@ pub fn run(cmd: &mut Command) {
 pub fn file(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
 }
+
+pub mod room;
