@@ -30,6 +30,8 @@ pub struct BidiAudioInput {
     options: InputOptions,
     state: Option<Running>,
     stopped: bool,
+    #[cfg(feature = "aec")]
+    echo: Option<Arc<crate::aec::EchoLink>>,
 }
 
 #[derive(Debug)]
@@ -60,7 +62,17 @@ impl BidiAudioInput {
             options,
             state: None,
             stopped: false,
+            #[cfg(feature = "aec")]
+            echo: None,
         }
+    }
+
+    /// Cancels the echo of the speaker on the other end of `link` (see
+    /// [`BidiAudioIO::echo_mode`](crate::BidiAudioIO::echo_mode)).
+    #[cfg(feature = "aec")]
+    pub(crate) fn with_echo(mut self, link: Arc<crate::aec::EchoLink>) -> Self {
+        self.echo = Some(link);
+        self
     }
 
     /// The capture counters (callbacks, frames captured, overruns, drops), once started.
@@ -174,6 +186,20 @@ impl BidiAudioInput {
             opened.device,
             opened.describe
         );
+        #[cfg(feature = "aec")]
+        let opened = {
+            let mut opened = opened;
+            let feed = self
+                .echo
+                .as_ref()
+                .filter(|_| model_channels == 1)
+                .and_then(|link| link.feed(self.options.echo, model_rate));
+            if let Some(feed) = feed {
+                tracing::debug!("mode=<{}> | echo canceller attached", self.options.echo);
+                opened.reader.set_echo(feed);
+            }
+            opened
+        };
         let frame_ms = self.options.frame.as_millis();
         let poll =
             (self.options.frame / 4).clamp(Duration::from_millis(1), Duration::from_millis(10));

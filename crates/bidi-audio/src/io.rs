@@ -25,10 +25,15 @@ use crate::{
 /// assert_eq!(io.input_options().device, DeviceSelector::Name("USB".into()));
 /// let (_mic, _speaker) = (io.input(), io.output());
 /// ```
+///
+/// With the `aec` feature (default), the microphone cancels the echo of the speaker built
+/// by the same `BidiAudioIO` (or a clone of it): see [`echo_mode`](Self::echo_mode).
 #[derive(Debug, Clone, Default)]
 pub struct BidiAudioIO {
     input: InputOptions,
     output: OutputOptions,
+    #[cfg(feature = "aec")]
+    echo: std::sync::Arc<crate::aec::EchoLink>,
 }
 
 impl BidiAudioIO {
@@ -39,7 +44,27 @@ impl BidiAudioIO {
 
     /// From explicit options.
     pub fn with_options(input: InputOptions, output: OutputOptions) -> Self {
-        Self { input, output }
+        let mut io = Self::default();
+        io.input = input;
+        io.output = output;
+        io
+    }
+
+    /// Echo cancellation between this speaker and this microphone (default
+    /// [`EchoMode::AecNs`](crate::aec::EchoMode::AecNs)): the far-end reference is what the
+    /// speaker's callback plays, the canceller runs on the microphone at the model's rate in
+    /// 10 ms frames. It starts once the speaker plays; with the microphone alone, nothing
+    /// changes.
+    ///
+    /// ```
+    /// use bidi_audio::{BidiAudioIO, aec::EchoMode};
+    /// let io = BidiAudioIO::new().echo_mode(EchoMode::Off);
+    /// assert_eq!(io.input_options().echo, EchoMode::Off);
+    /// ```
+    #[cfg(feature = "aec")]
+    pub fn echo_mode(mut self, mode: crate::aec::EchoMode) -> Self {
+        self.input.echo = mode;
+        self
     }
 
     /// The microphone options.
@@ -132,11 +157,17 @@ impl BidiAudioIO {
 
     /// A new microphone input.
     pub fn input(&self) -> BidiAudioInput {
-        BidiAudioInput::new(self.input.clone())
+        let input = BidiAudioInput::new(self.input.clone());
+        #[cfg(feature = "aec")]
+        let input = input.with_echo(std::sync::Arc::clone(&self.echo));
+        input
     }
 
     /// A new speaker output.
     pub fn output(&self) -> BidiAudioOutput {
-        BidiAudioOutput::new(self.output.clone())
+        let output = BidiAudioOutput::new(self.output.clone());
+        #[cfg(feature = "aec")]
+        let output = output.with_echo(std::sync::Arc::clone(&self.echo));
+        output
     }
 }

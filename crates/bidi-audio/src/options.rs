@@ -20,6 +20,11 @@ pub struct InputOptions {
     pub frames_per_buffer: Option<u32>,
     /// The duration of audio in each `bidi_audio_input` event. Default 20 ms.
     pub frame: Duration,
+    /// Echo cancellation of what the speaker of the same
+    /// [`BidiAudioIO`](crate::BidiAudioIO) plays (it runs once that speaker plays, and only
+    /// for a mono model at 8/16/24/48 kHz). Default [`EchoMode::AecNs`](crate::aec::EchoMode).
+    #[cfg(feature = "aec")]
+    pub echo: crate::aec::EchoMode,
 }
 
 impl InputOptions {
@@ -34,6 +39,8 @@ impl Default for InputOptions {
             buffer_size: None,
             frames_per_buffer: Some(DEFAULT_FRAMES_PER_BUFFER),
             frame: Duration::from_millis(20),
+            #[cfg(feature = "aec")]
+            echo: crate::aec::EchoMode::default(),
         }
     }
 }

@@ -34,6 +34,8 @@ const FEED_TICK: Duration = Duration::from_millis(5);
 pub struct BidiAudioOutput {
     options: OutputOptions,
     state: Option<Running>,
+    #[cfg(feature = "aec")]
+    echo: Option<Arc<crate::aec::EchoLink>>,
 }
 
 #[derive(Debug)]
@@ -67,7 +69,17 @@ impl BidiAudioOutput {
         Self {
             options,
             state: None,
+            #[cfg(feature = "aec")]
+            echo: None,
         }
+    }
+
+    /// Hands what this speaker plays to the microphone on the other end of `link`, as the
+    /// echo canceller's far-end reference.
+    #[cfg(feature = "aec")]
+    pub(crate) fn with_echo(mut self, link: Arc<crate::aec::EchoLink>) -> Self {
+        self.echo = Some(link);
+        self
     }
 
     /// The playback counters (frames played, flushed, dropped; underruns; the last flush),
@@ -98,6 +110,8 @@ impl BidiAudioOutput {
         let tracker = agent.playback();
         let options = self.options.clone();
         let thread_tracker = tracker.clone();
+        #[cfg(feature = "aec")]
+        let echo = self.echo.clone();
         let (thread, opened) = DeviceThread::spawn(Direction::Output, move |ready, commands| {
             let (device, mut chosen) = match open_device(
                 Direction::Output,
@@ -134,6 +148,10 @@ impl BidiAudioOutput {
             let stream = open_stream(&mut chosen, Direction::Output, |config| {
                 // A fresh pair per attempt: a refused build consumes its callback.
                 let (q, mut cb) = playback_channel(setup.clone());
+                #[cfg(feature = "aec")]
+                if let Some(tap) = echo.as_ref().and_then(|link| link.tap(rate)) {
+                    cb.set_echo_tap(tap);
+                }
                 queue = Some(q);
                 let errors = error_callback(fault_tx.clone());
                 let timeout = Some(OPEN_TIMEOUT);

@@ -11,8 +11,10 @@
 mod canceller;
 mod config;
 mod core;
+mod link;
 mod offline;
 
 pub use canceller::{EchoCanceller, EchoMetrics, SUPPORTED_RATES};
 pub use config::EchoMode;
+pub use link::{EchoFeed, EchoLink, EchoTap};
 pub use offline::{FileReport, cancel, cancel_files};

@@ -96,6 +96,8 @@ pub fn capture_channel(
         resampled: Vec::with_capacity(chunk * 2),
         resampler,
         framer: Framer::new(setup.frame_frames.max(1) * mch),
+        #[cfg(feature = "aec")]
+        echo: None,
     };
     Ok((callback, reader))
 }
@@ -173,6 +175,8 @@ pub struct CaptureReader {
     resampled: Vec<f32>,
     resampler: StreamResampler,
     framer: Framer,
+    #[cfg(feature = "aec")]
+    echo: Option<(crate::aec::EchoFeed, Vec<f32>)>,
 }
 
 impl std::fmt::Debug for CaptureReader {
@@ -205,8 +209,29 @@ impl CaptureReader {
         mix_channels(&self.raw[..n], dch, self.model_channels, &mut self.mixed);
         self.resampled.clear();
         self.resampler.process(&self.mixed, &mut self.resampled)?;
+        #[cfg(feature = "aec")]
+        if let Some((feed, clean)) = self.echo.as_mut() {
+            clean.clear();
+            feed.process(&self.resampled, clean)?;
+            self.framer.push(clean, frames);
+            return Ok(n / dch);
+        }
         self.framer.push(&self.resampled, frames);
         Ok(n / dch)
+    }
+
+    /// Runs the echo canceller on the model-rate audio before it is framed (the model must
+    /// take mono).
+    #[cfg(feature = "aec")]
+    pub fn set_echo(&mut self, feed: crate::aec::EchoFeed) {
+        let cap = self.resampled.capacity() + 2 * feed_frame_cap(&feed);
+        self.echo = Some((feed, Vec::with_capacity(cap)));
+    }
+
+    /// The echo canceller's feed, when one is set.
+    #[cfg(feature = "aec")]
+    pub fn echo(&self) -> Option<&crate::aec::EchoFeed> {
+        self.echo.as_ref().map(|(feed, _)| feed)
     }
 
     /// The counters so far.
@@ -218,6 +243,12 @@ impl CaptureReader {
             dropped_frames: self.dropped,
         }
     }
+}
+
+/// Room for a frame of the feed's output beyond its input.
+#[cfg(feature = "aec")]
+fn feed_frame_cap(feed: &crate::aec::EchoFeed) -> usize {
+    feed.frame_len()
 }
 
 #[cfg(test)]

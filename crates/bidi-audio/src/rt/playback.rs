@@ -116,6 +116,8 @@ pub fn playback_channel(setup: PlaybackSetup) -> (PlaybackQueue, PlaybackCallbac
         shared,
         tracker: setup.tracker,
         scratch: vec![0.0; SCRATCH_SAMPLES / ch * ch].into_boxed_slice(),
+        #[cfg(feature = "aec")]
+        echo: None,
     };
     (queue, callback)
 }
@@ -248,6 +250,8 @@ pub struct PlaybackCallback {
     shared: Arc<Shared>,
     tracker: Option<PlaybackTracker>,
     scratch: Box<[f32]>,
+    #[cfg(feature = "aec")]
+    echo: Option<crate::aec::EchoTap>,
 }
 
 impl std::fmt::Debug for PlaybackCallback {
@@ -260,6 +264,13 @@ impl std::fmt::Debug for PlaybackCallback {
 }
 
 impl PlaybackCallback {
+    /// Writes everything this callback plays (model audio, silence, nothing after a flush)
+    /// to the echo canceller's far-end reference.
+    #[cfg(feature = "aec")]
+    pub fn set_echo_tap(&mut self, tap: crate::aec::EchoTap) {
+        self.echo = Some(tap);
+    }
+
     /// Fills one device period of `f32` samples.
     pub fn fill(&mut self, out: &mut [f32]) {
         self.begin();
@@ -299,8 +310,17 @@ impl PlaybackCallback {
         }
     }
 
-    /// Plays what the ring holds into `out`, silence for the rest.
+    /// Plays into `out` and hands exactly that to the echo reference.
     fn render(&mut self, out: &mut [f32]) {
+        self.play(out);
+        #[cfg(feature = "aec")]
+        if let Some(tap) = self.echo.as_mut() {
+            tap.push(out, self.channels);
+        }
+    }
+
+    /// Plays what the ring holds into `out`, silence for the rest.
+    fn play(&mut self, out: &mut [f32]) {
         let available = self.cons.occupied_len();
         if !self.playing {
             if available == 0 {

@@ -6,6 +6,8 @@ mod common;
 mod alsa;
 #[cfg(feature = "aec")]
 mod echo;
+#[cfg(feature = "aec")]
+mod echo_rt;
 mod probe;
 mod rt_safety;
 mod wav;

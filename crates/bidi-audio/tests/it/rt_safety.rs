@@ -151,3 +151,42 @@ fn echo_canceller_allocations_are_bounded() {
         );
     }
 }
+
+/// The playback callback with the echo canceller's tap attached still never allocates: the
+/// tap is a preallocated lock-free ring.
+#[cfg(feature = "aec")]
+#[test]
+fn playback_with_echo_tap_never_allocates() {
+    use std::sync::Arc;
+
+    use bidi_audio::aec::EchoLink;
+    let link = Arc::new(EchoLink::default());
+    let (mut queue, mut play) = playback_channel(PlaybackSetup {
+        channels: 2,
+        rate: 48_000,
+        ring_frames: 4_800,
+        prebuffer_frames: 0,
+        limit_frames: None,
+        tracker: None,
+    });
+    let tap = link.tap(48_000);
+    assert!(tap.is_some(), "the link's tap is free");
+    if let Some(tap) = tap {
+        play.set_echo_tap(tap);
+    }
+    let audio = vec![0.25f32; 2 * 4_000];
+    let mut out = vec![0.0f32; 1_024];
+    queue.push(&audio);
+    queue.pump();
+    no_alloc(
+        "playback with echo tap (play, flush, silence, full tap ring)",
+        || {
+            for _ in 0..300 {
+                play.fill(&mut out);
+            }
+        },
+    );
+    assert!(link.tap(48_000).is_none(), "one tap at a time");
+    drop(play);
+    assert!(link.tap(48_000).is_some(), "the tap goes back to the link");
+}
