@@ -44,10 +44,12 @@ impl BidiAudioIO {
 
     /// From explicit options.
     pub fn with_options(input: InputOptions, output: OutputOptions) -> Self {
-        let mut io = Self::default();
-        io.input = input;
-        io.output = output;
-        io
+        Self {
+            input,
+            output,
+            #[cfg(feature = "aec")]
+            echo: std::sync::Arc::default(),
+        }
     }
 
     /// Echo cancellation between this speaker and this microphone (default
