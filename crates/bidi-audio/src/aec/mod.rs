@@ -5,7 +5,7 @@
 //! WebRTC's AEC3 (its own delay estimator, a linear adaptive filter and a residual echo
 //! suppressor tuned to keep the near-end talker during double talk) and, in
 //! [`EchoMode::AecNs`], WebRTC's stationary noise suppressor, at 16 kHz. `BidiAudioIO` runs
-//! it between the speaker and the microphone; `examples/echo_cancel.rs` runs it on files.
+//! it between the speaker and the microphone; `crates/bidi-audio/examples/echo_cancel.rs` runs it on files.
 //! See docs/audio.md, "Echo cancellation".
 
 mod canceller;
