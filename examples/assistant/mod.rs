@@ -239,11 +239,14 @@ pub async fn run(args: Args) -> Result<(), QuickstartError> {
     let tty = std::io::stdin().is_terminal();
     let microphone = args.input_wav.is_none() && !args.text && tty && audio_devices_found();
     let mut gate_inputs = false;
+    // One BidiAudioIO for the microphone and the speaker: the microphone cancels the
+    // speaker's echo (docs/audio.md, "Echo cancellation").
+    let audio = BidiAudioIO::new();
     let input: Box<dyn BidiInput> = if let Some(path) = &args.input_wav {
         Box::new(WavInput::new(path))
     } else if microphone {
         eprintln!("audio mode: speak into the microphone; Ctrl-C ends");
-        Box::new(BidiAudioIO::new().input())
+        Box::new(audio.input())
     } else {
         if !args.text {
             if tty {
@@ -270,7 +273,7 @@ pub async fn run(args: Args) -> Result<(), QuickstartError> {
     if let Some(path) = &args.output_wav {
         outputs.push(Box::new(WavOutput::new(path)));
     } else if microphone {
-        outputs.push(Box::new(BidiAudioIO::new().output()));
+        outputs.push(Box::new(audio.output()));
     }
     let options = conversation::Options {
         gate_inputs,
