@@ -13,31 +13,14 @@ use bidi_audio::aec::{EchoCanceller, EchoMode, cancel};
 mod room;
 
 use room::{
-    Noise, active_frames, convolve, energy, erle_db, espeak_or_skip, loudspeaker,
-    median_frame_gain_db, near_gain_db, rir, talker,
+    FAR, NEAR, Noise, active_frames, add, convolve, energy, erle_db, espeak_or_skip, hiss,
+    loudspeaker, median_frame_gain_db, near_gain_db, rir, talker,
 };
 
 const RATE: u32 = 16_000;
-const FAR: &[&str] = &[
-    "Sure, I can help with that. The weather in Seattle today is cloudy with a chance of rain.",
-    "Your next meeting starts at three in the afternoon, and it is about the quarterly budget.",
-];
-const NEAR: &[&str] = &[
-    "Wait, stop, I meant the weather in Portland, not Seattle.",
-    "Can you tell me about tomorrow instead?",
-];
 
 fn secs(s: f32) -> usize {
     (s * RATE as f32) as usize
-}
-
-fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
-    a.iter().zip(b).map(|(x, y)| x + y).collect()
-}
-
-fn hiss(len: usize, seed: u64) -> Vec<f32> {
-    let mut n = Noise::new(seed);
-    (0..len).map(|_| 0.001 * n.next()).collect()
 }
 
 fn run(far: &[f32], mic: &[f32], mode: EchoMode) -> Vec<f32> {

@@ -8,20 +8,12 @@ use bidi_audio::AudioError;
 use bidi_audio::aec::{EchoCanceller, EchoMode, cancel, cancel_files};
 
 use crate::common::room::{
-    Noise, active_frames, convolve, energy, erle_db, espeak_or_skip, loudspeaker,
-    median_frame_gain_db, near_gain_db, rir, talker,
+    FAR, NEAR, Noise, active_frames, add, convolve, energy, erle_db, espeak_or_skip, hiss,
+    loudspeaker, median_frame_gain_db, near_gain_db, rir, talker,
 };
+use crate::common::write_wav;
 
 const RATE: u32 = 16_000;
-
-const FAR: &[&str] = &[
-    "Sure, I can help with that. The weather in Seattle today is cloudy with a chance of rain.",
-    "Your next meeting starts at three in the afternoon, and it is about the quarterly budget.",
-];
-const NEAR: &[&str] = &[
-    "Wait, stop, I meant the weather in Portland, not Seattle.",
-    "Can you tell me about tomorrow instead?",
-];
 
 fn secs(s: f32, rate: u32) -> usize {
     (s * rate as f32) as usize
@@ -30,16 +22,6 @@ fn secs(s: f32, rate: u32) -> usize {
 /// The echo of `far` through the loudspeaker and the room `h`.
 fn echo_of(far: &[f32], h: &[f32]) -> Vec<f32> {
     convolve(&loudspeaker(far), h)
-}
-
-fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
-    a.iter().zip(b).map(|(x, y)| x + y).collect()
-}
-
-/// Low background noise (-60 dBFS), as every microphone has.
-fn hiss(len: usize, seed: u64) -> Vec<f32> {
-    let mut n = Noise::new(seed);
-    (0..len).map(|_| 0.001 * n.next()).collect()
 }
 
 fn run(far: &[f32], mic: &[f32], rate: u32, mode: EchoMode) -> Vec<f32> {
@@ -236,29 +218,15 @@ fn frames_must_be_10_ms_and_modes_parse() {
     }
 }
 
-fn write_wav(path: &std::path::Path, rate: u32, channels: u16, samples: &[i16]) {
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap_or_else(|e| panic!("{e}"));
-    for &s in samples {
-        w.write_sample(s).unwrap_or_else(|e| panic!("{e}"));
-    }
-    w.finalize().unwrap_or_else(|e| panic!("{e}"));
-}
-
 #[test]
 fn files_in_and_out_with_typed_errors() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let p = |n: &str| dir.path().join(n);
     let mut noise = Noise::new(4);
-    let far: Vec<i16> = (0..16_000)
-        .map(|_| (noise.next() * 8_000.0) as i16)
+    let far: Vec<f64> = (0..16_000)
+        .map(|_| f64::from(noise.next()) * 0.25)
         .collect();
-    let near: Vec<i16> = (0..12_345).map(|i| far[i] / 2).collect();
+    let near: Vec<f64> = far[..12_345].iter().map(|s| s / 2.0).collect();
     write_wav(&p("far.wav"), 16_000, 1, &far);
     write_wav(&p("near.wav"), 16_000, 1, &near);
     write_wav(&p("far24.wav"), 24_000, 1, &far);

@@ -10,6 +10,7 @@ use bidi_audio::aec::{EchoLink, EchoMode};
 use bidi_audio::dsp::mix_channels;
 use bidi_audio::rt::{CaptureSetup, PlaybackSetup, capture_channel, playback_channel};
 
+use crate::common::from_pcm16;
 use crate::common::room::{Noise, convolve, energy, espeak_or_skip, loudspeaker, rir, talker};
 
 const DEVICE: u32 = 48_000;
@@ -92,14 +93,8 @@ fn capture(script: &Script, mic: &[f32], mode: EchoMode) -> Vec<f32> {
         reader.echo().is_some_and(|f| f.active()),
         mode != EchoMode::Off
     );
-    frames
-        .iter()
-        .flatten()
-        .copied()
-        .collect::<Vec<u8>>()
-        .chunks_exact(2)
-        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0)
-        .collect()
+    let bytes: Vec<u8> = frames.into_iter().flatten().collect();
+    from_pcm16(&bytes).into_iter().map(|s| s as f32).collect()
 }
 
 fn secs(s: f32, rate: u32) -> usize {

@@ -13,21 +13,6 @@ use bidi_types::{
 };
 use common::*;
 
-fn write_wav(path: &std::path::Path, rate: u32, channels: u16, samples: &[f64]) {
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap_or_else(|e| panic!("{e}"));
-    for s in samples {
-        let v = (s * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16;
-        w.write_sample(v).unwrap_or_else(|e| panic!("{e}"));
-    }
-    w.finalize().unwrap_or_else(|e| panic!("{e}"));
-}
-
 async fn read_all(input: &mut WavInput) -> Vec<Vec<u8>> {
     let mut frames = Vec::new();
     while let Some(event) = input.read().await.unwrap_or_else(|e| panic!("read: {e}")) {

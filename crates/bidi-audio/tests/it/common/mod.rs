@@ -262,4 +262,20 @@ pub fn file(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// Writes `samples` (in [-1, 1], interleaved) as a 16-bit PCM WAV file.
+pub fn write_wav(path: &std::path::Path, rate: u32, channels: u16, samples: &[f64]) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap_or_else(|e| panic!("{e}"));
+    for s in samples {
+        let v = (s * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16;
+        w.write_sample(v).unwrap_or_else(|e| panic!("{e}"));
+    }
+    w.finalize().unwrap_or_else(|e| panic!("{e}"));
+}
+
 pub mod room;

@@ -9,6 +9,28 @@ use std::process::Command;
 
 use bidi_audio::dsp::StreamResampler;
 
+/// The far-end talker's lines (the agent's answers).
+pub const FAR: &[&str] = &[
+    "Sure, I can help with that. The weather in Seattle today is cloudy with a chance of rain.",
+    "Your next meeting starts at three in the afternoon, and it is about the quarterly budget.",
+];
+/// The near-end talker's lines (the user barging in).
+pub const NEAR: &[&str] = &[
+    "Wait, stop, I meant the weather in Portland, not Seattle.",
+    "Can you tell me about tomorrow instead?",
+];
+
+/// `a + b`, sample by sample (as long as the shorter).
+pub fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
+    a.iter().zip(b).map(|(x, y)| x + y).collect()
+}
+
+/// Low background noise (-60 dBFS), as every microphone has.
+pub fn hiss(len: usize, seed: u64) -> Vec<f32> {
+    let mut n = Noise::new(seed);
+    (0..len).map(|_| 0.001 * n.next()).collect()
+}
+
 /// Whether espeak-ng runs. When it does not: under `CI=true` a test fails, elsewhere it is
 /// skipped with this reason printed.
 pub fn espeak_or_skip(test: &str) -> bool {
