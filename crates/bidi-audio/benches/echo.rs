@@ -37,7 +37,7 @@ fn main() {
 
     println!("ERLE on far-end-only speech, from 2 s on (dB):");
     println!("| delay | tail | aec | aec+ns |");
-    for (delay, tail, seed) in [(40, 200, 1), (120, 300, 2), (240, 400, 3)] {
+    for (delay, tail, seed) in [(0, 250, 4), (40, 200, 1), (120, 300, 2), (240, 400, 3)] {
         let echo = convolve(&loudspeaker(&far), &rir(RATE, delay, tail, 0.5, seed));
         let mic = add(&echo, &hiss(echo.len(), seed));
         let erle = |m| erle_db(&echo, &run(&far, &mic, m), secs(2.0)..far.len());
