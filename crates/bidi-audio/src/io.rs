@@ -27,7 +27,7 @@ use crate::{
 /// ```
 ///
 /// With the `aec` feature (default), the microphone cancels the echo of the speaker built
-/// by the same `BidiAudioIO` (or a clone of it): see [`echo_mode`](Self::echo_mode).
+/// by the same `BidiAudioIO` (or a clone of it): see `echo_mode`.
 #[derive(Debug, Clone, Default)]
 pub struct BidiAudioIO {
     input: InputOptions,

@@ -9,7 +9,7 @@
 //! - [`probe`] / [`BidiAudioIO::check`]: whether a device can really be opened, before a
 //!   conversation depends on it ([`AudioError::NoDevice`] when not).
 //! - [`WavInput`] / [`WavOutput`]: a WAV file in place of the microphone / the speaker.
-//! - [`aec`] (feature `aec`, default): echo cancellation and noise suppression.
+//! - `aec` (feature `aec`, default): echo cancellation and noise suppression.
 //! - [`dsp`]: PCM conversion, channel mixing, the streaming resampler and framing.
 //! - [`rt`]: the bodies of the cpal callbacks and their lock-free hand-off.
 //! - [`AudioError`]: what went wrong, with which device or file.

@@ -8,7 +8,10 @@
 //! - capture: [`CaptureCallback`] (the cpal input callback) and [`CaptureReader`] (tokio
 //!   side: down-mixes, resamples and frames);
 //! - barge-in: the flush, requested by the queue and carried out by the callback within one
-//!   period (module `flush`, [`FlushRecord`]).
+//!   period (module `flush`, [`FlushRecord`]);
+//! - echo cancellation (feature `aec`): `PlaybackCallback::set_echo_tap` copies what the
+//!   callback plays into the far-end ring, `CaptureReader::set_echo` runs the canceller on
+//!   the model-rate audio (see `crate::aec`).
 //!
 //! The callback halves are plain structs over preallocated state: a `ringbuf` SPSC ring,
 //! a scratch buffer and atomics. Their methods take no lock, allocate nothing, log nothing
