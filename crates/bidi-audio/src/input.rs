@@ -80,6 +80,17 @@ impl BidiAudioInput {
         self.state.as_ref().map(|s| s.reader.stats())
     }
 
+    /// Whether the echo canceller is running on this microphone: it is attached (same
+    /// `BidiAudioIO` as a speaker, echo mode not off, a mono model) and that speaker has
+    /// played.
+    #[cfg(feature = "aec")]
+    pub fn echo_cancelling(&self) -> bool {
+        self.state
+            .as_ref()
+            .and_then(|s| s.reader.echo())
+            .is_some_and(crate::aec::EchoFeed::active)
+    }
+
     /// The name of the open device, once started.
     pub fn device_name(&self) -> Option<&str> {
         self.state.as_ref().map(|s| s.device.as_str())

@@ -103,6 +103,11 @@ pub(crate) struct Core {
     out_len: usize,
     frame: [f32; FRAME],
     saturated: bool,
+    /// Whether far-end audio has arrived. Until it does, AEC3 is given silence with each
+    /// microphone block: it leaves capture untouched (and undelayed) while it has no render
+    /// at all, so the chain's delay would change by a block when the far end starts.
+    far_started: bool,
+    silence: Block,
 }
 
 impl Core {
@@ -123,6 +128,8 @@ impl Core {
             out_len: BLOCK,
             frame: [0.0; FRAME],
             saturated: false,
+            far_started: false,
+            silence: Block::new(1, 1),
         }
     }
 
@@ -141,6 +148,7 @@ impl Core {
 
     /// Takes 10 ms of far-end (speaker) audio, in [-1, 1].
     pub(crate) fn render(&mut self, far: &[f32; FRAME]) {
+        self.far_started = true;
         let mut rest = &far[..];
         while !rest.is_empty() {
             let took = self.far.fill(rest);
@@ -172,6 +180,9 @@ impl Core {
             }
             start += took;
             if self.near.take(&mut self.near_block) {
+                if !self.far_started {
+                    self.aec.buffer_render(&self.silence);
+                }
                 self.aec
                     .process_capture(false, self.saturated, None, &mut self.near_block);
                 self.saturated = false;

@@ -232,15 +232,21 @@ impl EchoFeed {
         let Some(resampler) = self.resampler.as_mut() else {
             return Ok(());
         };
-        loop {
-            let got = cons.pop_slice(&mut self.raw);
+        // At most one ring's worth per call, so a speaker running faster than real time (a
+        // device without a clock) cannot keep the reader here.
+        let mut left = RING;
+        while left > 0 {
+            let want = left.min(self.raw.len());
+            let got = cons.pop_slice(&mut self.raw[..want]);
             if got == 0 {
                 return Ok(());
             }
+            left -= got;
             self.far_resampled.clear();
             resampler.process(&self.raw[..got], &mut self.far_resampled)?;
             self.far.extend(self.far_resampled.iter().copied());
         }
+        Ok(())
     }
 }
 

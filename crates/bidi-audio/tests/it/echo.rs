@@ -175,6 +175,45 @@ fn other_rates_keep_alignment_and_cancel() {
 }
 
 #[test]
+fn latency_holds_when_the_far_end_starts_late() {
+    if !espeak_or_skip("echo::latency_holds_when_the_far_end_starts_late") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let near = talker(dir.path(), "en+f3", NEAR, RATE, 4.0);
+    let mut aec = EchoCanceller::new(EchoMode::Aec, RATE).unwrap_or_else(|e| panic!("{e}"));
+    let n = aec.frame_len();
+    let silence = vec![0.0f32; n];
+    let mut out = Vec::new();
+    for (k, chunk) in near.chunks_exact(n).enumerate() {
+        // The speaker starts after 2 s (the microphone opened first).
+        if k >= 200 {
+            aec.render(&silence).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let mut frame = chunk.to_vec();
+        aec.capture(&mut frame).unwrap_or_else(|e| panic!("{e}"));
+        out.extend(frame);
+    }
+    let late = aec.latency();
+    let aligned: Vec<f32> = out[late..].to_vec();
+    for (half, range) in [
+        ("before", 0..secs(2.0, RATE)),
+        ("after", secs(2.0, RATE)..secs(3.9, RATE)),
+    ] {
+        let mask: Vec<bool> = active_frames(&near, RATE)
+            .iter()
+            .enumerate()
+            .map(|(i, on)| *on && range.contains(&(i * n)))
+            .collect();
+        let gain = near_gain_db(&near, &aligned, RATE, &mask);
+        assert!(
+            gain > -1.5,
+            "{half} the far end starts: {gain:.1} dB at the stated latency"
+        );
+    }
+}
+
+#[test]
 fn frames_must_be_10_ms_and_modes_parse() {
     let mut aec = EchoCanceller::new(EchoMode::Aec, 24_000).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(aec.frame_len(), 240);
