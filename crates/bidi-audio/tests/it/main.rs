@@ -9,5 +9,6 @@ mod echo;
 #[cfg(feature = "aec")]
 mod echo_rt;
 mod probe;
+mod resample_props;
 mod rt_safety;
 mod wav;
