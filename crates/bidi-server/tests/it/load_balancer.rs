@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::s3_sessions::{AWS_ENV, BUCKET, moto, stored, summary, until_stored};
+use crate::s3_sessions::{BUCKET, moto, s3_replica, stored, summary, until_stored};
 use bidi_agent::session::aws_sdk_s3;
 
 use crate::support::{Client, HANG, Server, final_of, http_get, realtime_sim};
@@ -189,24 +189,11 @@ async fn cluster(drain_timeout: &str) -> Option<Cluster> {
     let s3 = moto::client(&store.url, 2);
     moto::create_bucket(&s3, BUCKET).await;
     let sim = realtime_sim().await;
-    let location = format!("s3://{BUCKET}/replicas");
     let replica = || {
-        Server::start_with_env(
-            &[
-                "--provider",
-                "openai",
-                "--endpoint",
-                &sim.url(),
-                "--session-s3",
-                &location,
-                "--s3-endpoint",
-                &store.url,
-                "--token",
-                TOKEN,
-                "--drain-timeout",
-                drain_timeout,
-            ],
-            &AWS_ENV,
+        s3_replica(
+            &sim.url(),
+            &store.url,
+            &["--token", TOKEN, "--drain-timeout", drain_timeout],
         )
     };
     let replicas = [replica(), replica()];
@@ -251,18 +238,23 @@ const TURN: [&str; 4] = [
     "assistant: 12 times 7 is 84.",
 ];
 
+/// The call's first turn through nginx, stored: the client, the replica serving it and the
+/// other one.
+async fn first_turn(c: &Cluster) -> (Client, usize, usize) {
+    let mut client = Client::connect(&c.url).await;
+    client.say("What is 12 times 7?").await;
+    client.until(|e| final_of(e, "assistant")).await;
+    let first = serving(&c.replicas, &[0, 1]).await;
+    assert_eq!(summary(&until_stored(&c.s3, SESSION, 4).await), TURN);
+    (client, first, 1 - first)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_survives_a_rolling_restart_behind_nginx() {
     let Some(mut c) = cluster("1").await else {
         return;
     };
-    // A turn through nginx.
-    let mut client = Client::connect(&c.url).await;
-    client.say("What is 12 times 7?").await;
-    client.until(|e| final_of(e, "assistant")).await;
-    let first = serving(&c.replicas, &[0, 1]).await;
-    let other = 1 - first;
-    assert_eq!(summary(&until_stored(&c.s3, SESSION, 4).await), TURN);
+    let (mut client, first, other) = first_turn(&c).await;
 
     // The rolling restart reaches that replica: SIGTERM, the drain, 1001.
     c.replicas[first].terminate();
@@ -324,12 +316,7 @@ async fn a_call_survives_losing_its_replica_mid_answer_behind_nginx() {
     let Some(mut c) = cluster("30").await else {
         return;
     };
-    let mut client = Client::connect(&c.url).await;
-    client.say("What is 12 times 7?").await;
-    client.until(|e| final_of(e, "assistant")).await;
-    let first = serving(&c.replicas, &[0, 1]).await;
-    let other = 1 - first;
-    until_stored(&c.s3, SESSION, 4).await;
+    let (mut client, first, other) = first_turn(&c).await;
 
     // The next answer starts speaking, and its machine dies (SIGKILL).
     client.say("What is 12 times 7?").await;

@@ -25,6 +25,24 @@ pub(crate) const AWS_ENV: [(&str, &str); 4] = [
     ("AWS_EC2_METADATA_DISABLED", "true"),
 ];
 
+/// A replica answering from `sim_url` (bidi-sim's OpenAI server), its sessions in moto's
+/// bucket (at `store_url`) under `replicas/`, with `extra` flags.
+pub(crate) fn s3_replica(sim_url: &str, store_url: &str, extra: &[&str]) -> Server {
+    let location = format!("s3://{BUCKET}/replicas");
+    let mut args = vec![
+        "--provider",
+        "openai",
+        "--endpoint",
+        sim_url,
+        "--session-s3",
+        &location,
+        "--s3-endpoint",
+        store_url,
+    ];
+    args.extend_from_slice(extra);
+    Server::start_with_env(&args, &AWS_ENV)
+}
+
 /// The stored messages of `session`'s served agent, in number order.
 pub(crate) async fn stored(client: &Client, session: &str) -> Vec<Value> {
     let prefix = format!("replicas/session_{session}/agents/agent_default/messages/");
@@ -95,22 +113,7 @@ async fn a_session_resumes_on_another_replica_with_its_history_replayed() {
     let s3 = moto::client(&store.url, 2);
     moto::create_bucket(&s3, BUCKET).await;
     let sim = realtime_sim().await;
-    let location = format!("s3://{BUCKET}/replicas");
-    let replica = || {
-        Server::start_with_env(
-            &[
-                "--provider",
-                "openai",
-                "--endpoint",
-                &sim.url(),
-                "--session-s3",
-                &location,
-                "--s3-endpoint",
-                &store.url,
-            ],
-            &AWS_ENV,
-        )
-    };
+    let replica = || s3_replica(&sim.url(), &store.url, &[]);
 
     // A turn on the first replica: the typed question when sent, the answer when its final
     // transcript arrives.
@@ -205,22 +208,7 @@ async fn a_drained_replica_has_stored_every_completed_turn_when_it_closes_with_1
     let s3 = moto::client(&store.url, 2);
     moto::create_bucket(&s3, BUCKET).await;
     let sim = realtime_sim().await;
-    let location = format!("s3://{BUCKET}/replicas");
-    let mut replica = Server::start_with_env(
-        &[
-            "--provider",
-            "openai",
-            "--endpoint",
-            &sim.url(),
-            "--session-s3",
-            &location,
-            "--s3-endpoint",
-            &store.url,
-            "--drain-timeout",
-            "1",
-        ],
-        &AWS_ENV,
-    );
+    let mut replica = s3_replica(&sim.url(), &store.url, &["--drain-timeout", "1"]);
     let mut client = WsClient::connect(&replica.ws("/ws?session=drained")).await;
     client.say("What is 12 times 7?").await;
     client.until(|e| final_of(e, "assistant")).await;
