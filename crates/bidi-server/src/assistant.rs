@@ -87,7 +87,8 @@ impl QuickstartAgents {
                     served_script(),
                     OpenAiSimOptions {
                         realtime: true,
-                        skip_audio_recording: true,
+                        // Served indefinitely and never inspected: memory stays flat.
+                        skip_recording: true,
                         ..OpenAiSimOptions::default()
                     },
                 )

@@ -1,9 +1,10 @@
 //! [`Recorder`]: what every client connection to a simulator sent, for tests to inspect and
 //! wait on; [`serve_recorded`] runs a [`ws`] server that records each connection.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -41,22 +42,36 @@ impl RecordedConnection {
 /// Records every connection's messages and wakes waiters on each change.
 #[derive(Debug, Default)]
 pub struct Recorder {
-    connections: Mutex<Vec<RecordedConnection>>,
+    connections: Mutex<Connections>,
     changed: Notify,
 }
 
+/// The recorded connections by index, and the next index.
+#[derive(Debug, Default)]
+struct Connections {
+    next: usize,
+    kept: BTreeMap<usize, RecordedConnection>,
+}
+
 impl Recorder {
+    fn lock(&self) -> MutexGuard<'_, Connections> {
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Starts recording a new connection; returns its index.
     pub fn open(&self, request: RequestInfo) -> usize {
-        let mut c = self
-            .connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        c.push(RecordedConnection {
-            request,
-            events: Vec::new(),
-        });
-        let index = c.len() - 1;
+        let mut c = self.lock();
+        let index = c.next;
+        c.next += 1;
+        c.kept.insert(
+            index,
+            RecordedConnection {
+                request,
+                events: Vec::new(),
+            },
+        );
         drop(c);
         self.changed.notify_waiters();
         index
@@ -64,32 +79,30 @@ impl Recorder {
 
     /// Records one message of connection `connection`.
     pub fn record(&self, connection: usize, event: Value) {
-        let mut c = self
-            .connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(conn) = c.get_mut(connection) {
+        let mut c = self.lock();
+        if let Some(conn) = c.kept.get_mut(&connection) {
             conn.events.push(event);
         }
         drop(c);
         self.changed.notify_waiters();
     }
 
-    /// The upgrade request of connection `connection`.
-    pub fn request(&self, connection: usize) -> Option<RequestInfo> {
-        self.connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(connection)
-            .map(|c| c.request.clone())
+    /// Drops connection `connection`'s recording (a server that runs indefinitely and is
+    /// not inspected forgets each connection as it ends, so its memory stays flat). The
+    /// other connections keep their indices; a [`snapshot`](Self::snapshot) no longer
+    /// lists this one.
+    pub fn forget(&self, connection: usize) {
+        self.lock().kept.remove(&connection);
     }
 
-    /// Everything recorded so far.
+    /// The upgrade request of connection `connection`.
+    pub fn request(&self, connection: usize) -> Option<RequestInfo> {
+        self.lock().kept.get(&connection).map(|c| c.request.clone())
+    }
+
+    /// Everything recorded so far, connections in the order they opened.
     pub fn snapshot(&self) -> Vec<RecordedConnection> {
-        self.connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.lock().kept.values().cloned().collect()
     }
 
     /// Waits until `find` returns something from the recording; `None` after `timeout`.

@@ -22,6 +22,7 @@ pub(super) struct Pacing {
     pub(super) realtime: bool,
     pub(super) stamp: bool,
     pub(super) skip_audio_recording: bool,
+    pub(super) skip_recording: bool,
 }
 
 struct Conn {
@@ -31,6 +32,7 @@ struct Conn {
     recorder: Arc<Recorder>,
     index: usize,
     skip_audio_recording: bool,
+    skip_recording: bool,
     configured: bool,
     pending_text: Option<String>,
     pending_tool: Option<(String, Value)>,
@@ -87,6 +89,7 @@ pub(super) async fn replay(script: Script, frames: &[&str]) -> Vec<crate::ws::Ou
         realtime: false,
         stamp: false,
         skip_audio_recording: true,
+        skip_recording: true,
     };
     let (mut conn, mut rx) = open(script, recorder, index, pacing);
     for frame in frames {
@@ -150,6 +153,7 @@ fn open(
         recorder,
         index,
         skip_audio_recording: pacing.skip_audio_recording,
+        skip_recording: pacing.skip_recording,
         configured: false,
         pending_text: None,
         pending_tool: None,
@@ -181,7 +185,9 @@ impl Conn {
             .get("type")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if !(self.skip_audio_recording && kind == "input_audio_buffer.append") {
+        let skipped = self.skip_recording
+            || (self.skip_audio_recording && kind == "input_audio_buffer.append");
+        if !skipped {
             self.recorder.record(self.index, event.clone());
         }
         let out = self.runner.out.clone();

@@ -135,6 +135,11 @@ pub struct OpenAiSimOptions {
     /// Do not record `input_audio_buffer.append` events (their audio would grow the
     /// recording without bound in long benchmark runs). Other events are still recorded.
     pub skip_audio_recording: bool,
+    /// Record nothing: each connection is forgotten as it ends and its events are not kept,
+    /// so a server that runs indefinitely (bidi-server's built-in simulator) keeps flat
+    /// memory. [`OpenAiSimHandle::recorded`] then lists only the connections still open,
+    /// without their events.
+    pub skip_recording: bool,
     /// Accept only this API key (`Authorization: Bearer <key>`); any other, or none, gets
     /// OpenAI's `invalid_api_key` error and close 3000 (see [`crate::auth`]). `None` (the
     /// default): any credentials.
@@ -171,6 +176,7 @@ impl OpenAiSim {
             realtime: options.realtime,
             stamp: options.stamp,
             skip_audio_recording: options.skip_audio_recording,
+            skip_recording: options.skip_recording,
         };
         let required = options.require_key;
         let (server, recorder) = recording::serve_recorded_on(
@@ -186,9 +192,12 @@ impl OpenAiSim {
                 let script = script.clone();
                 async move {
                     if accepted {
-                        connection::run(socket, script, rec, index, pacing).await;
+                        connection::run(socket, script, Arc::clone(&rec), index, pacing).await;
                     } else {
-                        auth::reject_openai(socket, presented, rec, index).await;
+                        auth::reject_openai(socket, presented, Arc::clone(&rec), index).await;
+                    }
+                    if pacing.skip_recording {
+                        rec.forget(index);
                     }
                 }
             },

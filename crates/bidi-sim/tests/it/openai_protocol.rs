@@ -228,6 +228,46 @@ async fn benchmark_options_stamp_audio_and_skip_recording_appends() {
     sim.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_recording_keeps_nothing_and_forgets_closed_connections() {
+    let options = bidi_sim::openai::OpenAiSimOptions {
+        skip_recording: true,
+        ..Default::default()
+    };
+    let script = Script::new().always(
+        Trigger::Text {
+            contains: "hi".into(),
+        },
+        vec![
+            Action::Say {
+                text: "Hello.".into(),
+                chunk: 0,
+            },
+            Action::EndTurn,
+        ],
+    );
+    let sim = OpenAiSim::start_with(script, options).await.expect("sim");
+    for _ in 0..3 {
+        let mut ws = connect(sim.url()).await;
+        ask(&mut ws, "hi").await;
+        expect(&mut ws, "response.done").await;
+        // Open: listed, with no events.
+        let open = sim.recorded();
+        assert_eq!(open.len(), 1);
+        assert!(open[0].events.is_empty(), "{:?}", open[0].events);
+        ws.close(None).await.expect("close");
+        while ws.next().await.is_some() {}
+        let forgotten = tokio::time::timeout(Duration::from_secs(10), async {
+            while !sim.recorded().is_empty() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        assert!(forgotten.is_ok(), "a closed connection is forgotten");
+    }
+    sim.shutdown().await;
+}
+
 /// Every server event of a turn, in order, until `response.done`.
 async fn turn(ws: &mut Client) -> Vec<Value> {
     let wait = async {
