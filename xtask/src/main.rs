@@ -102,7 +102,8 @@ fn ci_steps() -> Vec<Step> {
         ),
         tests,
         // The tests built bidi-server's binary; 10 real-time sessions for a minute against
-        // it, failing on RSS growth after the warm-up or leaked descriptors and tasks.
+        // it (calls of 20 s, so sessions end and begin), failing on RSS growth after the
+        // warm-up or leaked descriptors and tasks.
         Step::new(
             "soak (60 s)",
             &[
@@ -118,6 +119,8 @@ fn ci_steps() -> Vec<Step> {
                 "10",
                 "--sample-secs",
                 "5",
+                "--call-secs",
+                "20",
                 "--server",
                 "target/debug/bidi-server",
             ],

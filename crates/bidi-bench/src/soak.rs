@@ -1,10 +1,12 @@
 //! `bidi-bench soak`: N real-time sessions through a `bidi-server` process (its built-in
 //! simulator as the provider) for M minutes, each asking a question that needs a tool every
-//! cycle and barging into the answer with loud audio; the server's RSS, open file
+//! cycle and barging into the answer with loud audio, and each a call of `--call-secs`
+//! after which the client hangs up and calls again (so sessions end and begin all along, and
+//! no conversation grows without end); the server's RSS, open file
 //! descriptors, threads and live tokio tasks sampled every few seconds. It fails when RSS
 //! after the warm-up grows more than the allowed share, or file descriptors or tasks leak:
-//! more of them at the end than after the warm-up, or more once every session has closed
-//! than before the first one opened.
+//! more of them per open session than a session holds, or more once every session has
+//! closed than before the first one opened.
 //!
 //! ```text
 //! cargo run --release -p bidi-bench -- soak --minutes 60 --sessions 20 --server target/release/bidi-server
@@ -53,6 +55,9 @@ pub struct SoakArgs {
     /// The RSS growth allowed after the warm-up, in percent.
     #[arg(long, default_value_t = 10.0)]
     pub max_rss_growth: f64,
+    /// How long each call lasts before the client hangs up and calls again, in seconds.
+    #[arg(long, default_value_t = 120)]
+    pub call_secs: u64,
 }
 
 /// Why a soak failed.
@@ -79,6 +84,8 @@ struct Sample {
     fds: usize,
     threads: u64,
     tasks: u64,
+    /// Sessions open at the time (`bidi_sessions_active`).
+    active: u64,
 }
 
 /// The events the sessions saw, over all of them.
@@ -89,6 +96,7 @@ struct Counts {
     tool_results: AtomicU64,
     errors: AtomicU64,
     dropped_sessions: AtomicU64,
+    calls: AtomicU64,
 }
 
 struct Served {
@@ -170,10 +178,19 @@ async fn metric(addr: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Calls of `call` each, one after the other, until `stop`.
+async fn caller(url: String, stop: Instant, call: Duration, counts: Arc<Counts>) {
+    while Instant::now() < stop {
+        let hang_up = (Instant::now() + call).min(stop);
+        counts.calls.fetch_add(1, Ordering::Relaxed);
+        session(&url, hang_up, &counts).await;
+    }
+}
+
 /// One session, at real time until `stop`: 20 ms of 24 kHz silence per frame, a question
 /// needing the calculator at the start of each cycle, loud audio over the answer.
-async fn session(url: String, stop: Instant, counts: Arc<Counts>) {
-    let Ok((ws, _)) = tokio_tungstenite::connect_async(&url).await else {
+async fn session(url: &str, stop: Instant, counts: &Counts) {
+    let Ok((ws, _)) = tokio_tungstenite::connect_async(url).await else {
         counts.dropped_sessions.fetch_add(1, Ordering::Relaxed);
         return;
     };
@@ -256,9 +273,10 @@ pub async fn soak(args: &SoakArgs) -> Result<(), SoakError> {
         let offset = CYCLE * u32::try_from(i).unwrap_or(0)
             / u32::try_from(args.sessions.max(1)).unwrap_or(1);
         let (url, counts) = (url.clone(), Arc::clone(&counts));
+        let call = Duration::from_secs(args.call_secs.max(1));
         sessions.spawn(async move {
             tokio::time::sleep(offset).await;
-            session(url, stop, counts).await;
+            caller(url, stop, call, counts).await;
         });
     }
     println!(
@@ -269,7 +287,7 @@ pub async fn soak(args: &SoakArgs) -> Result<(), SoakError> {
         warmup.as_secs(),
         args.sample_secs
     );
-    println!("   t (s)   RSS (KiB)   fds   threads   tasks");
+    println!("   t (s)   RSS (KiB)   fds   threads   tasks   open");
     let mut samples = Vec::new();
     let every = Duration::from_secs(args.sample_secs.max(1));
     let mut next = start + every;
@@ -278,16 +296,18 @@ pub async fn soak(args: &SoakArgs) -> Result<(), SoakError> {
         tokio::time::sleep_until(next).await;
         let (rss_kib, threads, fds) = process(pid);
         let tasks = metric(&served.addr, "bidi_tokio_tasks_alive").await;
+        let active = metric(&served.addr, "bidi_sessions_active").await;
         let sample = Sample {
             at_s: start.elapsed().as_secs_f64(),
             rss_kib,
             fds,
             threads,
             tasks,
+            active,
         };
         println!(
-            "{:8.0} {:11} {:5} {:9} {:7}",
-            sample.at_s, sample.rss_kib, sample.fds, sample.threads, sample.tasks
+            "{:8.0} {:11} {:5} {:9} {:7} {:8}",
+            sample.at_s, sample.rss_kib, sample.fds, sample.threads, sample.tasks, sample.active
         );
         samples.push(sample);
         next += every;
@@ -298,7 +318,7 @@ pub async fn soak(args: &SoakArgs) -> Result<(), SoakError> {
         "soak: idle before {} fds, {} tasks; after every session closed {} fds, {} tasks",
         idle_before.fds, idle_before.tasks, idle_after.fds, idle_after.tasks
     );
-    let verdict = judge(&samples, warmup, args.max_rss_growth).and_then(|()| {
+    let verdict = judge(&samples, warmup, args.max_rss_growth, idle_before).and_then(|()| {
         if idle_after.fds > idle_before.fds || idle_after.tasks > idle_before.tasks {
             Err(SoakError::Leak(format!(
                 "after every session closed: fds {} → {}, tasks {} → {}",
@@ -310,7 +330,8 @@ pub async fn soak(args: &SoakArgs) -> Result<(), SoakError> {
     });
     let c = &counts;
     println!(
-        "soak: answers {}, interruptions {}, tool results {}, errors {}, sessions dropped {}",
+        "soak: calls {}, answers {}, interruptions {}, tool results {}, errors {}, calls refused {}",
+        c.calls.load(Ordering::Relaxed),
         c.answers.load(Ordering::Relaxed),
         c.interruptions.load(Ordering::Relaxed),
         c.tool_results.load(Ordering::Relaxed),
@@ -337,6 +358,7 @@ async fn idle_sample(pid: u32, addr: &str) -> Sample {
         fds,
         threads,
         tasks: metric(addr, "bidi_tokio_tasks_alive").await,
+        active: metric(addr, "bidi_sessions_active").await,
     }
 }
 
@@ -354,9 +376,20 @@ async fn settled_sample(pid: u32, addr: &str, before: Sample) -> Sample {
     }
 }
 
-/// Compares the last sample with the first one after the warm-up: RSS growth (percent and
-/// KiB per minute), descriptors and tasks.
-fn judge(samples: &[Sample], warmup: Duration, max_growth: f64) -> Result<(), SoakError> {
+/// A session's share of descriptors (its socket and the provider connection's two ends) and
+/// of tasks, with room to spare: more per open session than this is a leak.
+const FDS_PER_SESSION: u64 = 4;
+const TASKS_PER_SESSION: u64 = 14;
+
+/// Compares the last sample with the first one after the warm-up (RSS growth, percent and
+/// KiB per minute), and every sample after the warm-up with what its open sessions hold
+/// (descriptors and tasks above the idle server's).
+fn judge(
+    samples: &[Sample],
+    warmup: Duration,
+    max_growth: f64,
+    idle: Sample,
+) -> Result<(), SoakError> {
     let warm = warmup.as_secs_f64();
     let (Some(base), Some(last)) = (samples.iter().find(|s| s.at_s >= warm), samples.last()) else {
         return Err(SoakError::Leak("no sample after the warm-up".into()));
@@ -379,12 +412,21 @@ fn judge(samples: &[Sample], warmup: Duration, max_growth: f64) -> Result<(), So
     if growth > max_growth {
         broken.push(format!("RSS grew {growth:.1} % (allowed {max_growth} %)"));
     }
-    // The same sessions are open at both samples: any more descriptors or tasks leaked.
-    if last.fds > base.fds + 2 {
-        broken.push(format!("file descriptors {} → {}", base.fds, last.fds));
-    }
-    if last.tasks > base.tasks + base.tasks / 10 + 4 {
-        broken.push(format!("tokio tasks {} → {}", base.tasks, last.tasks));
+    for s in samples.iter().filter(|s| s.at_s >= warm) {
+        let fds = (s.fds as u64).saturating_sub(idle.fds as u64);
+        if fds > FDS_PER_SESSION * s.active + 2 {
+            broken.push(format!(
+                "{:.0} s: {fds} descriptors above idle for {} open sessions",
+                s.at_s, s.active
+            ));
+        }
+        let tasks = s.tasks.saturating_sub(idle.tasks);
+        if tasks > TASKS_PER_SESSION * s.active + 4 {
+            broken.push(format!(
+                "{:.0} s: {tasks} tasks above idle for {} open sessions",
+                s.at_s, s.active
+            ));
+        }
     }
     if broken.is_empty() {
         println!("soak: ok");
@@ -398,6 +440,7 @@ fn judge(samples: &[Sample], warmup: Duration, max_growth: f64) -> Result<(), So
 mod tests {
     use super::*;
 
+    /// A sample with 5 sessions open (idle: 10 descriptors, 3 tasks).
     fn at(at_s: f64, rss_kib: u64, fds: usize, tasks: u64) -> Sample {
         Sample {
             at_s,
@@ -405,24 +448,30 @@ mod tests {
             fds,
             threads: 4,
             tasks,
+            active: 5,
         }
     }
 
     #[test]
-    fn growth_after_the_warm_up_is_judged() {
+    fn growth_and_leaks_after_the_warm_up_are_judged() {
         let warm = Duration::from_secs(20);
+        let idle = Sample {
+            fds: 10,
+            tasks: 3,
+            ..Sample::default()
+        };
         let flat = [
-            at(10.0, 5000, 30, 40),
-            at(20.0, 9000, 30, 40),
-            at(60.0, 9500, 31, 41),
+            at(10.0, 5000, 25, 50),
+            at(20.0, 9000, 25, 50),
+            at(60.0, 9500, 26, 52),
         ];
-        assert!(judge(&flat, warm, 10.0).is_ok());
-        let leaking = [at(20.0, 9000, 30, 40), at(60.0, 10_000, 30, 40)];
-        assert!(judge(&leaking, warm, 10.0).is_err());
-        let fds = [at(20.0, 9000, 30, 40), at(60.0, 9000, 40, 40)];
-        assert!(judge(&fds, warm, 10.0).is_err());
-        let tasks = [at(20.0, 9000, 30, 40), at(60.0, 9000, 30, 90)];
-        assert!(judge(&tasks, warm, 10.0).is_err());
-        assert!(judge(&[at(10.0, 1, 1, 1)], warm, 10.0).is_err());
+        assert!(judge(&flat, warm, 10.0, idle).is_ok());
+        let growing = [at(20.0, 9000, 25, 50), at(60.0, 10_000, 25, 50)];
+        assert!(judge(&growing, warm, 10.0, idle).is_err());
+        let fds = [at(20.0, 9000, 25, 50), at(60.0, 9000, 40, 50)];
+        assert!(judge(&fds, warm, 10.0, idle).is_err());
+        let tasks = [at(20.0, 9000, 25, 50), at(60.0, 9000, 25, 90)];
+        assert!(judge(&tasks, warm, 10.0, idle).is_err());
+        assert!(judge(&[at(10.0, 1, 1, 1)], warm, 10.0, idle).is_err());
     }
 }
