@@ -47,7 +47,13 @@ pub fn process_cpu() -> Duration {
 
 /// A `kB` line of `/proc/self/status` (`VmRSS`, `VmHWM`, ...); 0 when absent.
 pub fn status_kb(key: &str) -> u64 {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+    status_field("self", key)
+}
+
+/// The number of a line of `/proc/<pid>/status` (`VmRSS` in kB, `Threads`, ...); 0 when
+/// absent. `pid` may be `self`.
+pub fn status_field(pid: &str, key: &str) -> u64 {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
         return 0;
     };
     status
@@ -57,6 +63,11 @@ pub fn status_kb(key: &str) -> u64 {
             rest.split_whitespace().next()?.parse().ok()
         })
         .unwrap_or(0)
+}
+
+/// The open file descriptors of process `pid` (`self` for this one); 0 when unreadable.
+pub fn open_fds(pid: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
 }
 
 /// Current resident set size, KiB.
@@ -100,6 +111,8 @@ mod tests {
         assert!(context_switches() > 0);
         assert!(cpu_times("self").is_some());
         assert!(rss_kb() > 0);
+        assert!(status_field("self", "Threads") >= 1);
+        assert!(open_fds("self") >= 3, "stdin, stdout, stderr");
         assert!(peak_rss_kb() >= rss_kb());
         let a = process_cpu();
         let mut x = 0u64;

@@ -27,6 +27,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::procfs;
+
+/// One frame of user audio.
+const FRAME: Duration = Duration::from_millis(20);
 /// One question-answer-barge-in cycle per session.
 const CYCLE: Duration = Duration::from_secs(8);
 /// When, in a cycle, the user talks over the answer, and for how long.
@@ -151,15 +155,12 @@ fn start_server(path: &PathBuf, sessions: usize) -> Result<Served, SoakError> {
 
 /// The process's VmRSS and Threads, its open descriptors.
 fn process(pid: u32) -> (u64, u64, usize) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key)?.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    };
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count);
-    (field("VmRSS:"), field("Threads:"), fds)
+    let pid = pid.to_string();
+    (
+        procfs::status_field(&pid, "VmRSS"),
+        procfs::status_field(&pid, "Threads"),
+        procfs::open_fds(&pid),
+    )
 }
 
 /// A metric's value from the server's `/metrics` (0 when absent).
@@ -208,12 +209,12 @@ async fn session(url: &str, stop: Instant, counts: &Counts) {
     let question =
         json!({"type": "bidi_text_input", "text": "What is 12 times 7?", "role": "user"})
             .to_string();
+    let cycle_frames = u32::try_from(CYCLE.as_millis() / FRAME.as_millis()).unwrap_or(1);
     let sender = async {
         let start = Instant::now();
         let mut n: u32 = 0;
         while Instant::now() < stop {
-            let in_cycle = Duration::from_millis(20 * u64::from(n)).as_millis() % CYCLE.as_millis();
-            let in_cycle = Duration::from_millis(u64::try_from(in_cycle).unwrap_or(0));
+            let in_cycle = FRAME * (n % cycle_frames);
             if in_cycle.is_zero() && tx.send(Message::text(question.clone())).await.is_err() {
                 return;
             }
@@ -223,7 +224,7 @@ async fn session(url: &str, stop: Instant, counts: &Counts) {
                 return;
             }
             n += 1;
-            tokio::time::sleep_until(start + Duration::from_millis(20) * n).await;
+            tokio::time::sleep_until(start + FRAME * n).await;
         }
         let _ = tx.close().await;
     };
