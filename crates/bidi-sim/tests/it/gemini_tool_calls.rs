@@ -16,10 +16,9 @@ use std::sync::{Arc, Mutex};
 
 use bidi_agent::hooks::{BidiAfterToolCallEvent, HookProvider, HookResult};
 use bidi_agent::tools::ToolContext;
-use bidi_agent::{AgentEventStream, BidiAgent, tool};
+use bidi_agent::{BidiAgent, tool};
 use bidi_sim::gemini::GeminiSim;
 use bidi_sim::{Action, Script, Trigger};
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -108,28 +107,6 @@ async fn started_agent(sim: &bidi_sim::gemini::GeminiSimHandle, seen: &Arc<Seen>
     agent
 }
 
-/// Events up to and including the first that `stop` accepts, within the answer limit.
-async fn until(events: &mut AgentEventStream, stop: impl Fn(&Value) -> bool) -> Vec<Value> {
-    let mut seen = Vec::new();
-    let collect = async {
-        while let Some(event) = events.next().await {
-            let event = event.expect("event").to_json();
-            let done = stop(&event);
-            seen.push(event);
-            if done {
-                return;
-            }
-        }
-    };
-    if tokio::time::timeout(support::ANSWER_LIMIT, collect)
-        .await
-        .is_err()
-    {
-        panic!("not in time; saw {seen:#?}");
-    }
-    seen
-}
-
 /// `fut`, or a panic after the answer limit (against hangs, not a timing check).
 async fn within<T>(fut: impl Future<Output = T>) -> T {
     tokio::time::timeout(support::ANSWER_LIMIT, fut)
@@ -180,7 +157,7 @@ async fn a_non_blocking_call_runs_while_the_model_talks() {
     let mut events = agent.receive();
     agent.send("Please book a table").await.expect("send");
     // The preamble, spoken while the tool waits for the test's release.
-    let preamble = until(&mut events, is_final_answer("Booking it now.")).await;
+    let preamble = support::until(&mut events, is_final_answer("Booking it now.")).await;
     assert!(
         preamble.iter().any(|e| e["type"] == "bidi_audio_stream"),
         "audio while the tool runs: {preamble:#?}"
@@ -190,7 +167,7 @@ async fn a_non_blocking_call_runs_while_the_model_talks() {
         "the tool has not answered yet: {preamble:#?}"
     );
     seen.release.notify_one();
-    let answer = until(
+    let answer = support::until(
         &mut events,
         is_final_answer("Your table is booked for eight."),
     )
@@ -261,13 +238,13 @@ async fn a_cancelled_call_is_dropped_and_sends_nothing() {
     let agent = started_agent(&sim, &seen).await;
     let mut events = agent.receive();
     agent.send("What is in the news?").await.expect("send");
-    until(&mut events, is_final_answer("Looking.")).await;
+    support::until(&mut events, is_final_answer("Looking.")).await;
     within(seen.started.notified()).await;
     agent.send("Oh, never mind").await.expect("send");
-    let mut after = until(&mut events, is_final_answer("Alright, forget it.")).await;
+    let mut after = support::until(&mut events, is_final_answer("Alright, forget it.")).await;
     // The cancelled call's events may trail the answer: read on to its result message.
     if !after.iter().any(|e| e.get("message").is_some()) {
-        after.extend(until(&mut events, |e| e.get("message").is_some()).await);
+        after.extend(support::until(&mut events, |e| e.get("message").is_some()).await);
     }
     let cancellation = after
         .iter()
@@ -300,7 +277,7 @@ async fn a_cancelled_call_is_dropped_and_sends_nothing() {
     );
     // The conversation goes on.
     agent.send("hello again").await.expect("send");
-    until(&mut events, is_final_answer("Hi there.")).await;
+    support::until(&mut events, is_final_answer("Hi there.")).await;
     // The history keeps the call and its cancelled result, paired.
     let history = serde_json::to_value(agent.messages()).expect("json");
     let result = history

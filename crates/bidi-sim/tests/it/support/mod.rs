@@ -87,14 +87,27 @@ pub fn openai_model(url: &str) -> bidi_agent::models::openai::BidiOpenAIRealtime
 /// The agent's events, as reference JSON, up to and including the next final assistant
 /// transcript; panics with what was seen when none comes within [`ANSWER_LIMIT`].
 pub async fn until_answer(events: &mut bidi_agent::AgentEventStream) -> Vec<serde_json::Value> {
+    until(events, |event| {
+        event["type"] == "bidi_transcript_stream"
+            && event["role"] == "assistant"
+            && event["is_final"] == true
+    })
+    .await
+}
+
+/// The agent's events, as reference JSON, up to and including the first that `stop`
+/// accepts (or to the stream's end); panics with what was seen when that takes longer
+/// than [`ANSWER_LIMIT`].
+pub async fn until(
+    events: &mut bidi_agent::AgentEventStream,
+    stop: impl Fn(&serde_json::Value) -> bool,
+) -> Vec<serde_json::Value> {
     use futures_util::StreamExt;
     let mut seen = Vec::new();
     let collect = async {
         while let Some(event) = events.next().await {
             let event = event.expect("event").to_json();
-            let done = event["type"] == "bidi_transcript_stream"
-                && event["role"] == "assistant"
-                && event["is_final"] == true;
+            let done = stop(&event);
             seen.push(event);
             if done {
                 return;
@@ -102,7 +115,7 @@ pub async fn until_answer(events: &mut bidi_agent::AgentEventStream) -> Vec<serd
         }
     };
     if tokio::time::timeout(ANSWER_LIMIT, collect).await.is_err() {
-        panic!("no answer in time; saw {seen:#?}");
+        panic!("not in time; saw {seen:#?}");
     }
     seen
 }
