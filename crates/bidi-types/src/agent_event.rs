@@ -44,14 +44,15 @@ pub struct ToolStreamData {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "tool_stream")]
 pub struct ToolStreamEvent {
-    tool_stream_event: ToolStreamData,
+    // Boxed, like the other tool events: large, and sharing the agent's queues with audio.
+    tool_stream_event: Box<ToolStreamData>,
 }
 
 impl ToolStreamEvent {
     /// A progress event for `tool_use`.
     pub fn new(tool_use: ToolUse, data: Value) -> Self {
         Self {
-            tool_stream_event: ToolStreamData { tool_use, data },
+            tool_stream_event: Box::new(ToolStreamData { tool_use, data }),
         }
     }
     /// The call and its data.
@@ -64,13 +65,15 @@ impl ToolStreamEvent {
 /// [{"toolResult": ...}]}}`. Like the reference, it has no `type` key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolResultMessageEvent {
-    message: Message,
+    message: Box<Message>,
 }
 
 impl ToolResultMessageEvent {
     /// A message event.
     pub fn new(message: Message) -> Self {
-        Self { message }
+        Self {
+            message: Box::new(message),
+        }
     }
     /// The message.
     pub fn message(&self) -> &Message {
@@ -91,17 +94,17 @@ pub struct ToolCancelData {
 /// reference, it has no `type` key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolCancelEvent {
-    tool_cancel_event: ToolCancelData,
+    tool_cancel_event: Box<ToolCancelData>,
 }
 
 impl ToolCancelEvent {
     /// A cancel event.
     pub fn new(tool_use: ToolUse, message: impl Into<String>) -> Self {
         Self {
-            tool_cancel_event: ToolCancelData {
+            tool_cancel_event: Box::new(ToolCancelData {
                 tool_use,
                 message: message.into(),
-            },
+            }),
         }
     }
     /// The call and the reason.

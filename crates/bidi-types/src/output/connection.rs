@@ -38,13 +38,16 @@ impl BidiConnectionStartEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "bidi_connection_restart")]
 pub struct BidiConnectionRestartEvent {
-    timeout_error: ModelTimeout,
+    // Boxed: rare, and larger than the audio events that share its enum.
+    timeout_error: Box<ModelTimeout>,
 }
 
 impl BidiConnectionRestartEvent {
     /// A restart event for this timeout.
     pub fn new(timeout_error: ModelTimeout) -> Self {
-        Self { timeout_error }
+        Self {
+            timeout_error: Box::new(timeout_error),
+        }
     }
     /// The timeout that caused it.
     pub fn timeout_error(&self) -> &ModelTimeout {

@@ -18,8 +18,9 @@ use serde_json::{Map, Value};
 pub struct BidiErrorEvent {
     message: String,
     code: String,
+    // Boxed: rare, and a map is as large as the rest of the event.
     #[serde(default)]
-    details: Option<Map<String, Value>>,
+    details: Option<Box<Map<String, Value>>>,
 }
 
 impl BidiErrorEvent {
@@ -33,7 +34,7 @@ impl BidiErrorEvent {
     }
     /// With details.
     pub fn with_details(mut self, details: Map<String, Value>) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
     /// What went wrong, for people.
@@ -46,6 +47,6 @@ impl BidiErrorEvent {
     }
     /// More context, when there is some.
     pub fn details(&self) -> Option<&Map<String, Value>> {
-        self.details.as_ref()
+        self.details.as_deref()
     }
 }

@@ -40,8 +40,10 @@ pub struct ToolUseStreamDelta {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "tool_use_stream")]
 pub struct ToolUseStreamEvent {
-    delta: ToolUseStreamDelta,
-    current_tool_use: ToolUse,
+    // Boxed: a tool use is large and rare, and this event shares its enum (and the queues
+    // that carry it) with the audio chunks.
+    delta: Box<ToolUseStreamDelta>,
+    current_tool_use: Box<ToolUse>,
 }
 
 impl ToolUseStreamEvent {
@@ -49,21 +51,21 @@ impl ToolUseStreamEvent {
     /// places.
     pub fn complete(tool_use: ToolUse) -> Self {
         Self {
-            delta: ToolUseStreamDelta {
+            delta: Box::new(ToolUseStreamDelta {
                 tool_use: ToolUseDelta {
                     tool_use_id: Some(tool_use.tool_use_id.clone()),
                     name: Some(tool_use.name.clone()),
                     input: tool_use.input.clone(),
                 },
-            },
-            current_tool_use: tool_use,
+            }),
+            current_tool_use: Box::new(tool_use),
         }
     }
     /// An event with an explicit delta.
     pub fn new(delta: ToolUseDelta, current_tool_use: ToolUse) -> Self {
         Self {
-            delta: ToolUseStreamDelta { tool_use: delta },
-            current_tool_use,
+            delta: Box::new(ToolUseStreamDelta { tool_use: delta }),
+            current_tool_use: Box::new(current_tool_use),
         }
     }
     /// What changed.
@@ -76,7 +78,7 @@ impl ToolUseStreamEvent {
     }
     /// The tool use, by value.
     pub fn into_tool_use(self) -> ToolUse {
-        self.current_tool_use
+        *self.current_tool_use
     }
 }
 

@@ -296,3 +296,20 @@ fn audio_config_json_matches_the_reference_keys() {
     );
     assert!(bad.expect_err("rejected").to_string().contains("44100"));
 }
+
+/// Every event of a conversation passes through the agent's queues, whose blocks hold 32
+/// slots of the largest variant: the rare, large events (tool uses, errors with details, a
+/// restart) are boxed, so an audio chunk's slot stays small.
+#[test]
+fn queued_events_stay_small() {
+    use std::mem::size_of;
+    let output = size_of::<bidi_types::BidiOutputEvent>();
+    let agent = size_of::<bidi_types::BidiAgentEvent>();
+    let result = size_of::<Result<bidi_types::BidiOutputEvent, bidi_types::ModelError>>();
+    assert!(output <= 96, "BidiOutputEvent is {output} bytes");
+    assert!(agent <= 96, "BidiAgentEvent is {agent} bytes");
+    assert!(
+        result <= 104,
+        "Result<BidiOutputEvent, ModelError> is {result} bytes"
+    );
+}
