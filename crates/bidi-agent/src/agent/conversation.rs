@@ -37,14 +37,20 @@ impl Conversation {
     /// Runs `fut` as a task of this conversation, turning a panic into an error item.
     pub(crate) fn spawn(&self, task: &'static str, fut: impl Future<Output = ()> + Send + 'static) {
         let tx = self.tx.clone();
-        self.tasks.spawn(async move {
-            if let Err(panic) = AssertUnwindSafe(fut).catch_unwind().await {
-                let message = panic_message(panic.as_ref());
-                tracing::error!(task, "task=<{task}> | agent task panicked: {message}");
-                let _ = tx
-                    .send(LoopItem::Error(AgentError::Task { task, message }))
-                    .await;
-            }
-        });
+        // `then`, not an `async` block awaiting `fut`: the block would hold `fut` twice (as
+        // its capture and as the future it awaits), doubling the task's memory.
+        self.tasks.spawn(
+            AssertUnwindSafe(fut)
+                .catch_unwind()
+                .then(move |outcome| async move {
+                    if let Err(panic) = outcome {
+                        let message = panic_message(panic.as_ref());
+                        tracing::error!(task, "task=<{task}> | agent task panicked: {message}");
+                        let _ = tx
+                            .send(LoopItem::Error(AgentError::Task { task, message }))
+                            .await;
+                    }
+                }),
+        );
     }
 }

@@ -307,17 +307,21 @@ async fn model_task(conv: Conversation, mut stream: ModelEventStream) {
                 return;
             }
             Some(Ok(event)) => event,
-            Some(Err(ModelError::Timeout(timeout))) => match restart(&conv, timeout).await {
-                Ok(Some(new_stream)) => {
-                    stream = new_stream;
-                    continue;
+            // Boxed (as the interruption below): rare paths with large futures, kept out of
+            // the size of this task, which lives as long as the conversation.
+            Some(Err(ModelError::Timeout(timeout))) => {
+                match Box::pin(restart(&conv, timeout)).await {
+                    Ok(Some(new_stream)) => {
+                        stream = new_stream;
+                        continue;
+                    }
+                    Ok(None) => return,
+                    Err(e) => {
+                        conv.put(e).await;
+                        return;
+                    }
                 }
-                Ok(None) => return,
-                Err(e) => {
-                    conv.put(e).await;
-                    return;
-                }
-            },
+            }
             Some(Err(e)) => {
                 tracing::warn!(code = e.code(), "error=<{e}> | model error, ending receive");
                 conv.put(LoopItem::ModelError(e)).await;
@@ -330,8 +334,8 @@ async fn model_task(conv: Conversation, mut stream: ModelEventStream) {
         }
         let outcome = match after {
             After::Nothing => Ok(()),
-            After::Append(messages) => conv.inner.append(messages).await,
-            After::Settle => conv.inner.settle().await,
+            After::Append(messages) => Box::pin(conv.inner.append(messages)).await,
+            After::Settle => Box::pin(conv.inner.settle()).await,
             After::Tool(tool_use) => {
                 let cancel = conv.calls.begin(&tool_use.tool_use_id);
                 let tool_conv = conv.clone();
@@ -349,7 +353,7 @@ async fn model_task(conv: Conversation, mut stream: ModelEventStream) {
                 );
                 Ok(())
             }
-            After::Interrupted(reason) => barge_in::on_interruption(&conv, reason).await,
+            After::Interrupted(reason) => Box::pin(barge_in::on_interruption(&conv, reason)).await,
         };
         if let Err(e) = outcome {
             conv.put(LoopItem::Error(e)).await;

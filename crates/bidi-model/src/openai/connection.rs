@@ -246,7 +246,10 @@ impl Pump {
                     active_response,
                     item,
                     emitted_total,
-                } => self.barge_in(active_response, item, emitted_total).await,
+                } => {
+                    // Boxed: rare, and its sends would otherwise size every frame's future.
+                    Box::pin(self.barge_in(active_response, item, emitted_total)).await;
+                }
                 Step::SessionExpired(timeout) => return Some(ModelError::Timeout(timeout)),
             }
         }
