@@ -26,7 +26,7 @@ type Stream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Bytes read from the socket at a time. tungstenite's default (128 KiB) zero-fills that
 /// much on every read and keeps it resident per connection; audio frames are ~1.5 KiB, and
 /// a longer frame is still read whole (the buffer grows to the frame's length).
-const READ_BUFFER_BYTES: usize = 16 * 1024;
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// How the peer closed the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
