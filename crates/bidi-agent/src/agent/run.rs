@@ -106,7 +106,9 @@ async fn pump(
 
     // An input's event the agent refuses (a player's report past the audio sent, say) is
     // answered on the outputs with a `bidi_error`, and the conversation goes on.
-    let (refused_tx, refused_rx) = tokio::sync::mpsc::channel::<BidiAgentEvent>(8);
+    // The queue carries the refusal's message (the event is made on the way out): a queue
+    // allocates its first 32 slots up front, and this one is rarely used.
+    let (refused_tx, refused_rx) = tokio::sync::mpsc::channel::<String>(8);
     let read_all = try_join_all(inputs.iter_mut().enumerate().map(|(i, input)| {
         let refused = refused_tx.clone();
         async move {
@@ -117,9 +119,8 @@ async fn pump(
                 match agent.send(event).await {
                     Err(AgentError::InvalidInput(e)) => {
                         tracing::debug!("input=<{i}>, error=<{e}> | input event refused");
-                        let error = BidiErrorEvent::new(e.to_string(), "InvalidInput");
                         // Never blocks the input: a full queue drops the notice, not audio.
-                        let _ = refused.try_send(error.into());
+                        let _ = refused.try_send(e.to_string());
                     }
                     other => other?,
                 }
@@ -139,18 +140,19 @@ async fn pump(
                     Some(event) => event?,
                     None => break,
                 },
-                Some(notice) = refused_rx.recv() => notice,
-            };
-            let writes = outputs.iter_mut().enumerate().map(|(i, output)| {
-                let event = &event;
-                async move {
-                    output.write(event).await.map_err(|source| AgentError::Io {
-                        name: format!("output[{i}]"),
-                        source,
-                    })
+                Some(message) = refused_rx.recv() => {
+                    BidiErrorEvent::new(message, "InvalidInput").into()
                 }
-            });
-            try_join_all(writes).await?;
+            };
+            // One output (the usual case) is written to directly: joining allocates, and
+            // this runs for every event.
+            match outputs.as_mut_slice() {
+                [output] => write(0, output, &event).await?,
+                outputs => {
+                    let writes = outputs.iter_mut().enumerate();
+                    try_join_all(writes.map(|(i, o)| write(i, o, &event))).await?;
+                }
+            }
         }
         Ok::<(), AgentError>(())
     };
@@ -171,6 +173,18 @@ async fn pump(
             Err(e) => Err(e),
         },
     }
+}
+
+/// Writes `event` to output `i`.
+async fn write(
+    i: usize,
+    output: &mut Box<dyn BidiOutput>,
+    event: &BidiAgentEvent,
+) -> Result<(), AgentError> {
+    output.write(event).await.map_err(|source| AgentError::Io {
+        name: format!("output[{i}]"),
+        source,
+    })
 }
 
 /// How long `run` waits for the event stream to say why the model's connection ended, when
