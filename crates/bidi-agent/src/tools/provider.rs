@@ -80,7 +80,8 @@ pub trait ToolProvider: Send + Sync + 'static {
 
 /// The agent's tools: its own (fixed at `build`) and, while started, its providers'.
 pub(crate) struct AgentTools {
-    base: ToolRegistry,
+    /// Shared with `current` until a provider adds tools: one copy of the specs per agent.
+    base: Arc<ToolRegistry>,
     providers: Vec<Arc<dyn ToolProvider>>,
     consumer: ConsumerId,
     current: RwLock<Arc<ToolRegistry>>,
@@ -94,7 +95,8 @@ impl std::fmt::Debug for AgentTools {
 
 impl AgentTools {
     pub(crate) fn new(base: ToolRegistry, providers: Vec<Arc<dyn ToolProvider>>) -> Self {
-        let current = RwLock::new(Arc::new(base.clone()));
+        let base = Arc::new(base);
+        let current = RwLock::new(Arc::clone(&base));
         Self {
             base,
             providers,
@@ -108,8 +110,8 @@ impl AgentTools {
         Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    fn set(&self, registry: ToolRegistry) {
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(registry);
+    fn set(&self, registry: Arc<ToolRegistry>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = registry;
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<Arc<dyn AgentTool>> {
@@ -138,7 +140,7 @@ impl AgentTools {
         if self.providers.is_empty() {
             return Ok(());
         }
-        let mut registry = self.base.clone();
+        let mut registry = ToolRegistry::clone(&self.base);
         for (loaded, provider) in self.providers.iter().enumerate() {
             let outcome = match provider.load_tools(self.consumer).await {
                 Ok(tools) => tools
@@ -169,7 +171,7 @@ impl AgentTools {
                 registry.len()
             );
         }
-        self.set(registry);
+        self.set(Arc::new(registry));
         Ok(())
     }
 
@@ -179,7 +181,7 @@ impl AgentTools {
         if self.providers.is_empty() {
             return Vec::new();
         }
-        self.set(self.base.clone());
+        self.set(Arc::clone(&self.base));
         let mut failures = Vec::new();
         for provider in &self.providers {
             if let Err(error) = provider.remove_consumer(self.consumer).await {
