@@ -186,6 +186,21 @@ impl BidiAgentEvent {
         // Serialising these types cannot fail: every key is a string and every value is plain.
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
+
+    /// The event as JSON text: the text of `to_json().to_string()`, written directly
+    /// (no [`Value`] tree, one copy of the audio), for sending an event per frame.
+    ///
+    /// ```
+    /// use bidi_types::{BidiAgentEvent, BidiAudioStreamEvent, AudioFormat, Channels, SampleRate};
+    /// let e = BidiAgentEvent::from(BidiAudioStreamEvent::from_bytes(
+    ///     &[0, 0], AudioFormat::Pcm, SampleRate::Hz24000, Channels::Mono,
+    /// ));
+    /// assert_eq!(e.to_json_string(), e.to_json().to_string());
+    /// ```
+    pub fn to_json_string(&self) -> String {
+        // As above: cannot fail for these types.
+        serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned())
+    }
 }
 
 impl<'de> Deserialize<'de> for BidiAgentEvent {

@@ -141,6 +141,27 @@ impl<D: AudioDirection> AudioChunkEvent<D> {
         fields::decode_base64("audio", &self.audio)
     }
 
+    /// The audio, decoded into `out` (cleared first): for a reader of every chunk, which
+    /// keeps one buffer instead of allocating one per chunk.
+    ///
+    /// ```
+    /// use bidi_types::{AudioFormat, BidiAudioInputEvent, Channels, SampleRate};
+    /// let e = BidiAudioInputEvent::from_bytes(&[1, 2, 3, 4], AudioFormat::Pcm, SampleRate::Hz16000, Channels::Mono);
+    /// let mut pcm = vec![9; 100];
+    /// e.audio_bytes_into(&mut pcm).unwrap();
+    /// assert_eq!(pcm, [1, 2, 3, 4]);
+    /// ```
+    pub fn audio_bytes_into(&self, out: &mut Vec<u8>) -> Result<(), TypesError> {
+        out.clear();
+        BASE64
+            .decode_vec(&self.audio, out)
+            .map_err(|e| TypesError::InvalidBase64 {
+                field: "audio",
+                len: self.audio.len(),
+                reason: e.to_string(),
+            })
+    }
+
     /// Its encoding.
     pub fn format(&self) -> AudioFormat {
         self.format

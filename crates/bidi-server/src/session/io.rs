@@ -25,6 +25,8 @@ pub(crate) struct WsInput {
     pub(crate) grace: std::time::Duration,
     /// Cancelled when the session must end (the client left, the server drains).
     pub(crate) ended: CancellationToken,
+    /// The last audio frame's PCM, for the turn clock (one buffer, reused).
+    pub(crate) pcm: Vec<u8>,
 }
 
 impl WsInput {
@@ -40,10 +42,13 @@ impl WsInput {
                 let mut clock = self.clock.lock().unwrap_or_else(PoisonError::into_inner);
                 match &event {
                     BidiInputEvent::Text(_) => clock.text_turn(now),
-                    BidiInputEvent::Audio(audio) if audio.channels() == Channels::Mono => {
-                        if let Ok(bytes) = audio.audio_bytes() {
-                            clock.audio(&bytes, audio.sample_rate().hz(), now);
-                        }
+                    // Decoded into the reused buffer (the frame's base64 was checked when
+                    // parsed, so this does not fail).
+                    BidiInputEvent::Audio(audio)
+                        if audio.channels() == Channels::Mono
+                            && audio.audio_bytes_into(&mut self.pcm).is_ok() =>
+                    {
+                        clock.audio(&self.pcm, audio.sample_rate().hz(), now);
                     }
                     _ => {}
                 }
@@ -51,7 +56,7 @@ impl WsInput {
             }
             Err(e) => {
                 tracing::debug!("error=<{e}> | a client frame was refused");
-                let reply = BidiAgentEvent::from(e.to_event()).to_json().to_string();
+                let reply = BidiAgentEvent::from(e.to_event()).to_json_string();
                 let _ = tokio::time::timeout(self.grace, self.replies.send(reply)).await;
                 None
             }
@@ -92,7 +97,7 @@ pub(crate) struct WsOutput {
 #[async_trait::async_trait]
 impl BidiOutput for WsOutput {
     async fn write(&mut self, event: &BidiAgentEvent) -> Result<(), IoError> {
-        let frame = event.to_json().to_string();
+        let frame = event.to_json_string();
         match event {
             BidiAgentEvent::Output(BidiOutputEvent::AudioStream(_)) => {
                 match self.frames.try_send(frame) {

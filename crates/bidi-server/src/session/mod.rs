@@ -77,6 +77,7 @@ pub(crate) async fn serve(
                 clock: Arc::clone(&clock),
                 grace: config.slow_client_grace,
                 ended: ended.clone(),
+                pcm: Vec::new(),
             };
             let output = io::WsOutput {
                 frames: frames_tx,
@@ -97,7 +98,7 @@ pub(crate) async fn serve(
             let error =
                 BidiErrorEvent::new(format!("the agent could not start: {e}"), "ServerError");
             let _ = frames_tx
-                .send(BidiAgentEvent::from(error).to_json().to_string())
+                .send(BidiAgentEvent::from(error).to_json_string())
                 .await;
             drop(frames_tx);
             Err(AgentError::Io {

@@ -85,3 +85,16 @@ fn serde_entry_points_agree_with_from_json() {
         }
     }
 }
+
+#[test]
+fn json_text_is_the_json_values_text() {
+    for (class, json) in fixtures() {
+        if class.ends_with("InputEvent") {
+            continue;
+        }
+        let e = BidiAgentEvent::from_json(&json)
+            .unwrap_or_else(|e| panic!("{class}: parse failed: {e}"));
+        assert_eq!(e.to_json_string(), e.to_json().to_string(), "{class}");
+        assert_eq!(e.to_json_string(), ordered(&json), "{class}");
+    }
+}
