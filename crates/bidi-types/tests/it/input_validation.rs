@@ -259,3 +259,31 @@ fn serde_deserialize_reports_the_same_message() {
         .expect_err("wrong event");
     assert!(e.to_string().contains("expected bidi_text_input"), "{e}");
 }
+
+/// `from_json_str` reads a well-formed audio frame on a fast path: whatever the frame, it
+/// gives what the general path (`from_json` on the parsed value) gives, errors included.
+#[test]
+fn audio_frames_parse_as_the_general_path_does() {
+    let frames = [
+        r#"{"type":"bidi_audio_input","audio":"AAABAA==","format":"pcm","sample_rate":16000,"channels":1}"#,
+        r#"{"channels":2,"sample_rate":24000,"format":"pcm","audio":"AAABAAIAAwA=","type":"bidi_audio_input"}"#,
+        // An escaped slash: the audio is not borrowed from the text.
+        r#"{"type":"bidi_audio_input","audio":"AA\/A","format":"pcm","sample_rate":16000,"channels":1}"#,
+        r#"{"type":"bidi_audio_input","audio":"not base64!","format":"pcm","sample_rate":16000,"channels":1}"#,
+        r#"{"type":"bidi_audio_input","audio":"AAAA","format":"pcm","sample_rate":44100,"channels":1}"#,
+        r#"{"type":"bidi_audio_input","audio":"AAAA","format":"pcm","sample_rate":16000.0,"channels":1}"#,
+        r#"{"type":"bidi_audio_input","audio":"AAAA","format":"mp3","sample_rate":16000,"channels":1}"#,
+        r#"{"type":"bidi_audio_input","audio":"AAAA","format":"pcm","sample_rate":16000,"channels":3}"#,
+        r#"{"type":"bidi_audio_input","audio":"AAAA","format":"pcm","sample_rate":16000,"channels":1,"x":1}"#,
+        r#"{"type":"bidi_audio_input","audio":"AAAA","format":"pcm","sample_rate":16000}"#,
+        r#"{"type":"bidi_text_input","text":"hi"}"#,
+        r#"{"type":"bidi_audio_input","audio":"AAAA","format":"pcm","sample_rate":16000,"channels":1"#,
+    ];
+    for text in frames {
+        let fast = BidiInputEvent::from_json_str(text).map_err(|e| e.to_string());
+        let general = serde_json::from_str::<serde_json::Value>(text)
+            .map_err(|e| TypesError::from(e).to_string())
+            .and_then(|v| BidiInputEvent::from_json(&v).map_err(|e| e.to_string()));
+        assert_eq!(fast, general, "{text}");
+    }
+}
