@@ -13,9 +13,10 @@ use crate::factory::AgentFactory;
 use crate::metrics::ServerMetrics;
 
 /// The read buffer of each socket. tungstenite's default, 128 KiB, is allocated per socket
-/// whatever its traffic; clients send 20–100 ms audio frames (1–10 KiB of JSON), so 16 KiB
-/// takes a frame in one or two reads at an eighth of the memory.
-const READ_BUFFER_BYTES: usize = 16 * 1024;
+/// whatever its traffic, and zero-filled before each read; clients send 20–100 ms audio
+/// frames (1–10 KiB of JSON), so 4 KiB takes a 20 ms frame in one read (longer ones in a
+/// few) at a thirty-second of the memory and of the filling.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// One server's shared state.
 pub(crate) struct AppState {
