@@ -14,7 +14,11 @@
 //! audio-delta latency (the provider's send stamp in each chunk → received by the client),
 //! p50 and p99 of each; the server process's CPU (utime + stime from `/proc`) per session as
 //! a share of one core, and its RSS growth over idle per session. Without `--python`, bidi
-//! alone. Not a test: numbers go to docs/performance.md.
+//! alone. After each bidi-server run, the same sessions on the library path
+//! ([`library`]: `BidiAgent::run` with in-process IO, in a process of its own), and at the
+//! end the served path's cost over the library path's. `--rounds N` repeats every
+//! measurement N times, alternating (the ratios are of medians). Not a test: numbers go to
+//! docs/performance.md.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -30,6 +34,8 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
+mod library;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The provider's send stamp (bidi-sim's `stamp` option): magic, sequence, ns since epoch.
@@ -41,6 +47,7 @@ struct Options {
     sessions: Vec<usize>,
     calls: Vec<usize>,
     seconds: u64,
+    rounds: usize,
 }
 
 fn options() -> Result<Options, BoxError> {
@@ -49,6 +56,7 @@ fn options() -> Result<Options, BoxError> {
         sessions: vec![1, 10, 50],
         calls: Vec::new(),
         seconds: 20,
+        rounds: 1,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -69,6 +77,7 @@ fn options() -> Result<Options, BoxError> {
                     .collect::<Result<_, _>>()?;
             }
             "--seconds" => o.seconds = value()?.parse()?,
+            "--rounds" => o.rounds = value()?.parse::<usize>()?.max(1),
             // cargo bench passes `--bench`; anything else is refused.
             "--bench" => {
                 i += 1;
@@ -79,6 +88,20 @@ fn options() -> Result<Options, BoxError> {
         i += 2;
     }
     Ok(o)
+}
+
+/// How long ago the provider sent the audio chunk `audio` (base64), from its stamp.
+fn stamp_age_ms(audio: &str) -> Option<f64> {
+    let mut header = [0u8; 24];
+    let head = audio.get(..32)?;
+    BASE64.decode_slice(head, &mut header).ok()?;
+    if &header[..8] != MAGIC {
+        return None;
+    }
+    let mut sent = [0u8; 8];
+    sent.copy_from_slice(&header[16..24]);
+    let sent = u64::from_le_bytes(sent);
+    Some(now_ns().saturating_sub(sent) as f64 / 1e6)
 }
 
 fn now_ns() -> u64 {
@@ -201,17 +224,8 @@ async fn client(url: String, measure_from: Instant, stop: Instant, samples: Arc<
                 s.first_audio_ms
                     .push(now.duration_since(at).as_secs_f64() * 1e3);
             }
-            let head = event["audio"].as_str().and_then(|a| a.get(..32));
-            let mut header = [0u8; 24];
-            if let Some(head) = head
-                && BASE64.decode_slice(head, &mut header).is_ok()
-                && &header[..8] == MAGIC
-            {
-                let mut sent = [0u8; 8];
-                sent.copy_from_slice(&header[16..24]);
-                let sent = u64::from_le_bytes(sent);
-                s.delta_ms
-                    .push((now_ns().saturating_sub(sent)) as f64 / 1e6);
+            if let Some(ms) = event["audio"].as_str().and_then(stamp_age_ms) {
+                s.delta_ms.push(ms);
             }
         }
     };
@@ -413,6 +427,10 @@ async fn measure_calls(
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), BoxError> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(library::CHILD_FLAG) {
+        return library::child(&args[1..]).await;
+    }
     let options = options()?;
     let script = Script::new().always(
         Trigger::Text {
@@ -443,7 +461,10 @@ async fn main() -> Result<(), BoxError> {
     let endpoint = sim.url();
     let script_path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/strands_ws_server.py");
     let mut rows = Vec::new();
-    for &sessions in &options.sessions {
+    // Rounds alternate the servers (and the library path) for each session count, so a
+    // change in the machine's load reaches all of them alike.
+    let rounds = (0..options.rounds).flat_map(|_| options.sessions.iter().copied());
+    for sessions in rounds {
         let mut bidi = Command::new(env!("CARGO_BIN_EXE_bidi-server"));
         bidi.args([
             "--provider",
@@ -459,6 +480,25 @@ async fn main() -> Result<(), BoxError> {
         let served = spawn(bidi)?;
         rows.push(measure("bidi-server", &served, sessions, options.seconds).await?);
         drop(served);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let lib = tokio::task::spawn_blocking({
+            let endpoint = endpoint.clone();
+            let seconds = options.seconds;
+            move || library::measure(&endpoint, sessions, seconds)
+        })
+        .await??;
+        let mut s = lib.samples;
+        rows.push(Row {
+            server: library::ROW,
+            sessions,
+            first_p50: percentile(&mut s.first_audio_ms, 50.0),
+            first_p99: percentile(&mut s.first_audio_ms, 99.0),
+            delta_p50: percentile(&mut s.delta_ms, 50.0),
+            delta_p99: percentile(&mut s.delta_ms, 99.0),
+            cpu_per_session: lib.cpu_per_session,
+            rss_per_session_mib: lib.rss_per_session_mib,
+            failed: s.errors,
+        });
         if let Some(python) = &options.python {
             let mut py = Command::new(python);
             py.args([script_path, "--endpoint", &endpoint]);
@@ -470,7 +510,7 @@ async fn main() -> Result<(), BoxError> {
         "| server | sessions | first audio p50 / p99 (ms) | audio delta p50 / p99 (ms) | CPU per session (% of a core) | RSS per session (MiB) | failed |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
-    for r in rows {
+    for r in &rows {
         println!(
             "| {} | {} | {:.1} / {:.1} | {:.2} / {:.2} | {:.2} | {:.2} | {} |",
             r.server,
@@ -482,6 +522,34 @@ async fn main() -> Result<(), BoxError> {
             r.cpu_per_session,
             r.rss_per_session_mib,
             r.failed
+        );
+    }
+    println!();
+    println!(
+        "| sessions | CPU per session, served / library (medians of {} rounds) | RSS per session, served / library |",
+        options.rounds
+    );
+    println!("| --- | --- | --- |");
+    for &sessions in &options.sessions {
+        let median_of = |server: &str, pick: fn(&Row) -> f64| {
+            let mut v: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.server == server && r.sessions == sessions)
+                .map(pick)
+                .collect();
+            percentile(&mut v, 50.0)
+        };
+        let cpu = |server| median_of(server, |r| r.cpu_per_session);
+        let rss = |server| median_of(server, |r| r.rss_per_session_mib);
+        let (served, library) = ("bidi-server", library::ROW);
+        println!(
+            "| {sessions} | {:.3} / {:.3} = {:.2} | {:.2} / {:.2} = {:.2} |",
+            cpu(served),
+            cpu(library),
+            cpu(served) / cpu(library),
+            rss(served),
+            rss(library),
+            rss(served) / rss(library)
         );
     }
     sim.shutdown().await;
