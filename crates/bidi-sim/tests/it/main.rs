@@ -2,8 +2,12 @@
 //! instead of one per file keeps CI's build small (see docs/testing.md, "Test layout").
 
 mod support;
+// bidi-audio's virtual ALSA devices, shared by path (the echo loopback test's devices).
+#[path = "../../../bidi-audio/tests/it/common/sandbox.rs"]
+mod alsa_sandbox;
 
 mod auth;
+mod echo_loopback;
 mod end_of_audio;
 mod faults;
 mod gemini_key_forms;

@@ -1,0 +1,606 @@
+//! Echo cancellation end to end (issue 24): a `BidiAgent` with the real OpenAI Realtime
+//! client, talking to the OpenAI simulator (server VAD on), hears through a microphone and
+//! speaks through a speaker of one `BidiAudioIO` on virtual ALSA devices joined by a "room":
+//! a thread that reads what the speaker plays from a FIFO and writes it, delayed, attenuated
+//! and with a few reflections, into the microphone's FIFO, at real-time pace. The answer's
+//! own echo interrupts it (`bidi_interruption`) with echo cancellation off, and does not
+//! with it on: the answer plays to its end and nothing is heard after it either.
+//!
+//! The devices come from bidi-audio's ALSA sandbox (`tests/it/common/sandbox.rs`, shared by
+//! path): the test re-runs itself in a child process whose ALSA configuration has them.
+
+use std::fs::File;
+use std::io::{ErrorKind, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bidi_agent::BidiAgent;
+use bidi_agent::audio::BidiAudioIO;
+use bidi_agent::audio::aec::EchoMode;
+use bidi_agent::types::{
+    AgentView, BidiAgentEvent, BidiInput, BidiInputEvent, BidiOutput, BidiTextInputEvent, IoError,
+    PlaybackTracker,
+};
+use bidi_sim::hearing::Utterance;
+use bidi_sim::openai::{OpenAiSim, OpenAiSimHandle};
+use bidi_sim::{Action, Script, Trigger};
+use rustix::fs::{Mode, OFlags};
+use tokio::sync::mpsc;
+
+use crate::alsa_sandbox::{Alsa, assert_sandbox_passed, sandboxed};
+use crate::support;
+
+/// The devices' rate and the room's step: 512 frames (the microphone's period, so each
+/// write of the room is one period, and 4096 bytes of stereo f32: one atomic pipe write).
+const RATE: u32 = 48_000;
+const STEP: usize = 512;
+
+/// The answer the simulated model speaks (espeak-ng, about 7 s).
+const ANSWER: &str = "Sure, I can help with that. The weather in Seattle today is cloudy \
+with a chance of rain, and tomorrow the sun comes back in the afternoon.";
+
+/// The simulator's voice activity threshold (its default): a 10 ms frame at or above it is
+/// speech, and the first one starts `speech_started`, which the client turns into a
+/// `bidi_interruption`.
+const VAD_DBFS: f64 = -45.0;
+
+/// The model's audio the speaker may still hold when it has played "all" of it: rounding,
+/// and the output resampler's last chunk.
+const SLACK: Duration = Duration::from_millis(5);
+
+/// Guard against hangs, never a timing assertion.
+const LIMIT: Duration = Duration::from_secs(90);
+
+/// The room between the speaker and the microphone: the direct echo `delay_ms` after the
+/// sound left the speaker at `gain` (amplitude), then reflections (ms after the direct
+/// sound, amplitude relative to it), and microphone hiss at -60 dBFS.
+#[derive(Debug, Clone, Copy)]
+struct Echo {
+    delay_ms: u32,
+    gain: f32,
+}
+
+const REFLECTIONS: [(u32, f32); 6] = [
+    (7, 0.45),
+    (17, -0.3),
+    (29, 0.2),
+    (47, -0.12),
+    (71, 0.07),
+    (103, -0.04),
+];
+
+/// What the room measured.
+#[derive(Debug, Default)]
+struct RoomStats {
+    /// Steps written to the microphone.
+    steps: AtomicU64,
+    /// Steps the microphone's FIFO had no room for (dropped: the device was not reading).
+    dropped: AtomicU64,
+    /// Steps with audio from the speaker (it was open and playing).
+    speaker_steps: AtomicU64,
+    /// Steps whose echo alone (without the hiss) was at least 10 dB over [`VAD_DBFS`].
+    loud_echo_steps: AtomicU64,
+}
+
+/// The room's thread; stops when dropped or [`Room::stop`]ped.
+struct Room {
+    quit: Arc<AtomicBool>,
+    stats: Arc<RoomStats>,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Room {
+    /// Opens both FIFOs (the microphone's read-write, so the device's blocking `open` of its
+    /// input returns at once, and neither side ever sees the other closed) and starts.
+    fn start(dir: &Path, echo: Echo) -> std::io::Result<Self> {
+        let open = |name: &str, flags: OFlags| -> std::io::Result<File> {
+            let fd = rustix::fs::open(
+                dir.join(name),
+                flags | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?;
+            Ok(File::from(fd))
+        };
+        let speaker = open("loop_out.fifo", OFlags::RDONLY)?;
+        // One page: the speaker runs at most 4096 bytes (21 ms) ahead of the room.
+        rustix::pipe::fcntl_setpipe_size(&speaker, 4096)?;
+        let mic = open("loop_in.fifo", OFlags::RDWR)?;
+        let quit = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(RoomStats::default());
+        let (q, s) = (quit.clone(), stats.clone());
+        let thread = std::thread::Builder::new()
+            .name("room".into())
+            .spawn(move || room(speaker, mic, echo, &q, &s))?;
+        Ok(Self {
+            quit,
+            stats,
+            thread: Some(thread),
+        })
+    }
+
+    fn stop(mut self) -> Arc<RoomStats> {
+        self.quit.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            match t.join() {
+                Ok(r) => r.unwrap_or_else(|e| panic!("the room failed: {e}")),
+                Err(_) => panic!("the room panicked"),
+            }
+        }
+        self.stats.clone()
+    }
+}
+
+impl Drop for Room {
+    fn drop(&mut self) {
+        self.quit.store(true, Ordering::Release);
+    }
+}
+
+/// A deterministic noise source (xorshift), uniform in [-1, 1).
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((self.0 >> 40) as f32 / (1u64 << 23) as f32) - 1.0
+    }
+}
+
+/// The room's loop: one step of [`STEP`] frames every 10.7 ms by the clock (late steps
+/// catch up): take a step of what the speaker played (silence when it is closed), add it to
+/// the room's history, write the echo plus hiss to the microphone.
+fn room(
+    mut speaker: File,
+    mut mic: File,
+    echo: Echo,
+    quit: &AtomicBool,
+    stats: &RoomStats,
+) -> std::io::Result<()> {
+    let ms = |ms: u32| (ms * RATE / 1000) as usize;
+    let taps: Vec<(usize, f32)> = std::iter::once((ms(echo.delay_ms), echo.gain))
+        .chain(
+            REFLECTIONS
+                .iter()
+                .map(|&(d, g)| (ms(echo.delay_ms + d), echo.gain * g)),
+        )
+        .collect();
+    let longest = taps.iter().map(|t| t.0).max().unwrap_or(0);
+    let size = longest + 2 * STEP;
+    let mut history = vec![0.0f32; size];
+    let mut at = 0usize;
+    let mut pending: Vec<u8> = Vec::with_capacity(STEP * 4);
+    let mut buf = [0u8; STEP * 4];
+    let mut out = Vec::with_capacity(STEP * 8);
+    let mut noise = Noise(0x2545_f491_4f6c_dd1d);
+    let loud = 10f64.powf((VAD_DBFS + 10.0) / 10.0);
+    let period = Duration::from_secs_f64(STEP as f64 / f64::from(RATE));
+    let start = Instant::now();
+    let mut step = 0u32;
+    while !quit.load(Ordering::Acquire) {
+        let due = start + period * step;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        // What the speaker played in this step: s16le stereo; wait a little for a speaker
+        // that is open but behind (a real device would underrun), none for a closed one.
+        let patience = Instant::now() + Duration::from_millis(20);
+        while pending.len() < STEP * 4 {
+            match speaker.read(&mut buf[..STEP * 4 - pending.len()]) {
+                Ok(0) => break,
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    if Instant::now() >= patience {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let frames = (pending.len() / 4).min(STEP);
+        if frames > 0 {
+            stats.speaker_steps.fetch_add(1, Ordering::Relaxed);
+        }
+        for i in 0..STEP {
+            let x = if i < frames {
+                f32::from(i16::from_le_bytes([pending[4 * i], pending[4 * i + 1]])) / 32_768.0
+            } else {
+                0.0
+            };
+            history[(at + i) % size] = x;
+        }
+        pending.drain(..frames * 4);
+        out.clear();
+        let mut energy = 0.0f64;
+        for i in 0..STEP {
+            let t = at + i + size;
+            let y: f32 = taps.iter().map(|&(d, g)| g * history[(t - d) % size]).sum();
+            energy += f64::from(y) * f64::from(y);
+            let s = y + 0.001 * noise.next();
+            out.extend_from_slice(&s.to_le_bytes());
+            out.extend_from_slice(&s.to_le_bytes());
+        }
+        at = (at + STEP) % size;
+        if energy / STEP as f64 >= loud {
+            stats.loud_echo_steps.fetch_add(1, Ordering::Relaxed);
+        }
+        match mic.write(&out) {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                stats.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => return Err(e),
+        }
+        stats.steps.fetch_add(1, Ordering::Relaxed);
+        step += 1;
+    }
+    Ok(())
+}
+
+/// The user's typed lines, as the agent's second input.
+struct Prompts(mpsc::UnboundedReceiver<String>);
+
+#[bidi_agent::async_trait]
+impl BidiInput for Prompts {
+    async fn read(&mut self) -> Result<Option<BidiInputEvent>, IoError> {
+        Ok(self
+            .0
+            .recv()
+            .await
+            .map(|t| BidiTextInputEvent::new(t).into()))
+    }
+}
+
+/// What the test watches: each event's type and how much of the answer had been played
+/// when it came (listed first among the outputs, so it sees an interruption before the
+/// speaker flushes).
+struct Observer {
+    seen: mpsc::UnboundedSender<(&'static str, Duration)>,
+    tracker: Option<PlaybackTracker>,
+}
+
+#[bidi_agent::async_trait]
+impl BidiOutput for Observer {
+    async fn start(&mut self, agent: Arc<dyn AgentView>) -> Result<(), IoError> {
+        self.tracker = agent.playback();
+        Ok(())
+    }
+
+    async fn write(&mut self, event: &BidiAgentEvent) -> Result<(), IoError> {
+        let played = self
+            .tracker
+            .as_ref()
+            .map(PlaybackTracker::consumed)
+            .unwrap_or_default();
+        let _ = self.seen.send((event.event_type(), played));
+        Ok(())
+    }
+}
+
+/// How the conversation went.
+#[derive(Debug)]
+struct Outcome {
+    /// The answer's audio played (or discarded) when the first interruption came, if one did.
+    interrupted_at: Option<Duration>,
+    /// The model's audio played (or discarded) in all.
+    played: Duration,
+    /// The model's audio the agent emitted in all.
+    emitted: Duration,
+    /// The answer's length (the WAV file the simulator speaks).
+    answer: Duration,
+    /// The loudest 10 ms of what the simulator heard, in dBFS.
+    loudest_heard_dbfs: f64,
+    /// Every event type seen, in order (but audio chunks and transcripts).
+    events: Vec<&'static str>,
+}
+
+/// The simulator: the answer to "story" is [`ANSWER`] spoken from `wav`, to "bye" a short
+/// text; its server VAD is on (it listens for an utterance, which the echo is not).
+async fn simulator(wav: &Path) -> OpenAiSimHandle {
+    let script = Script::new()
+        .hears(Utterance::from_samples(
+            "never said",
+            vec![0; 2_400],
+            24_000,
+        ))
+        .on(
+            Trigger::Text {
+                contains: "story".into(),
+            },
+            vec![
+                Action::Say {
+                    text: ANSWER.into(),
+                    chunk: 0,
+                },
+                Action::SpeakWav {
+                    path: wav.display().to_string(),
+                    frame_ms: 20,
+                },
+                Action::EndTurn,
+            ],
+        )
+        .on(
+            Trigger::Text {
+                contains: "bye".into(),
+            },
+            vec![
+                Action::Say {
+                    text: "Goodbye.".into(),
+                    chunk: 0,
+                },
+                Action::EndTurn,
+            ],
+        );
+    assert!((script.listening.threshold_dbfs - VAD_DBFS as f32).abs() < 0.01);
+    OpenAiSim::start(script).await.expect("simulator")
+}
+
+/// The audio the simulator has received, in ms (20 ms per `input_audio_buffer.append`:
+/// the microphone's frames).
+fn heard_ms(sim: &OpenAiSimHandle) -> u64 {
+    sim.recorded()
+        .first()
+        .map(|c| c.of_type("input_audio_buffer.append").len() as u64 * 20)
+        .unwrap_or(0)
+}
+
+/// The loudest 10 ms frame of the microphone audio the simulator received, in dBFS (what
+/// its VAD compares with [`VAD_DBFS`]).
+fn loudest_heard_dbfs(sim: &OpenAiSimHandle) -> f64 {
+    use base64::Engine as _;
+    let mut pcm = Vec::new();
+    for conn in sim.recorded() {
+        for event in conn.of_type("input_audio_buffer.append") {
+            if let Some(audio) = event["audio"].as_str()
+                && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(audio)
+            {
+                pcm.extend(
+                    bytes
+                        .chunks_exact(2)
+                        .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0),
+                );
+            }
+        }
+    }
+    pcm.chunks(240)
+        .map(|f| {
+            10.0 * (f.iter().map(|s| s * s).sum::<f64>() / f.len() as f64)
+                .max(1e-12)
+                .log10()
+        })
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// One conversation on the loopback devices with `mode`: asks for the answer, then waits
+/// for an interruption or for the answer to play to its end; after an answer that played to
+/// its end, waits until the simulator has heard 2 s more of the microphone (the echo's tail
+/// included) and says "bye", whose answer comes after anything the simulator heard before
+/// it.
+fn converse(dir: &Path, mode: EchoMode, echo: Echo) -> (Outcome, Arc<RoomStats>) {
+    let wav = support::speak(dir, "answer.wav", ANSWER, &[]);
+    let (samples, rate) = support::read(&wav);
+    let answer = Duration::from_secs_f64(samples.len() as f64 / f64::from(rate));
+    let room = Room::start(dir, echo).unwrap_or_else(|e| panic!("room: {e}"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let outcome = runtime.block_on(async {
+        let sim = simulator(&wav).await;
+        let agent = BidiAgent::builder(support::openai_model(&sim.url()))
+            .build()
+            .expect("agent");
+        let audio = BidiAudioIO::new()
+            .input_device_name("vloop_cap")
+            .output_device_name("vloop_play")
+            .echo_mode(mode);
+        let (prompt, prompts) = mpsc::unbounded_channel();
+        let (seen_tx, mut seen) = mpsc::unbounded_channel();
+        let inputs: Vec<Box<dyn BidiInput>> = vec![Box::new(audio.input()), Box::new(Prompts(prompts))];
+        let outputs: Vec<Box<dyn BidiOutput>> = vec![
+            Box::new(Observer {
+                seen: seen_tx,
+                tracker: None,
+            }),
+            Box::new(audio.output()),
+        ];
+        let run = agent.run(inputs, outputs, None);
+        tokio::pin!(run);
+        let tracker = agent.playback();
+        let watch = async {
+            let mut events = Vec::new();
+            let mut interrupted_at = None;
+            let _ = prompt.send("Tell me a story".to_owned());
+            // The answer plays to its end (the model sent all of it, and all the audio the
+            // agent emitted was consumed by the speaker), or is interrupted.
+            let mut complete = false;
+            loop {
+                tokio::select! {
+                    Some((kind, played)) = seen.recv() => {
+                        if !matches!(kind, "bidi_audio_stream" | "bidi_transcript_stream") {
+                            events.push(kind);
+                        }
+                        if kind == "bidi_interruption" {
+                            interrupted_at = Some(played);
+                            break;
+                        }
+                        complete |= kind == "bidi_response_complete";
+                    }
+                    () = tokio::time::sleep(Duration::from_millis(20)) => {
+                        let emitted = tracker.emitted();
+                        if complete && emitted > Duration::ZERO && tracker.consumed() + SLACK >= emitted {
+                            break;
+                        }
+                    }
+                }
+            }
+            if interrupted_at.is_none() {
+                // The echo's tail reaches the simulator, then "bye" is answered after it.
+                let from = heard_ms(&sim);
+                while heard_ms(&sim) < from + 2_000 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                let _ = prompt.send("bye".to_owned());
+                // The goodbye's `bidi_response_complete` (the answer's came before).
+                while let Some((kind, played)) = seen.recv().await {
+                    if matches!(kind, "bidi_audio_stream" | "bidi_transcript_stream") {
+                        continue;
+                    }
+                    events.push(kind);
+                    if kind == "bidi_interruption" && interrupted_at.is_none() {
+                        interrupted_at = Some(played);
+                    }
+                    if kind == "bidi_response_complete" {
+                        break;
+                    }
+                }
+            }
+            Outcome {
+                interrupted_at,
+                played: tracker.consumed(),
+                emitted: tracker.emitted(),
+                answer,
+                loudest_heard_dbfs: f64::NEG_INFINITY,
+                events,
+            }
+        };
+        let outcome = tokio::select! {
+            r = &mut run => panic!("the agent ended before the test did: {r:?}"),
+            o = tokio::time::timeout(LIMIT, watch) => o.unwrap_or_else(|_| panic!("the conversation took longer than {LIMIT:?}")),
+        };
+        agent.stop().await.expect("stop");
+        tokio::time::timeout(LIMIT, run)
+            .await
+            .unwrap_or_else(|_| panic!("run did not end after stop"))
+            .expect("run");
+        let loudest = loudest_heard_dbfs(&sim);
+        sim.shutdown().await;
+        Outcome { loudest_heard_dbfs: loudest, ..outcome }
+    });
+    drop(runtime);
+    let stats = room.stop();
+    eprintln!(
+        "mode {mode:?}: {outcome:?}; room: {} steps, {} dropped, {} with the speaker, {} with a loud echo",
+        stats.steps.load(Ordering::Relaxed),
+        stats.dropped.load(Ordering::Relaxed),
+        stats.speaker_steps.load(Ordering::Relaxed),
+        stats.loud_echo_steps.load(Ordering::Relaxed),
+    );
+    (outcome, stats)
+}
+
+/// The room of these tests: the echo 80 ms late, 6 dB under what the speaker played.
+const ROOM: Echo = Echo {
+    delay_ms: 80,
+    gain: 0.5,
+};
+
+/// Whether espeak-ng runs; when it does not, fails under `CI=true`, else skips with the
+/// reason printed.
+fn espeak_or_skip(test: &str) -> bool {
+    let ok = std::process::Command::new("espeak-ng")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{test} needs espeak-ng (apt-get install espeak-ng)"
+        );
+        eprintln!("{test}: skipped, espeak-ng is not installed (apt-get install espeak-ng)");
+    }
+    ok
+}
+
+fn in_loopback(test: &str, body: impl FnOnce(&Path)) {
+    if !espeak_or_skip(test) {
+        return;
+    }
+    if let Some(out) = sandboxed(test, Alsa::Loopback, body) {
+        assert_sandbox_passed(test, &out);
+    }
+}
+
+#[test]
+fn without_aec_the_answer_interrupts_itself() {
+    in_loopback(
+        "echo_loopback::without_aec_the_answer_interrupts_itself",
+        |dir| {
+            let (outcome, stats) = converse(dir, EchoMode::Off, ROOM);
+            let at = outcome
+                .interrupted_at
+                .unwrap_or_else(|| panic!("no self-interruption without AEC: {outcome:?}"));
+            assert!(
+                at > Duration::ZERO,
+                "interrupted before any of the answer played: {outcome:?}"
+            );
+            assert!(
+                stats.loud_echo_steps.load(Ordering::Relaxed) > 0,
+                "the room echoed the answer"
+            );
+            // The echo reached the simulator over its VAD's threshold (measured -36 dBFS).
+            assert!(
+                outcome.loudest_heard_dbfs >= VAD_DBFS,
+                "the simulator heard the echo: {outcome:?}"
+            );
+        },
+    );
+}
+
+fn no_self_interruption(test: &str, mode: EchoMode) {
+    in_loopback(test, |dir| {
+        let (outcome, stats) = converse(dir, mode, ROOM);
+        assert_eq!(
+            outcome.interrupted_at, None,
+            "self-interruption with {mode:?}: {outcome:?}"
+        );
+        assert_eq!(
+            outcome
+                .events
+                .iter()
+                .filter(|k| **k == "bidi_response_complete")
+                .count(),
+            2,
+            "the answer and the goodbye: {outcome:?}"
+        );
+        // All of the answer was played (the simulator resamples it: 1 % of slack).
+        assert!(
+            outcome.emitted >= outcome.answer.mul_f64(0.99)
+                && outcome.played + SLACK >= outcome.emitted,
+            "the answer played in full: {outcome:?}"
+        );
+        // What the simulator heard stayed under its VAD's threshold (measured -56 dBFS: the
+        // canceller's margin is about 10 dB here).
+        assert!(
+            outcome.loudest_heard_dbfs < VAD_DBFS,
+            "the residual echo reached the VAD's threshold: {outcome:?}"
+        );
+        // The echo was there to cancel: over a second of it at least 10 dB over the VAD's
+        // threshold (what interrupts the answer without AEC).
+        let loud = stats.loud_echo_steps.load(Ordering::Relaxed);
+        assert!(loud > 100, "{loud} steps of loud echo");
+    });
+}
+
+#[test]
+fn with_aec_the_answer_plays_to_its_end() {
+    no_self_interruption(
+        "echo_loopback::with_aec_the_answer_plays_to_its_end",
+        EchoMode::Aec,
+    );
+}
+
+#[test]
+fn with_aec_and_ns_the_answer_plays_to_its_end() {
+    no_self_interruption(
+        "echo_loopback::with_aec_and_ns_the_answer_plays_to_its_end",
+        EchoMode::AecNs,
+    );
+}
