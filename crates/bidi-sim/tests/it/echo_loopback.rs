@@ -9,17 +9,15 @@
 //! The devices come from bidi-audio's ALSA sandbox (`tests/it/common/sandbox.rs`, shared by
 //! path): the test re-runs itself in a child process whose ALSA configuration has them.
 
-use std::fs::File;
-use std::io::{ErrorKind, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use bidi_agent::BidiAgent;
 use bidi_agent::audio::BidiAudioIO;
 use bidi_agent::audio::aec::EchoMode;
+use bidi_agent::tools::StopConversation;
 use bidi_agent::types::{
     AgentView, BidiAgentEvent, BidiInput, BidiInputEvent, BidiOutput, BidiTextInputEvent, IoError,
     PlaybackTracker,
@@ -27,16 +25,11 @@ use bidi_agent::types::{
 use bidi_sim::hearing::Utterance;
 use bidi_sim::openai::{OpenAiSim, OpenAiSimHandle};
 use bidi_sim::{Action, Script, Trigger};
-use rustix::fs::{Mode, OFlags};
 use tokio::sync::mpsc;
 
 use crate::alsa_sandbox::{Alsa, assert_sandbox_passed, sandboxed};
 use crate::support;
-
-/// The devices' rate and the room's step: 512 frames (the microphone's period, so each
-/// write of the room is one period, and 4096 bytes of stereo f32: one atomic pipe write).
-const RATE: u32 = 48_000;
-const STEP: usize = 512;
+use crate::support::room::{Echo, Room, RoomStats};
 
 /// The answer the simulated model speaks (espeak-ng, about 7 s).
 const ANSWER: &str = "Sure, I can help with that. The weather in Seattle today is cloudy \
@@ -53,195 +46,6 @@ const SLACK: Duration = Duration::from_millis(5);
 
 /// Guard against hangs, never a timing assertion.
 const LIMIT: Duration = Duration::from_secs(90);
-
-/// The room between the speaker and the microphone: the direct echo `delay_ms` after the
-/// sound left the speaker at `gain` (amplitude), then reflections (ms after the direct
-/// sound, amplitude relative to it), and microphone hiss at -60 dBFS.
-#[derive(Debug, Clone, Copy)]
-struct Echo {
-    delay_ms: u32,
-    gain: f32,
-}
-
-const REFLECTIONS: [(u32, f32); 6] = [
-    (7, 0.45),
-    (17, -0.3),
-    (29, 0.2),
-    (47, -0.12),
-    (71, 0.07),
-    (103, -0.04),
-];
-
-/// What the room measured.
-#[derive(Debug, Default)]
-struct RoomStats {
-    /// Steps written to the microphone.
-    steps: AtomicU64,
-    /// Steps the microphone's FIFO had no room for (dropped: the device was not reading).
-    dropped: AtomicU64,
-    /// Steps with audio from the speaker (it was open and playing).
-    speaker_steps: AtomicU64,
-    /// Steps whose echo alone (without the hiss) was at least 10 dB over [`VAD_DBFS`].
-    loud_echo_steps: AtomicU64,
-}
-
-/// The room's thread; stops when dropped or [`Room::stop`]ped.
-struct Room {
-    quit: Arc<AtomicBool>,
-    stats: Arc<RoomStats>,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
-}
-
-impl Room {
-    /// Opens both FIFOs (the microphone's read-write, so the device's blocking `open` of its
-    /// input returns at once, and neither side ever sees the other closed) and starts.
-    fn start(dir: &Path, echo: Echo) -> std::io::Result<Self> {
-        let open = |name: &str, flags: OFlags| -> std::io::Result<File> {
-            let fd = rustix::fs::open(
-                dir.join(name),
-                flags | OFlags::NONBLOCK | OFlags::CLOEXEC,
-                Mode::empty(),
-            )?;
-            Ok(File::from(fd))
-        };
-        let speaker = open("loop_out.fifo", OFlags::RDONLY)?;
-        // One page: the speaker runs at most 4096 bytes (21 ms) ahead of the room.
-        rustix::pipe::fcntl_setpipe_size(&speaker, 4096)?;
-        let mic = open("loop_in.fifo", OFlags::RDWR)?;
-        let quit = Arc::new(AtomicBool::new(false));
-        let stats = Arc::new(RoomStats::default());
-        let (q, s) = (quit.clone(), stats.clone());
-        let thread = std::thread::Builder::new()
-            .name("room".into())
-            .spawn(move || room(speaker, mic, echo, &q, &s))?;
-        Ok(Self {
-            quit,
-            stats,
-            thread: Some(thread),
-        })
-    }
-
-    fn stop(mut self) -> Arc<RoomStats> {
-        self.quit.store(true, Ordering::Release);
-        if let Some(t) = self.thread.take() {
-            match t.join() {
-                Ok(r) => r.unwrap_or_else(|e| panic!("the room failed: {e}")),
-                Err(_) => panic!("the room panicked"),
-            }
-        }
-        self.stats.clone()
-    }
-}
-
-impl Drop for Room {
-    fn drop(&mut self) {
-        self.quit.store(true, Ordering::Release);
-    }
-}
-
-/// A deterministic noise source (xorshift), uniform in [-1, 1).
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        ((self.0 >> 40) as f32 / (1u64 << 23) as f32) - 1.0
-    }
-}
-
-/// The room's loop: one step of [`STEP`] frames every 10.7 ms by the clock (late steps
-/// catch up): take a step of what the speaker played (silence when it is closed), add it to
-/// the room's history, write the echo plus hiss to the microphone.
-fn room(
-    mut speaker: File,
-    mut mic: File,
-    echo: Echo,
-    quit: &AtomicBool,
-    stats: &RoomStats,
-) -> std::io::Result<()> {
-    let ms = |ms: u32| (ms * RATE / 1000) as usize;
-    let taps: Vec<(usize, f32)> = std::iter::once((ms(echo.delay_ms), echo.gain))
-        .chain(
-            REFLECTIONS
-                .iter()
-                .map(|&(d, g)| (ms(echo.delay_ms + d), echo.gain * g)),
-        )
-        .collect();
-    let longest = taps.iter().map(|t| t.0).max().unwrap_or(0);
-    let size = longest + 2 * STEP;
-    let mut history = vec![0.0f32; size];
-    let mut at = 0usize;
-    let mut pending: Vec<u8> = Vec::with_capacity(STEP * 4);
-    let mut buf = [0u8; STEP * 4];
-    let mut out = Vec::with_capacity(STEP * 8);
-    let mut noise = Noise(0x2545_f491_4f6c_dd1d);
-    let loud = 10f64.powf((VAD_DBFS + 10.0) / 10.0);
-    let period = Duration::from_secs_f64(STEP as f64 / f64::from(RATE));
-    let start = Instant::now();
-    let mut step = 0u32;
-    while !quit.load(Ordering::Acquire) {
-        let due = start + period * step;
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        // What the speaker played in this step: s16le stereo; wait a little for a speaker
-        // that is open but behind (a real device would underrun), none for a closed one.
-        let patience = Instant::now() + Duration::from_millis(20);
-        while pending.len() < STEP * 4 {
-            match speaker.read(&mut buf[..STEP * 4 - pending.len()]) {
-                Ok(0) => break,
-                Ok(n) => pending.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    if Instant::now() >= patience {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let frames = (pending.len() / 4).min(STEP);
-        if frames > 0 {
-            stats.speaker_steps.fetch_add(1, Ordering::Relaxed);
-        }
-        for i in 0..STEP {
-            let x = if i < frames {
-                f32::from(i16::from_le_bytes([pending[4 * i], pending[4 * i + 1]])) / 32_768.0
-            } else {
-                0.0
-            };
-            history[(at + i) % size] = x;
-        }
-        pending.drain(..frames * 4);
-        out.clear();
-        let mut energy = 0.0f64;
-        for i in 0..STEP {
-            let t = at + i + size;
-            let y: f32 = taps.iter().map(|&(d, g)| g * history[(t - d) % size]).sum();
-            energy += f64::from(y) * f64::from(y);
-            let s = y + 0.001 * noise.next();
-            out.extend_from_slice(&s.to_le_bytes());
-            out.extend_from_slice(&s.to_le_bytes());
-        }
-        at = (at + STEP) % size;
-        if energy / STEP as f64 >= loud {
-            stats.loud_echo_steps.fetch_add(1, Ordering::Relaxed);
-        }
-        match mic.write(&out) {
-            Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                stats.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => return Err(e),
-        }
-        stats.steps.fetch_add(1, Ordering::Relaxed);
-        step += 1;
-    }
-    Ok(())
-}
 
 /// The user's typed lines, as the agent's second input.
 struct Prompts(mpsc::UnboundedReceiver<String>);
@@ -300,8 +104,28 @@ struct Outcome {
     events: Vec<&'static str>,
 }
 
-/// The simulator: the answer to "story" is [`ANSWER`] spoken from `wav`, to "bye" a short
-/// text; its server VAD is on (it listens for an utterance, which the echo is not).
+/// The events the test watched, as they came.
+#[derive(Debug, Default)]
+struct Log {
+    /// Every event type, in order (but audio chunks and transcripts).
+    events: Vec<&'static str>,
+    /// The answer's audio played (or discarded) at the first interruption, if one came.
+    interrupted_at: Option<Duration>,
+}
+
+impl Log {
+    fn note(&mut self, kind: &'static str, played: Duration) {
+        if !matches!(kind, "bidi_audio_stream" | "bidi_transcript_stream") {
+            self.events.push(kind);
+        }
+        if kind == "bidi_interruption" && self.interrupted_at.is_none() {
+            self.interrupted_at = Some(played);
+        }
+    }
+}
+
+/// The simulator: the answer to "story" is [`ANSWER`] spoken from `wav`, to "bye" a
+/// goodbye and a call of `stop_conversation`; its server VAD is on (it listens for an utterance, which the echo is not).
 async fn simulator(wav: &Path) -> OpenAiSimHandle {
     let script = Script::new()
         .hears(Utterance::from_samples(
@@ -334,7 +158,11 @@ async fn simulator(wav: &Path) -> OpenAiSimHandle {
                     text: "Goodbye.".into(),
                     chunk: 0,
                 },
-                Action::EndTurn,
+                Action::CallTool {
+                    id: "stop-1".into(),
+                    name: "stop_conversation".into(),
+                    input: serde_json::json!({}),
+                },
             ],
         );
     assert!((script.listening.threshold_dbfs - VAD_DBFS as f32).abs() < 0.01);
@@ -386,7 +214,7 @@ fn converse(dir: &Path, mode: EchoMode, echo: Echo) -> (Outcome, Arc<RoomStats>)
     let wav = support::speak(dir, "answer.wav", ANSWER, &[]);
     let (samples, rate) = support::read(&wav);
     let answer = Duration::from_secs_f64(samples.len() as f64 / f64::from(rate));
-    let room = Room::start(dir, echo).unwrap_or_else(|e| panic!("room: {e}"));
+    let room = Room::start(dir, echo, VAD_DBFS + 10.0).unwrap_or_else(|e| panic!("room: {e}"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -395,6 +223,7 @@ fn converse(dir: &Path, mode: EchoMode, echo: Echo) -> (Outcome, Arc<RoomStats>)
     let outcome = runtime.block_on(async {
         let sim = simulator(&wav).await;
         let agent = BidiAgent::builder(support::openai_model(&sim.url()))
+            .tool(StopConversation)
             .build()
             .expect("agent");
         let audio = BidiAudioIO::new()
@@ -403,7 +232,8 @@ fn converse(dir: &Path, mode: EchoMode, echo: Echo) -> (Outcome, Arc<RoomStats>)
             .echo_mode(mode);
         let (prompt, prompts) = mpsc::unbounded_channel();
         let (seen_tx, mut seen) = mpsc::unbounded_channel();
-        let inputs: Vec<Box<dyn BidiInput>> = vec![Box::new(audio.input()), Box::new(Prompts(prompts))];
+        let inputs: Vec<Box<dyn BidiInput>> =
+            vec![Box::new(audio.input()), Box::new(Prompts(prompts))];
         let outputs: Vec<Box<dyn BidiOutput>> = vec![
             Box::new(Observer {
                 seen: seen_tx,
@@ -411,78 +241,75 @@ fn converse(dir: &Path, mode: EchoMode, echo: Echo) -> (Outcome, Arc<RoomStats>)
             }),
             Box::new(audio.output()),
         ];
-        let run = agent.run(inputs, outputs, None);
-        tokio::pin!(run);
         let tracker = agent.playback();
         let watch = async {
-            let mut events = Vec::new();
-            let mut interrupted_at = None;
+            let mut log = Log::default();
             let _ = prompt.send("Tell me a story".to_owned());
             // The answer plays to its end (the model sent all of it, and all the audio the
             // agent emitted was consumed by the speaker), or is interrupted.
             let mut complete = false;
+            let mut ended = false;
             loop {
                 tokio::select! {
-                    Some((kind, played)) = seen.recv() => {
-                        if !matches!(kind, "bidi_audio_stream" | "bidi_transcript_stream") {
-                            events.push(kind);
-                        }
+                    next = seen.recv() => {
+                        let Some((kind, played)) = next else {
+                            ended = true;
+                            break;
+                        };
+                        log.note(kind, played);
                         if kind == "bidi_interruption" {
-                            interrupted_at = Some(played);
                             break;
                         }
                         complete |= kind == "bidi_response_complete";
                     }
                     () = tokio::time::sleep(Duration::from_millis(20)) => {
                         let emitted = tracker.emitted();
-                        if complete && emitted > Duration::ZERO && tracker.consumed() + SLACK >= emitted {
+                        if complete
+                            && emitted > Duration::ZERO
+                            && tracker.consumed() + SLACK >= emitted
+                        {
                             break;
                         }
                     }
                 }
             }
-            if interrupted_at.is_none() {
-                // The echo's tail reaches the simulator, then "bye" is answered after it.
+            if !ended {
+                // After an answer that played to its end, the echo's tail reaches the
+                // simulator too; then "bye", answered after anything heard before it, and
+                // the model's `stop_conversation` ends the run.
                 let from = heard_ms(&sim);
-                while heard_ms(&sim) < from + 2_000 {
+                while !complete || heard_ms(&sim) < from + 2_000 {
+                    if log.interrupted_at.is_some() {
+                        break;
+                    }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 let _ = prompt.send("bye".to_owned());
-                // The goodbye's `bidi_response_complete` (the answer's came before).
                 while let Some((kind, played)) = seen.recv().await {
-                    if matches!(kind, "bidi_audio_stream" | "bidi_transcript_stream") {
-                        continue;
-                    }
-                    events.push(kind);
-                    if kind == "bidi_interruption" && interrupted_at.is_none() {
-                        interrupted_at = Some(played);
-                    }
-                    if kind == "bidi_response_complete" {
-                        break;
-                    }
+                    log.note(kind, played);
                 }
             }
-            Outcome {
-                interrupted_at,
-                played: tracker.consumed(),
-                emitted: tracker.emitted(),
-                answer,
-                loudest_heard_dbfs: f64::NEG_INFINITY,
-                events,
-            }
+            log
         };
-        let outcome = tokio::select! {
-            r = &mut run => panic!("the agent ended before the test did: {r:?}"),
-            o = tokio::time::timeout(LIMIT, watch) => o.unwrap_or_else(|_| panic!("the conversation took longer than {LIMIT:?}")),
-        };
-        agent.stop().await.expect("stop");
-        tokio::time::timeout(LIMIT, run)
+        let run = agent.run(inputs, outputs, None);
+        let (ran, watched) = tokio::time::timeout(LIMIT, async { tokio::join!(run, watch) })
             .await
-            .unwrap_or_else(|_| panic!("run did not end after stop"))
-            .expect("run");
-        let loudest = loudest_heard_dbfs(&sim);
+            .unwrap_or_else(|_| panic!("the conversation took longer than {LIMIT:?}"));
+        ran.unwrap_or_else(|e| panic!("the run failed: {e}"));
+        let Log {
+            interrupted_at,
+            events,
+        } = watched;
+        let outcome = Outcome {
+            interrupted_at,
+            played: tracker.consumed(),
+            emitted: tracker.emitted(),
+            answer,
+            loudest_heard_dbfs: loudest_heard_dbfs(&sim),
+            events,
+        };
         sim.shutdown().await;
-        Outcome { loudest_heard_dbfs: loudest, ..outcome }
+        outcome
     });
     drop(runtime);
     let stats = room.stop();
@@ -538,8 +365,8 @@ fn without_aec_the_answer_interrupts_itself() {
                 .interrupted_at
                 .unwrap_or_else(|| panic!("no self-interruption without AEC: {outcome:?}"));
             assert!(
-                at > Duration::ZERO,
-                "interrupted before any of the answer played: {outcome:?}"
+                at > Duration::ZERO && at < outcome.answer,
+                "interrupted while the answer played: {outcome:?}"
             );
             assert!(
                 stats.loud_echo_steps.load(Ordering::Relaxed) > 0,
@@ -561,14 +388,10 @@ fn no_self_interruption(test: &str, mode: EchoMode) {
             outcome.interrupted_at, None,
             "self-interruption with {mode:?}: {outcome:?}"
         );
-        assert_eq!(
-            outcome
-                .events
-                .iter()
-                .filter(|k| **k == "bidi_response_complete")
-                .count(),
-            2,
-            "the answer and the goodbye: {outcome:?}"
+        assert!(
+            outcome.events.contains(&"bidi_response_complete")
+                && outcome.events.last() == Some(&"bidi_connection_close"),
+            "the answer, then the goodbye's stop_conversation: {outcome:?}"
         );
         // All of the answer was played (the simulator resamples it: 1 % of slack).
         assert!(

@@ -1,6 +1,9 @@
-//! Speech fixtures for the hearing tests: sentences spoken by espeak-ng, converted by sox.
+//! Test fixtures: sentences spoken by espeak-ng and converted by sox (the hearing tests), the
+//! real OpenAI and Gemini clients pointed at a simulator, and the loopback room (`room`).
 
 #![allow(dead_code)]
+
+pub mod room;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
