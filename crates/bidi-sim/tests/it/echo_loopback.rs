@@ -28,8 +28,9 @@ use bidi_sim::{Action, Script, Trigger};
 use tokio::sync::mpsc;
 
 use crate::alsa_sandbox::{Alsa, assert_sandbox_passed, sandboxed};
+use crate::echo_room::espeak_or_skip;
 use crate::support;
-use crate::support::room::{Echo, Room, RoomStats};
+use crate::support::loopback::{Echo, Room, RoomStats};
 
 /// The answer the simulated model speaks (espeak-ng, about 7 s).
 const ANSWER: &str = "Sure, I can help with that. The weather in Seattle today is cloudy \
@@ -328,23 +329,6 @@ const ROOM: Echo = Echo {
     delay_ms: 80,
     gain: 0.5,
 };
-
-/// Whether espeak-ng runs; when it does not, fails under `CI=true`, else skips with the
-/// reason printed.
-fn espeak_or_skip(test: &str) -> bool {
-    let ok = std::process::Command::new("espeak-ng")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test} needs espeak-ng (apt-get install espeak-ng)"
-        );
-        eprintln!("{test}: skipped, espeak-ng is not installed (apt-get install espeak-ng)");
-    }
-    ok
-}
 
 fn in_loopback(test: &str, body: impl FnOnce(&Path)) {
     if !espeak_or_skip(test) {

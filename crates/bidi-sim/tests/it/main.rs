@@ -2,9 +2,12 @@
 //! instead of one per file keeps CI's build small (see docs/testing.md, "Test layout").
 
 mod support;
-// bidi-audio's virtual ALSA devices, shared by path (the echo loopback test's devices).
+// bidi-audio's virtual ALSA devices and echo room helpers, shared by path (the echo
+// loopback test's devices, its espeak-ng check and its noise).
 #[path = "../../../bidi-audio/tests/it/common/sandbox.rs"]
 mod alsa_sandbox;
+#[path = "../../../bidi-audio/tests/it/common/room.rs"]
+mod echo_room;
 
 mod auth;
 mod echo_loopback;

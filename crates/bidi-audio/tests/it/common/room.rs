@@ -1,6 +1,7 @@
 //! A synthetic room for the echo canceller: espeak-ng talkers, exponentially decaying
 //! noise impulse responses, a soft-clipping loudspeaker, and the measures (ERLE, near-end
-//! gain). Shared by `tests/it/echo.rs` and `benches/echo.rs`.
+//! gain). Shared by `tests/it/echo.rs`, `benches/echo.rs` and (by path) bidi-sim's
+//! `tests/it/echo_loopback.rs`.
 
 #![allow(dead_code)]
 

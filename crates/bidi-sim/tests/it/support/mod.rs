@@ -1,9 +1,9 @@
 //! Test fixtures: sentences spoken by espeak-ng and converted by sox (the hearing tests), the
-//! real OpenAI and Gemini clients pointed at a simulator, and the loopback room (`room`).
+//! real OpenAI and Gemini clients pointed at a simulator, and the loopback room (`loopback`).
 
 #![allow(dead_code)]
 
-pub mod room;
+pub mod loopback;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

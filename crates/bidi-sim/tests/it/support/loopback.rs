@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use rustix::fs::{Mode, OFlags};
 
+use crate::echo_room::Noise;
+
 /// The devices' rate.
 pub const RATE: u32 = 48_000;
 /// The room's step: 512 frames (the microphone's period, so each write of the room is one
@@ -108,18 +110,6 @@ impl Drop for Room {
     }
 }
 
-/// A deterministic noise source (xorshift), uniform in [-1, 1).
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        ((self.0 >> 40) as f32 / (1u64 << 23) as f32) - 1.0
-    }
-}
-
 /// The room's loop: one step of [`STEP`] frames every 10.7 ms by the clock (late steps
 /// catch up): take a step of what the speaker played (silence when it is closed), add it to
 /// the room's history, write the echo plus hiss to the microphone.
@@ -146,7 +136,7 @@ fn room(
     let mut pending: Vec<u8> = Vec::with_capacity(STEP * 4);
     let mut buf = [0u8; STEP * 4];
     let mut out = Vec::with_capacity(STEP * 8);
-    let mut noise = Noise(0x2545_f491_4f6c_dd1d);
+    let mut noise = Noise::new(24);
     let loud = 10f64.powf(loud_dbfs / 10.0);
     let period = Duration::from_secs_f64(STEP as f64 / f64::from(RATE));
     let start = Instant::now();
@@ -192,7 +182,7 @@ fn room(
             let t = at + i + size;
             let y: f32 = taps.iter().map(|&(d, g)| g * history[(t - d) % size]).sum();
             energy += f64::from(y) * f64::from(y);
-            let s = y + 0.001 * noise.next();
+            let s = y + 0.001 * noise.next(); // -60 dBFS, as `echo_room::hiss`
             out.extend_from_slice(&s.to_le_bytes());
             out.extend_from_slice(&s.to_le_bytes());
         }
