@@ -169,9 +169,6 @@ impl Core {
             *f = s * SCALE;
         }
         self.high_pass.process(&mut self.frame);
-        if let Some(ns) = &mut self.ns {
-            ns.analyze(&self.frame);
-        }
         let mut start = 0;
         while start < FRAME {
             let took = self.near.fill(&self.frame[start..]);
@@ -195,6 +192,7 @@ impl Core {
         self.out.copy_within(FRAME..self.out_len, 0);
         self.out_len -= FRAME;
         if let Some(ns) = &mut self.ns {
+            ns.analyze(&self.frame);
             ns.process(&mut self.frame);
         }
         for (n, &f) in near.iter_mut().zip(self.frame.iter()) {

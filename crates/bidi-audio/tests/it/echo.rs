@@ -104,12 +104,13 @@ fn double_talk_keeps_the_near_end_level() {
         );
         match mode {
             EchoMode::Off => assert!(gain.abs() < 0.1, "off changed the near end"),
-            // Measured -2.7 dB (median frame -2.5) for aec, -2.8 (-4.1) with ns; AEC3's
-            // default suppressor: -7.5 (-15.1).
+            // Measured -2.7 dB (median frame -2.5) for aec and aec+ns (-4.1 for the
+            // median frame while the noise suppressor analysed the microphone before the
+            // canceller); AEC3's default suppressor: -7.5 (-15.1).
             _ => {
                 assert!(gain >= -4.0, "{mode} ducks the near end by {gain:.1} dB");
                 assert!(
-                    median >= -6.0,
+                    median >= -4.0,
                     "{mode} ducks a median frame by {median:.1} dB"
                 );
                 assert!(residual >= 20.0, "{mode}: ERLE {residual:.1} dB");
