@@ -27,6 +27,28 @@ fn run(far: &[f32], mic: &[f32], mode: EchoMode) -> Vec<f32> {
     cancel(far, mic, RATE, mode).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// [`run`], with the canceller's delay estimate (total and aligned, ms) every 250 ms.
+fn run_traced(far: &[f32], mic: &[f32], mode: EchoMode) -> (Vec<f32>, Vec<String>) {
+    let mut aec = EchoCanceller::new(mode, RATE).unwrap_or_else(|e| panic!("{e}"));
+    let n = aec.frame_len();
+    let latency = aec.latency();
+    let (mut out, mut trace) = (Vec::with_capacity(mic.len() + n), Vec::new());
+    let mut frame = vec![0.0f32; n];
+    for (k, (f, m)) in far.chunks_exact(n).zip(mic.chunks_exact(n)).enumerate() {
+        frame.copy_from_slice(m);
+        aec.render(f).unwrap_or_else(|e| panic!("{e}"));
+        aec.capture(&mut frame).unwrap_or_else(|e| panic!("{e}"));
+        out.extend_from_slice(&frame);
+        if k % 25 == 24 {
+            let m = aec.metrics();
+            trace.push(format!("{}({})", m.delay_ms, m.aligned_ms));
+        }
+    }
+    out.drain(..latency);
+    out.resize(mic.len(), 0.0);
+    (out, trace)
+}
+
 fn main() {
     if !espeak_or_skip("bench echo") {
         return;
@@ -35,9 +57,13 @@ fn main() {
     let dir = tmp.path();
     let far = talker(dir, "en-us", FAR, RATE, 12.0);
 
+    let only_paths = std::env::var_os("ECHO_PATHS_ONLY").is_some();
     println!("ERLE on far-end-only speech, from 2 s on (dB):");
     println!("| delay | tail | aec | aec+ns |");
     for (delay, tail, seed) in [(0, 250, 4), (40, 200, 1), (120, 300, 2), (240, 400, 3)] {
+        if only_paths {
+            break;
+        }
         let echo = convolve(&loudspeaker(&far), &rir(RATE, delay, tail, 0.5, seed));
         let mic = add(&echo, &hiss(echo.len(), seed));
         let erle = |m| erle_db(&echo, &run(&far, &mic, m), secs(2.0)..far.len());
@@ -49,15 +75,41 @@ fn main() {
     }
 
     println!("\nRe-convergence after the echo path changes at 6 s (aec):");
-    for (what, delay) in [
-        ("room change, 40 -> 45 ms", 45),
-        ("delay jump, 40 -> 180 ms", 180),
+    for (what, before, after) in [
+        (
+            "room change, 40 -> 45 ms",
+            (40, 250, 0.5, 11),
+            (45, 350, 0.7, 12),
+        ),
+        (
+            "delay jump, 40 -> 180 ms",
+            (40, 250, 0.5, 11),
+            (180, 350, 0.7, 12),
+        ),
+        (
+            "delay jump, same room, 40 -> 180 ms",
+            (40, 250, 0.5, 11),
+            (180, 250, 0.5, 11),
+        ),
+        (
+            "delay jump, 180 -> 40 ms",
+            (180, 350, 0.7, 12),
+            (40, 250, 0.5, 11),
+        ),
+        (
+            "delay jump, 120 -> 0 ms",
+            (120, 300, 0.5, 2),
+            (0, 250, 0.5, 4),
+        ),
     ] {
+        if std::env::var("ECHO_CASE").is_ok_and(|c| !what.contains(&c)) {
+            continue;
+        }
         let change = secs(6.0);
-        let a = convolve(&loudspeaker(&far), &rir(RATE, 40, 250, 0.5, 11));
-        let b = convolve(&loudspeaker(&far), &rir(RATE, delay, 350, 0.7, 12));
+        let room = |(d, t, g, seed)| convolve(&loudspeaker(&far), &rir(RATE, d, t, g, seed));
+        let (a, b) = (room(before), room(after));
         let echo: Vec<f32> = a[..change].iter().chain(&b[change..]).copied().collect();
-        let clean = run(&far, &add(&echo, &hiss(echo.len(), 5)), EchoMode::Aec);
+        let (clean, delays) = run_traced(&far, &add(&echo, &hiss(echo.len(), 5)), EchoMode::Aec);
         // The first time t after the change from which every following 1 s window has
         // ERLE >= 20 dB.
         let ok_from = |t: f32| {
@@ -74,8 +126,24 @@ fn main() {
             }
             None => println!("- {what}: not re-converged to 20 dB; {after:.1} dB from 2 s on"),
         }
+        if std::env::var_os("ECHO_TRACE").is_some() {
+            let windows: Vec<String> = (0..20)
+                .map(|k| {
+                    let s = change + secs(0.25 * k as f32);
+                    format!("{:.0}", erle_db(&echo, &clean, s..s + secs(0.25)))
+                })
+                .collect();
+            println!("  ERLE per 250 ms after: {}", windows.join(" "));
+            println!(
+                "  delay (aligned) every 250 ms from 5 s: {}",
+                delays[20..].join(" ")
+            );
+        }
     }
 
+    if only_paths {
+        return;
+    }
     println!("\nDouble talk (user barges in at 5 s, 4 dB below the echo), near end vs alone:");
     let mut near = vec![0.0f32; far.len()];
     let talk = talker(dir, "en+f3", NEAR, RATE, 6.0);

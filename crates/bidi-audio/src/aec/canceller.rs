@@ -20,8 +20,12 @@ pub struct EchoMetrics {
     pub erl_db: f64,
     /// Echo return loss enhancement of the linear filter, dB, as AEC3 estimates it.
     pub erle_db: f64,
-    /// The delay AEC3 found between the far end and the microphone, ms.
+    /// The delay found between the far end and the microphone, ms: the far end's
+    /// alignment ([`aligned_ms`](Self::aligned_ms)) plus what AEC3 found after it.
     pub delay_ms: i32,
+    /// How far the canceller delays the far end before AEC3, ms: it follows jumps of the
+    /// echo path's delay that AEC3's own estimator would take seconds to follow.
+    pub aligned_ms: i32,
 }
 
 /// An acoustic echo canceller (and noise suppressor) for one microphone and the speaker
@@ -121,11 +125,12 @@ impl EchoCanceller {
     /// AEC3's estimates (all zero when off).
     pub fn metrics(&self) -> EchoMetrics {
         self.core.as_ref().map_or_else(EchoMetrics::default, |c| {
-            let (erl_db, erle_db, delay_ms) = c.metrics();
+            let (erl_db, erle_db, delay_ms, aligned_ms) = c.metrics();
             EchoMetrics {
                 erl_db,
                 erle_db,
                 delay_ms,
+                aligned_ms,
             }
         })
     }

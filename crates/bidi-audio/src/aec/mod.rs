@@ -11,6 +11,8 @@
 mod canceller;
 mod config;
 mod core;
+mod delay;
+mod filter;
 mod link;
 mod offline;
 
