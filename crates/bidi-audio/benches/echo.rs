@@ -1,9 +1,13 @@
 //! The echo canceller's quality and cost on a synthetic room (espeak-ng talkers, noise
-//! impulse responses, a soft-clipping loudspeaker): ERLE at 40/120/240 ms, re-convergence
-//! after the echo path changes, the near-end level during double talk, noise reduction on
-//! stationary noise, and CPU as a share of one core at 16 kHz.
+//! impulse responses, a soft-clipping loudspeaker): ERLE at 0/40/120/240 ms, re-convergence
+//! after the echo path changes (a room change, delay jumps), the near-end level during
+//! double talk, noise reduction on stationary noise, and CPU as a share of one core at
+//! 16 kHz.
 //!
 //! `cargo bench -p bidi-audio --bench echo`. Results: docs/audio.md, "Echo cancellation".
+//! `ECHO_TRACE=1` also prints ERLE every 250 ms after each change and the canceller's delay
+//! estimate (total and aligned, ms) every 250 ms from 5 s; `ECHO_PATHS_ONLY=1` runs only the
+//! path changes, `ECHO_CASE=TEXT` only those whose name contains TEXT.
 
 use std::time::Instant;
 

@@ -35,9 +35,11 @@ pub struct EchoMetrics {
 /// Feed every 10 ms of far-end audio (what the speaker played) with
 /// [`render`](Self::render) and every 10 ms of microphone audio with
 /// [`capture`](Self::capture), which cleans it in place, [`latency`](Self::latency) samples
-/// late. The delay between the two streams (0-250 ms and more) is estimated by AEC3; the
+/// late. The delay between the two streams (0-400 ms) is measured by the canceller, which
+/// aligns the far end before AEC3 and follows jumps of it within about a second; the
 /// two calls need only come in roughly the same order as the audio happened. After
-/// [`new`](Self::new) neither call allocates.
+/// [`new`](Self::new), bidi's part of neither call allocates (AEC3 as sonora ports it
+/// allocates short-lived temporaries: docs/audio.md).
 ///
 /// ```
 /// use bidi_audio::aec::{EchoCanceller, EchoMode};

@@ -21,8 +21,9 @@ use crate::AudioError;
 pub enum EchoMode {
     /// The microphone passes through untouched (no delay either).
     Off,
-    /// Acoustic echo cancellation (AEC3: delay estimation, linear filter, residual
-    /// suppressor), after an 80 Hz high-pass filter.
+    /// Acoustic echo cancellation (the far end aligned by bidi's delay estimator, then
+    /// AEC3: delay estimation, linear filter, residual suppressor), after an 80 Hz
+    /// high-pass filter.
     Aec,
     /// [`Aec`](Self::Aec), then stationary noise suppression (WebRTC's noise suppressor,
     /// moderate level: ~12 dB).

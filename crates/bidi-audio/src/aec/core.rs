@@ -26,8 +26,7 @@ const SATURATION: f32 = 32_700.0;
 const HISTORY: usize = 4 * MAX_LAG + FRAME;
 /// How much of the measured delay the alignment leaves to AEC3 (8 ms): the measure can be
 /// a little late, and AEC3 cannot cancel an echo that comes before its far end. With no
-/// margin, a room change at 40 ms took 1.25 s instead of none to re-converge; with 24 ms,
-/// AEC3 lost up to 1 dB of ERLE.
+/// margin, a room change at 40 ms took 1.25 s instead of none to re-converge.
 const MARGIN: usize = 128;
 
 /// Collects samples into 64-sample AEC3 blocks.
@@ -180,8 +179,10 @@ impl Core {
     /// [`MARGIN`] of delay; when the estimate jumps, the far end given to AEC3 moves by as
     /// much, so AEC3 keeps the delay it locked on (its own estimator takes 2.5-3 s to move),
     /// and AEC3 is told the echo path changed (its adaptive filter then re-adapts in about
-    /// half a second instead of two). The far end cannot be moved before its newest sample,
-    /// so a jump to less than [`MARGIN`] is left to AEC3.
+    /// half a second instead of two). The first estimate restarts AEC3 from `fresh`: moving
+    /// the far end under an AEC3 that has locked on costs seconds of its vote. The far end
+    /// cannot be moved before its newest sample, so a jump to less than [`MARGIN`] is left
+    /// to AEC3.
     fn follow_delay(&mut self) {
         let Some(d) = self.delay.estimate() else {
             return;

@@ -1,9 +1,10 @@
 //! Acoustic echo cancellation and noise suppression (feature `aec`, on by default).
 //!
 //! [`EchoCanceller`] is a pure state machine: 10 ms of far end (what the speaker played) in,
-//! 10 ms of microphone in, 10 ms of clean microphone out. It runs sonora's Rust port of
-//! WebRTC's AEC3 (its own delay estimator, a linear adaptive filter and a residual echo
-//! suppressor tuned to keep the near-end talker during double talk) and, in
+//! 10 ms of microphone in, 10 ms of clean microphone out. It measures the far end's delay
+//! itself (following a jump within about a second), aligns the far end, and runs sonora's
+//! Rust port of WebRTC's AEC3 (a delay estimator, a linear adaptive filter and a residual
+//! echo suppressor tuned to keep the near-end talker during double talk) and, in
 //! [`EchoMode::AecNs`], WebRTC's stationary noise suppressor, at 16 kHz. `BidiAudioIO` runs
 //! it between the speaker and the microphone; `crates/bidi-audio/examples/echo_cancel.rs` runs it on files.
 //! See docs/audio.md, "Echo cancellation".
