@@ -127,6 +127,8 @@ impl Decimator {
     fn push(&mut self, input: &[f32], out: &mut History) -> usize {
         let mut pushed = 0;
         for &x in input {
+            // A non-finite sample would stay in the filters' state for good.
+            let x = if x.is_finite() { x } else { 0.0 };
             let first = self.sections[0].step(x);
             let y = self.sections[1].step(first);
             self.phase += 1;
@@ -307,6 +309,14 @@ impl DelayEstimator {
             .find(|&lag| self.envelope[lag] >= 0.5 * best)
             .unwrap_or(peak);
         let ratio = best / SPAN as f32 / (total / (MAX_LAG + 1) as f32).max(f32::MIN_POSITIVE);
+        if !ratio.is_finite() {
+            // A non-finite sample got into the spectra: forget them rather than carry it.
+            self.cross.fill(Complex::new(0.0, 0.0));
+            self.auto.fill(0.0);
+            self.near_auto.fill(0.0);
+            self.agreeing = 0;
+            return;
+        }
         if ratio < CONFIDENCE {
             self.agreeing = 0;
             return;
