@@ -13,7 +13,7 @@ use crate::dsp::StreamResampler;
 /// back, so the output is band-limited to 8 kHz.
 pub const SUPPORTED_RATES: [u32; 4] = [8_000, 16_000, 24_000, 48_000];
 
-/// What AEC3 reports about the echo path.
+/// What the canceller knows of the echo path: AEC3's estimates and the far end's alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct EchoMetrics {
     /// Echo return loss (far end to microphone), dB, as AEC3 estimates it.
@@ -124,7 +124,7 @@ impl EchoCanceller {
         self.underruns
     }
 
-    /// AEC3's estimates (all zero when off).
+    /// AEC3's estimates and the far end's alignment (all zero when off).
     pub fn metrics(&self) -> EchoMetrics {
         self.core.as_ref().map_or_else(EchoMetrics::default, |c| {
             let (erl_db, erle_db, delay_ms, aligned_ms) = c.metrics();
