@@ -35,8 +35,8 @@ pub struct EchoMetrics {
 /// Feed every 10 ms of far-end audio (what the speaker played) with
 /// [`render`](Self::render) and every 10 ms of microphone audio with
 /// [`capture`](Self::capture), which cleans it in place, [`latency`](Self::latency) samples
-/// late. The delay between the two streams (0-400 ms) is measured by the canceller, which
-/// aligns the far end before AEC3 and follows jumps of it within about a second; the
+/// late. The delay between the two streams (0-400 ms) is found by AEC3 and measured by the
+/// canceller, which follows a jump of it to a longer delay within about a second; the
 /// two calls need only come in roughly the same order as the audio happened. After
 /// [`new`](Self::new), bidi's part of neither call allocates (AEC3 as sonora ports it
 /// allocates short-lived temporaries: docs/audio.md).

@@ -24,10 +24,6 @@ const SCALE: f32 = 32_768.0;
 const SATURATION: f32 = 32_700.0;
 /// Far-end history kept for alignment: the longest delay measured and a frame, at 16 kHz.
 const HISTORY: usize = 4 * MAX_LAG + FRAME;
-/// How much of the measured delay the alignment leaves to AEC3 (8 ms): the measure can be
-/// a little late, and AEC3 cannot cancel an echo that comes before its far end. With no
-/// margin, a room change at 40 ms took 1.25 s instead of none to re-converge.
-const MARGIN: usize = 128;
 
 /// Collects samples into 64-sample AEC3 blocks.
 #[derive(Debug)]
@@ -95,9 +91,6 @@ pub(crate) struct Core {
     aligned: [f32; FRAME],
     /// The alignment moved since the last AEC3 block.
     moved: bool,
-    /// A second AEC3, built with the first, that takes over when the first delay
-    /// estimate sets the alignment.
-    fresh: Option<BlockProcessor>,
 }
 
 impl Core {
@@ -127,12 +120,6 @@ impl Core {
             reference: None,
             aligned: [0.0; FRAME],
             moved: false,
-            fresh: Some(BlockProcessor::new(
-                &aec3_config(),
-                CORE_RATE as usize,
-                1,
-                1,
-            )),
         }
     }
 
@@ -175,29 +162,24 @@ impl Core {
         }
     }
 
-    /// Follows the delay estimator. Its first estimate aligns the far end to leave AEC3
-    /// [`MARGIN`] of delay; when the estimate jumps, the far end given to AEC3 moves by as
-    /// much, so AEC3 keeps the delay it locked on (its own estimator takes 2.5-3 s to move),
-    /// and AEC3 is told the echo path changed (its adaptive filter then re-adapts in about
-    /// half a second instead of two). The first estimate restarts AEC3 from `fresh`: moving
-    /// the far end under an AEC3 that has locked on costs seconds of its vote. The far end
-    /// cannot be moved before its newest sample, so a jump to less than [`MARGIN`] is left
-    /// to AEC3.
+    /// Follows the delay estimator. Its first estimate is where AEC3 is finding the delay
+    /// itself (both converge on the first half second of the far end); when the estimate
+    /// then jumps, the far end given to AEC3 moves by as much, so AEC3 keeps the delay it
+    /// locked on (its own estimator takes 2.5-3 s to move), and AEC3 is told the echo path
+    /// changed (its adaptive filter then re-adapts in about half a second instead of two).
+    ///
+    /// The far end is not aligned at the first estimate: moving it under an AEC3 that has
+    /// locked on costs seconds of its vote, and restarting AEC3 there (a fresh one at the
+    /// aligned delay) let echo through while the new one converged, enough for a model's
+    /// voice activity detection to hear the agent's first answer and interrupt it
+    /// (`bidi-sim`'s `echo_loopback` test). The cost: the far end cannot be moved before its
+    /// newest sample, so a jump to less than the first delay is left to AEC3.
     fn follow_delay(&mut self) {
         let Some(d) = self.delay.estimate() else {
             return;
         };
         match self.reference {
-            None => {
-                if d > MARGIN + JUMP {
-                    self.align = d - MARGIN;
-                    if let Some(mut fresh) = self.fresh.take() {
-                        fresh.buffer_render(&self.silence);
-                        self.aec = fresh;
-                    }
-                }
-                self.reference = Some(d);
-            }
+            None => self.reference = Some(d),
             Some(r) if r.abs_diff(d) > JUMP => {
                 self.align = (self.align + d).saturating_sub(r).min(HISTORY - FRAME);
                 self.reference = Some(d);

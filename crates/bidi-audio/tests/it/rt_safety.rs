@@ -182,7 +182,7 @@ fn echo_delay_jump_allocates_nothing_more() {
             .unwrap_or_else(|e| panic!("{e}"));
         aec.capture(&mut near).unwrap_or_else(|e| panic!("{e}"));
     };
-    // Warm-up: the first estimate aligns the far end and restarts AEC3.
+    // Warm-up: the delay estimator's first estimate (AEC3 finds that delay itself).
     for k in 0..200 {
         step(&mut aec, k, early);
     }
@@ -195,7 +195,6 @@ fn echo_delay_jump_allocates_nothing_more() {
     let change = region.change();
     let after = aec.metrics().aligned_ms;
     eprintln!("aligned {before} -> {after} ms: {change:?}");
-    assert!(before > 0, "the first estimate did not align the far end");
     assert!(
         after - before >= 120,
         "the alignment did not follow the jump: {before} -> {after} ms"
