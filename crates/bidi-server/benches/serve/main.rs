@@ -104,6 +104,24 @@ fn stamp_age_ms(audio: &str) -> Option<f64> {
     Some(now_ns().saturating_sub(sent) as f64 / 1e6)
 }
 
+/// The provider's script: each `trigger` is answered with a line and 1 s of speech.
+fn answering(trigger: Trigger) -> Script {
+    Script::new().always(
+        trigger,
+        vec![
+            Action::Say {
+                text: "Here you are.".into(),
+                chunk: 0,
+            },
+            Action::Speak {
+                ms: 1_000,
+                frame_ms: 20,
+            },
+            Action::EndTurn,
+        ],
+    )
+}
+
 fn now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -432,22 +450,9 @@ async fn main() -> Result<(), BoxError> {
         return library::child(&args[1..]).await;
     }
     let options = options()?;
-    let script = Script::new().always(
-        Trigger::Text {
-            contains: String::new(),
-        },
-        vec![
-            Action::Say {
-                text: "Here you are.".into(),
-                chunk: 0,
-            },
-            Action::Speak {
-                ms: 1_000,
-                frame_ms: 20,
-            },
-            Action::EndTurn,
-        ],
-    );
+    let script = answering(Trigger::Text {
+        contains: String::new(),
+    });
     let sim = OpenAiSim::start_with(
         script,
         OpenAiSimOptions {
@@ -555,20 +560,7 @@ async fn main() -> Result<(), BoxError> {
     sim.shutdown().await;
     if !options.calls.is_empty() {
         // Calls: the provider answers every 3 s of the caller's audio with 1 s of speech.
-        let script = Script::new().always(
-            Trigger::Audio { min_ms: 3_000 },
-            vec![
-                Action::Say {
-                    text: "Here you are.".into(),
-                    chunk: 0,
-                },
-                Action::Speak {
-                    ms: 1_000,
-                    frame_ms: 20,
-                },
-                Action::EndTurn,
-            ],
-        );
+        let script = answering(Trigger::Audio { min_ms: 3_000 });
         let sim = OpenAiSim::start_with(
             script,
             OpenAiSimOptions {
