@@ -22,7 +22,7 @@ use bidi_server::{AgentFactory, SessionStart};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::{BoxError, QUESTION_EVERY, Samples, stamp_age_ms, usage};
+use super::{BoxError, QUESTION_EVERY, Samples, stamp_age_ms, usage, usage_per_session};
 
 /// The flag that makes the bench binary a library-path child: `--library-child ENDPOINT
 /// SESSIONS SECONDS`.
@@ -119,16 +119,11 @@ pub async fn child(args: &[String]) -> Result<(), BoxError> {
             }
         });
     }
-    tokio::time::sleep_until(measure_from).await;
-    let (cpu0, _) = usage(me)?;
-    tokio::time::sleep_until(stop - Duration::from_millis(200)).await;
-    let (cpu1, rss) = usage(me)?;
-    let window = seconds as f64 - 0.2;
-    let n = sessions as f64;
+    let (cpu, rss) = usage_per_session(me, idle_rss, measure_from, stop, sessions).await?;
     let s = samples.lock().unwrap_or_else(PoisonError::into_inner);
     let line = json!({
-        "cpu_per_session": (cpu1 - cpu0) / window / n * 100.0,
-        "rss_per_session_mib": rss.saturating_sub(idle_rss) as f64 / 1024.0 / n,
+        "cpu_per_session": cpu,
+        "rss_per_session_mib": rss,
         "first_audio_ms": s.first_audio_ms,
         "delta_ms": s.delta_ms,
         "errors": s.errors,

@@ -174,6 +174,28 @@ fn usage(pid: u32) -> Result<(f64, u64), BoxError> {
     Ok((ticks / 100.0, rss))
 }
 
+/// CPU (% of a core) and RSS growth over `idle_rss` (MiB) per session of process `pid`,
+/// over the window from `measure_from` to just before `stop`.
+async fn usage_per_session(
+    pid: u32,
+    idle_rss: u64,
+    measure_from: Instant,
+    stop: Instant,
+    sessions: usize,
+) -> Result<(f64, f64), BoxError> {
+    tokio::time::sleep_until(measure_from).await;
+    let (cpu0, _) = usage(pid)?;
+    let end = stop - Duration::from_millis(200);
+    tokio::time::sleep_until(end).await;
+    let (cpu1, rss) = usage(pid)?;
+    let window = end.duration_since(measure_from).as_secs_f64();
+    let n = sessions as f64;
+    Ok((
+        (cpu1 - cpu0) / window / n * 100.0,
+        rss.saturating_sub(idle_rss) as f64 / 1024.0 / n,
+    ))
+}
+
 #[derive(Default)]
 struct Samples {
     first_audio_ms: Vec<f64>,
@@ -271,6 +293,29 @@ struct Row {
     failed: usize,
 }
 
+impl Row {
+    /// The row of `server` at `sessions`: the samples' percentiles, and the (CPU, RSS) per
+    /// session of [`usage_per_session`].
+    fn new(
+        server: &'static str,
+        sessions: usize,
+        s: &mut Samples,
+        (cpu_per_session, rss_per_session_mib): (f64, f64),
+    ) -> Self {
+        Self {
+            server,
+            sessions,
+            first_p50: percentile(&mut s.first_audio_ms, 50.0),
+            first_p99: percentile(&mut s.first_audio_ms, 99.0),
+            delta_p50: percentile(&mut s.delta_ms, 50.0),
+            delta_p99: percentile(&mut s.delta_ms, 99.0),
+            cpu_per_session,
+            rss_per_session_mib,
+            failed: s.errors,
+        }
+    }
+}
+
 async fn measure(
     server: &'static str,
     served: &Served,
@@ -293,30 +338,14 @@ async fn measure(
             Arc::clone(&samples),
         )));
     }
-    tokio::time::sleep_until(measure_from).await;
-    let (cpu0, _) = usage(pid)?;
-    tokio::time::sleep_until(stop - Duration::from_millis(200)).await;
-    let (cpu1, rss) = usage(pid)?;
+    let per_session = usage_per_session(pid, idle_rss, measure_from, stop, sessions).await?;
     for t in tasks {
         let _ = t.await;
     }
     // Let the server settle before the next run.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut s = samples.lock().map_err(|_| "poisoned")?;
-    let window = seconds as f64 - 0.2;
-    let n = sessions as f64;
-    let failed = s.errors;
-    Ok(Row {
-        server,
-        sessions,
-        first_p50: percentile(&mut s.first_audio_ms, 50.0),
-        first_p99: percentile(&mut s.first_audio_ms, 99.0),
-        delta_p50: percentile(&mut s.delta_ms, 50.0),
-        delta_p99: percentile(&mut s.delta_ms, 99.0),
-        cpu_per_session: (cpu1 - cpu0) / window / n * 100.0,
-        rss_per_session_mib: rss.saturating_sub(idle_rss) as f64 / 1024.0 / n,
-        failed,
-    })
+    Ok(Row::new(server, sessions, &mut s, per_session))
 }
 
 /// One phone call until `stop`, as Twilio drives `/twilio/media`: μ-law silence every
@@ -425,20 +454,15 @@ async fn measure_calls(
     let tasks: Vec<_> = (0..calls)
         .map(|_| tokio::spawn(call(url.clone(), measure_from, stop, Arc::clone(&heard))))
         .collect();
-    tokio::time::sleep_until(measure_from).await;
-    let (cpu0, _) = usage(pid)?;
-    tokio::time::sleep_until(stop - Duration::from_millis(200)).await;
-    let (cpu1, rss) = usage(pid)?;
+    let (cpu, rss) = usage_per_session(pid, idle_rss, measure_from, stop, calls).await?;
     for t in tasks {
         let _ = t.await;
     }
-    let window = seconds as f64 - 0.2;
-    let n = calls as f64;
     let (heard_ms, failed) = *heard.lock().map_err(|_| "poisoned")?;
     Ok((
-        (cpu1 - cpu0) / window / n * 100.0,
-        rss.saturating_sub(idle_rss) as f64 / 1024.0 / n,
-        heard_ms as f64 / 1e3 / seconds as f64 / n,
+        cpu,
+        rss,
+        heard_ms as f64 / 1e3 / seconds as f64 / calls as f64,
         failed,
     ))
 }
@@ -493,17 +517,8 @@ async fn main() -> Result<(), BoxError> {
         })
         .await??;
         let mut s = lib.samples;
-        rows.push(Row {
-            server: library::ROW,
-            sessions,
-            first_p50: percentile(&mut s.first_audio_ms, 50.0),
-            first_p99: percentile(&mut s.first_audio_ms, 99.0),
-            delta_p50: percentile(&mut s.delta_ms, 50.0),
-            delta_p99: percentile(&mut s.delta_ms, 99.0),
-            cpu_per_session: lib.cpu_per_session,
-            rss_per_session_mib: lib.rss_per_session_mib,
-            failed: s.errors,
-        });
+        let per_session = (lib.cpu_per_session, lib.rss_per_session_mib);
+        rows.push(Row::new(library::ROW, sessions, &mut s, per_session));
         if let Some(python) = &options.python {
             let mut py = Command::new(python);
             py.args([script_path, "--endpoint", &endpoint]);
