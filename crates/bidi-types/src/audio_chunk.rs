@@ -152,14 +152,7 @@ impl<D: AudioDirection> AudioChunkEvent<D> {
     /// assert_eq!(pcm, [1, 2, 3, 4]);
     /// ```
     pub fn audio_bytes_into(&self, out: &mut Vec<u8>) -> Result<(), TypesError> {
-        out.clear();
-        BASE64
-            .decode_vec(&self.audio, out)
-            .map_err(|e| TypesError::InvalidBase64 {
-                field: "audio",
-                len: self.audio.len(),
-                reason: e.to_string(),
-            })
+        fields::decode_base64_into("audio", &self.audio, out)
     }
 
     /// Its encoding.

@@ -9,13 +9,32 @@ use crate::TypesError;
 /// The standard base64 engine every event uses (RFC 4648 alphabet, padded).
 pub(crate) const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// Decodes base64 text, naming `field` on failure.
-pub(crate) fn decode_base64(field: &'static str, text: &str) -> Result<Vec<u8>, TypesError> {
-    BASE64.decode(text).map_err(|e| TypesError::InvalidBase64 {
+/// The error for base64 text in `field` that does not decode.
+fn invalid_base64(field: &'static str, text: &str, e: impl std::fmt::Display) -> TypesError {
+    TypesError::InvalidBase64 {
         field,
         len: text.len(),
         reason: e.to_string(),
-    })
+    }
+}
+
+/// Decodes base64 text, naming `field` on failure.
+pub(crate) fn decode_base64(field: &'static str, text: &str) -> Result<Vec<u8>, TypesError> {
+    BASE64
+        .decode(text)
+        .map_err(|e| invalid_base64(field, text, e))
+}
+
+/// Decodes base64 text into `out` (cleared first), naming `field` on failure.
+pub(crate) fn decode_base64_into(
+    field: &'static str,
+    text: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), TypesError> {
+    out.clear();
+    BASE64
+        .decode_vec(text, out)
+        .map_err(|e| invalid_base64(field, text, e))
 }
 
 /// Checks that `text` is valid base64 without keeping the bytes.
@@ -30,11 +49,7 @@ pub(crate) fn check_base64(field: &'static str, text: &str) -> Result<(), TypesE
     for piece in text.as_bytes().chunks(PIECE) {
         BASE64
             .decode_slice(piece, &mut out)
-            .map_err(|e| TypesError::InvalidBase64 {
-                field,
-                len: text.len(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| invalid_base64(field, text, e))?;
     }
     Ok(())
 }
