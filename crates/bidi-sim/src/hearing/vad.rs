@@ -131,9 +131,20 @@ impl TurnDetector {
                 self.odd_byte = Some(low);
             }
         }
+        // Whole frames' worth at a time: a frame's samples are appended in one run (this
+        // runs for every chunk a client sends).
         let mut pairs = rest.chunks_exact(2);
-        for pair in pairs.by_ref() {
-            self.sample(i16::from_le_bytes([pair[0], pair[1]]), &mut turns);
+        while pairs.len() > 0 {
+            let need = self.frame_len - self.pending.len();
+            self.pending.extend(
+                pairs
+                    .by_ref()
+                    .take(need)
+                    .map(|pair| i16::from_le_bytes([pair[0], pair[1]])),
+            );
+            if self.pending.len() == self.frame_len {
+                self.frame(&mut turns);
+            }
         }
         if let [last] = pairs.remainder() {
             self.odd_byte = Some(*last);
@@ -144,8 +155,15 @@ impl TurnDetector {
     /// Feeds samples.
     pub fn push(&mut self, samples: &[i16]) -> Vec<Turn> {
         let mut turns = Vec::new();
-        for &s in samples {
-            self.sample(s, &mut turns);
+        let mut rest = samples;
+        while !rest.is_empty() {
+            let need = (self.frame_len - self.pending.len()).min(rest.len());
+            let (run, tail) = rest.split_at(need);
+            self.pending.extend_from_slice(run);
+            rest = tail;
+            if self.pending.len() == self.frame_len {
+                self.frame(&mut turns);
+            }
         }
         turns
     }
@@ -271,8 +289,9 @@ pub fn level_dbfs(samples: &[i16]) -> f32 {
     if samples.is_empty() {
         return f32::NEG_INFINITY;
     }
-    let energy: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
-    let rms = (energy / samples.len() as f64).sqrt() / f64::from(i16::MAX);
+    // Exact in integers (each square is below 2^31), so the order of the sum is free.
+    let energy: i64 = samples.iter().map(|&s| i64::from(s) * i64::from(s)).sum();
+    let rms = (energy as f64 / samples.len() as f64).sqrt() / f64::from(i16::MAX);
     (20.0 * rms.log10()) as f32
 }
 
