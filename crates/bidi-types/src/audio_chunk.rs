@@ -106,6 +106,28 @@ impl<D: AudioDirection> AudioChunkEvent<D> {
         Ok(Self::checked(audio, format, sample_rate, channels))
     }
 
+    /// An event from base64 text, checked by decoding it into `bytes` (cleared first): for
+    /// a reader that wants the bytes as well, which then decodes them once.
+    ///
+    /// ```
+    /// use bidi_types::{AudioFormat, BidiAudioInputEvent, Channels, SampleRate};
+    /// let mut pcm = Vec::new();
+    /// let e = BidiAudioInputEvent::decoded("AQID", AudioFormat::Pcm, SampleRate::Hz16000, Channels::Mono, &mut pcm).unwrap();
+    /// assert_eq!((e.audio(), pcm.as_slice()), ("AQID", &[1, 2, 3][..]));
+    /// assert!(BidiAudioInputEvent::decoded("AQ!D", AudioFormat::Pcm, SampleRate::Hz16000, Channels::Mono, &mut pcm).is_err());
+    /// ```
+    pub fn decoded(
+        audio: impl Into<String>,
+        format: AudioFormat,
+        sample_rate: SampleRate,
+        channels: Channels,
+        bytes: &mut Vec<u8>,
+    ) -> Result<Self, TypesError> {
+        let audio = audio.into();
+        fields::decode_base64_into("audio", &audio, bytes)?;
+        Ok(Self::checked(audio, format, sample_rate, channels))
+    }
+
     /// An event from raw bytes, which are base64-encoded.
     pub fn from_bytes(
         bytes: &[u8],

@@ -283,11 +283,43 @@ impl BidiInputEvent {
     /// anything else, or anything wrong with it, takes the general path and its errors.
     pub fn from_json_str(text: &str) -> Result<Self, TypesError> {
         if let Ok(frame) = serde_json::from_str::<AudioFrame<'_>>(text)
-            && let Some(audio) = frame.event()
+            && let Some(audio) = frame.event(None)
         {
             return Ok(Self::Audio(audio));
         }
         Self::from_json(&serde_json::from_str::<Value>(text)?)
+    }
+
+    /// Parses like [`from_json_str`](Self::from_json_str), and leaves a `bidi_audio_input`'s
+    /// audio decoded in `audio` (cleared first; empty after any other event): checking the
+    /// base64 decodes it anyway, so a reader that wants the bytes decodes each frame once.
+    ///
+    /// ```
+    /// use bidi_types::BidiInputEvent;
+    ///
+    /// let mut pcm = Vec::new();
+    /// let frame = r#"{"type":"bidi_audio_input","audio":"AQID","format":"pcm","sample_rate":16000,"channels":1}"#;
+    /// let event = BidiInputEvent::from_json_str_decoding(frame, &mut pcm).unwrap();
+    /// assert!(matches!(event, BidiInputEvent::Audio(_)));
+    /// assert_eq!(pcm, [1, 2, 3]);
+    /// let text = r#"{"type":"bidi_text_input","text":"hi","role":"user"}"#;
+    /// BidiInputEvent::from_json_str_decoding(text, &mut pcm).unwrap();
+    /// assert!(pcm.is_empty());
+    /// ```
+    pub fn from_json_str_decoding(text: &str, audio: &mut Vec<u8>) -> Result<Self, TypesError> {
+        audio.clear();
+        if let Ok(frame) = serde_json::from_str::<AudioFrame<'_>>(text)
+            && let Some(event) = frame.event(Some(&mut *audio))
+        {
+            return Ok(Self::Audio(event));
+        }
+        let event = Self::from_json(&serde_json::from_str::<Value>(text)?)?;
+        match &event {
+            // A frame the fast path did not take (keys in another form): decoded here.
+            Self::Audio(a) => a.audio_bytes_into(audio)?,
+            _ => audio.clear(),
+        }
+        Ok(event)
     }
 
     /// The event as a JSON value.
@@ -313,15 +345,22 @@ struct AudioFrame<'a> {
 }
 
 impl AudioFrame<'_> {
-    /// The event, when every key holds what the general path accepts.
-    fn event(self) -> Option<BidiAudioInputEvent> {
+    /// The event, when every key holds what the general path accepts; its audio checked by
+    /// decoding it into `bytes` when given.
+    fn event(self, bytes: Option<&mut Vec<u8>>) -> Option<BidiAudioInputEvent> {
         if self.kind != BidiAudioInputEvent::TYPE {
             return None;
         }
         let format = self.format.parse().ok()?;
         let sample_rate = SampleRate::try_from(self.sample_rate).ok()?;
         let channels = Channels::try_from(self.channels).ok()?;
-        BidiAudioInputEvent::new(self.audio.into_owned(), format, sample_rate, channels).ok()
+        let audio = self.audio.into_owned();
+        match bytes {
+            Some(bytes) => {
+                BidiAudioInputEvent::decoded(audio, format, sample_rate, channels, bytes).ok()
+            }
+            None => BidiAudioInputEvent::new(audio, format, sample_rate, channels).ok(),
+        }
     }
 }
 

@@ -6,7 +6,8 @@ use bidi_agent::audio::dsp::{
     StreamResampler, f32_to_pcm16_bytes, mix_channels, pcm16_bytes_to_f32,
 };
 use bidi_agent::types::{
-    AudioConfig, AudioFormat, BidiAudioInputEvent, BidiErrorEvent, BidiInputEvent, TypesError,
+    AudioConfig, AudioFormat, BidiAudioInputEvent, BidiErrorEvent, BidiInputEvent, Channels,
+    TypesError,
 };
 
 /// Why a client frame was not an input event; sent back to that client as a `bidi_error`.
@@ -52,6 +53,10 @@ impl InboundError {
 pub struct Inbound {
     target: AudioConfig,
     resampler: Option<StreamResampler>,
+    /// The last audio frame's bytes as the client sent them, decoded once.
+    received: Vec<u8>,
+    /// Its rate, when it was mono PCM.
+    received_mono_rate: Option<u32>,
     samples: Vec<f32>,
     mixed: Vec<f32>,
     resampled: Vec<f32>,
@@ -63,6 +68,8 @@ impl Inbound {
         Self {
             target: target.clone(),
             resampler: None,
+            received: Vec::new(),
+            received_mono_rate: None,
             samples: Vec::new(),
             mixed: Vec::new(),
             resampled: Vec::new(),
@@ -71,10 +78,36 @@ impl Inbound {
 
     /// The input event in a text frame, its audio at the model's rate and channels.
     pub fn read(&mut self, text: &str) -> Result<BidiInputEvent, InboundError> {
-        match BidiInputEvent::from_json_str(text)? {
-            BidiInputEvent::Audio(audio) => Ok(BidiInputEvent::Audio(self.convert(audio)?)),
+        self.received_mono_rate = None;
+        match BidiInputEvent::from_json_str_decoding(text, &mut self.received)? {
+            BidiInputEvent::Audio(audio) => {
+                if audio.format() == AudioFormat::Pcm && audio.channels() == Channels::Mono {
+                    self.received_mono_rate = Some(audio.sample_rate().hz());
+                }
+                Ok(BidiInputEvent::Audio(self.convert(audio)?))
+            }
             other => Ok(other),
         }
+    }
+
+    /// The last frame [`read`](Self::read) when it was mono 16-bit PCM: its samples as the
+    /// client sent them (before any conversion) and their rate. For a listener of the
+    /// client's own audio, which so needs no second decoding.
+    ///
+    /// ```
+    /// use bidi_agent::types::{AudioConfig, SampleRate};
+    /// use bidi_server::session::Inbound;
+    ///
+    /// let mut inbound = Inbound::new(&AudioConfig::new(SampleRate::Hz24000, SampleRate::Hz24000));
+    /// let frame = r#"{"type":"bidi_audio_input","audio":"AQID","format":"pcm","sample_rate":16000,"channels":1}"#;
+    /// inbound.read(frame).unwrap();
+    /// assert_eq!(inbound.received_mono_pcm(), Some((&[1u8, 2, 3][..], 16_000)));
+    /// inbound.read(r#"{"type":"bidi_text_input","text":"hi","role":"user"}"#).unwrap();
+    /// assert_eq!(inbound.received_mono_pcm(), None);
+    /// ```
+    pub fn received_mono_pcm(&self) -> Option<(&[u8], u32)> {
+        self.received_mono_rate
+            .map(|rate| (self.received.as_slice(), rate))
     }
 
     fn convert(&mut self, audio: BidiAudioInputEvent) -> Result<BidiAudioInputEvent, InboundError> {
@@ -94,9 +127,8 @@ impl Inbound {
         if stale {
             self.resampler = Some(StreamResampler::new(from_rate, to_rate, to_channels)?);
         }
-        let bytes = audio.audio_bytes()?;
         self.samples.clear();
-        pcm16_bytes_to_f32(&bytes, &mut self.samples);
+        pcm16_bytes_to_f32(&self.received, &mut self.samples);
         let mono_or_same = if from_channels == to_channels {
             &self.samples
         } else {
@@ -121,7 +153,7 @@ impl Inbound {
 
 #[cfg(test)]
 mod tests {
-    use bidi_agent::types::{Channels, SampleRate};
+    use bidi_agent::types::SampleRate;
     use serde_json::json;
 
     use super::*;

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use bidi_agent::types::{
-    BidiAgentEvent, BidiInput, BidiInputEvent, BidiOutput, BidiOutputEvent, Channels, IoError,
+    BidiAgentEvent, BidiInput, BidiInputEvent, BidiOutput, BidiOutputEvent, IoError,
 };
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -25,8 +25,6 @@ pub(crate) struct WsInput {
     pub(crate) grace: std::time::Duration,
     /// Cancelled when the session must end (the client left, the server drains).
     pub(crate) ended: CancellationToken,
-    /// The last audio frame's PCM, for the turn clock (one buffer, reused).
-    pub(crate) pcm: Vec<u8>,
 }
 
 impl WsInput {
@@ -42,13 +40,11 @@ impl WsInput {
                 let mut clock = self.clock.lock().unwrap_or_else(PoisonError::into_inner);
                 match &event {
                     BidiInputEvent::Text(_) => clock.text_turn(now),
-                    // Decoded into the reused buffer (the frame's base64 was checked when
-                    // parsed, so this does not fail).
-                    BidiInputEvent::Audio(audio)
-                        if audio.channels() == Channels::Mono
-                            && audio.audio_bytes_into(&mut self.pcm).is_ok() =>
-                    {
-                        clock.audio(&self.pcm, audio.sample_rate().hz(), now);
+                    // The client's own samples, decoded once when the frame was read.
+                    BidiInputEvent::Audio(_) => {
+                        if let Some((pcm, rate)) = self.inbound.received_mono_pcm() {
+                            clock.audio(pcm, rate, now);
+                        }
                     }
                     _ => {}
                 }

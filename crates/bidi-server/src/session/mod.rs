@@ -77,7 +77,6 @@ pub(crate) async fn serve(
                 clock: Arc::clone(&clock),
                 grace: config.slow_client_grace,
                 ended: ended.clone(),
-                pcm: Vec::new(),
             };
             let output = io::WsOutput {
                 frames: frames_tx,
