@@ -172,10 +172,13 @@ pub(crate) async fn write(
             }
             frame = frames.recv() => match frame {
                 Some(text) => {
-                    if sink.send(Message::Text(text.into())).await.is_err() {
+                    let more = || frames.try_recv().ok();
+                    let Ok(sent) = send_batch(&mut sink, text, more).await else {
                         break;
+                    };
+                    for _ in 0..sent {
+                        metrics.message_out();
                     }
-                    metrics.message_out();
                 }
                 None => {
                     let (code, reason) = closer.at_end();
@@ -186,6 +189,28 @@ pub(crate) async fn write(
             },
         }
     }
+}
+
+/// The most queued frames written to the socket at once.
+const BATCH: usize = 16;
+
+/// Writes `first` and whatever `more` has ready (up to [`BATCH`] frames) in one flush, so
+/// frames queued together (a chunk and its transcript, a call's media and its mark) cost
+/// one write to the socket. How many frames went out.
+pub(crate) async fn send_batch(
+    sink: &mut SplitSink<WebSocket, Message>,
+    first: String,
+    mut more: impl FnMut() -> Option<String>,
+) -> Result<usize, axum::Error> {
+    sink.feed(Message::Text(first.into())).await?;
+    let mut sent = 1;
+    while sent < BATCH {
+        let Some(next) = more() else { break };
+        sink.feed(Message::Text(next.into())).await?;
+        sent += 1;
+    }
+    sink.flush().await?;
+    Ok(sent)
 }
 
 /// What the reader hands on.

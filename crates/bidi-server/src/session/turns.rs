@@ -43,18 +43,37 @@ impl TurnClock {
     /// Mono 16-bit PCM `bytes` at `rate_hz` arrived at `now`. An utterance that ends in it
     /// starts the wait, dated where the speech ended in the audio.
     pub fn audio(&mut self, bytes: &[u8], rate_hz: u32, now: Instant) {
-        let fresh = self.vad.as_ref().is_none_or(|(rate, _)| *rate != rate_hz);
-        if fresh {
-            // Only where speech ends is wanted here, not the utterance's audio.
-            let vad = TurnDetector::timing_only(rate_hz, Listening::default());
-            self.vad = Some((rate_hz, vad));
+        let turns = self.vad(rate_hz).push_pcm16(bytes);
+        self.heard(bytes.len() / 2, rate_hz, turns, now);
+    }
+
+    /// Mono `samples` at `rate_hz` arrived at `now`: as [`audio`](Self::audio), for audio
+    /// already decoded.
+    pub fn samples(&mut self, samples: &[i16], rate_hz: u32, now: Instant) {
+        let turns = self.vad(rate_hz).push(samples);
+        self.heard(samples.len(), rate_hz, turns, now);
+    }
+
+    /// The detector for `rate_hz` (a fresh one when the rate changed).
+    fn vad(&mut self, rate_hz: u32) -> &mut TurnDetector {
+        if self.vad.as_ref().is_none_or(|(rate, _)| *rate != rate_hz) {
+            self.vad = None;
             self.heard_ms = 0;
         }
-        let Some((_, vad)) = self.vad.as_mut() else {
-            return;
-        };
-        self.heard_ms += (bytes.len() / 2) as u64 * 1_000 / u64::from(rate_hz.max(1));
-        for turn in vad.push_pcm16(bytes) {
+        // Only where speech ends is wanted here, not the utterance's audio.
+        let (_, vad) = self.vad.get_or_insert_with(|| {
+            (
+                rate_hz,
+                TurnDetector::timing_only(rate_hz, Listening::default()),
+            )
+        });
+        vad
+    }
+
+    /// `count` samples were heard, ending `turns`.
+    fn heard(&mut self, count: usize, rate_hz: u32, turns: Vec<Turn>, now: Instant) {
+        self.heard_ms += count as u64 * 1_000 / u64::from(rate_hz.max(1));
+        for turn in turns {
             if let Turn::Ended { end_ms, .. } = turn {
                 let ago = Duration::from_millis(self.heard_ms.saturating_sub(end_ms));
                 self.ended_at = Some(now.checked_sub(ago).unwrap_or(now));

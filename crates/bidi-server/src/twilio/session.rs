@@ -196,8 +196,7 @@ impl CallInput {
             TwilioEvent::Media { track, payload } if track.starts_with("inbound") => {
                 match self.caller.decode(&payload) {
                     Ok((audio, pcm)) => {
-                        let bytes: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
-                        lock(&self.clock).audio(&bytes, TWILIO_RATE, Instant::now());
+                        lock(&self.clock).samples(pcm, TWILIO_RATE, Instant::now());
                         Some(BidiInputEvent::Audio(audio))
                     }
                     Err(e) => {
@@ -355,9 +354,20 @@ async fn write(
                 }
             },
         };
-        if sink.send(Message::Text(text.into())).await.is_err() {
+        // Media and its mark (queued together) go out in one write.
+        let more = || {
+            while let Ok((tag, text)) = frames.try_recv() {
+                if tag == epoch.load(Ordering::Acquire) {
+                    return Some(text);
+                }
+            }
+            None
+        };
+        let Ok(sent) = link::send_batch(&mut sink, text, more).await else {
             return;
+        };
+        for _ in 0..sent {
+            metrics.message_out();
         }
-        metrics.message_out();
     }
 }
