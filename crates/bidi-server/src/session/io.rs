@@ -1,4 +1,4 @@
-//! The agent's side of a socket: [`WsInput`] hands it the client's events, [`WsOutput`]
+//! The agent's side of a socket: [`WsInput`] reads it the client's events, [`WsOutput`]
 //! queues its events for the client, never holding up the agent for a slow reader.
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,22 +9,19 @@ use bidi_agent::types::{
 };
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio_util::sync::CancellationToken;
 
-use super::link::{Closer, Read};
+use super::link::{Closer, Frames, Read};
 use super::{Inbound, InboundError, TurnClock};
 use crate::metrics::ServerMetrics;
 
 /// The client's input events, until the socket ends or the server closes it. A frame that
 /// is not a valid event is answered with a `bidi_error`, and reading goes on.
 pub(crate) struct WsInput {
-    pub(crate) frames: mpsc::Receiver<Read>,
+    pub(crate) frames: Frames,
     pub(crate) inbound: Inbound,
     pub(crate) replies: mpsc::Sender<String>,
     pub(crate) clock: Arc<Mutex<TurnClock>>,
     pub(crate) grace: std::time::Duration,
-    /// Cancelled when the session must end (the client left, the server drains).
-    pub(crate) ended: CancellationToken,
 }
 
 impl WsInput {
@@ -64,14 +61,7 @@ impl WsInput {
 impl BidiInput for WsInput {
     async fn read(&mut self) -> Result<Option<BidiInputEvent>, IoError> {
         loop {
-            let frame = tokio::select! {
-                biased;
-                () = self.ended.cancelled() => return Err(IoError::Closed("the session ended".into())),
-                frame = self.frames.recv() => match frame {
-                    Some(frame) => frame,
-                    None => return Err(IoError::Closed("the client left".into())),
-                },
-            };
+            let frame = self.frames.next().await?;
             if let Some(event) = self.event(frame).await {
                 return Ok(Some(event));
             }

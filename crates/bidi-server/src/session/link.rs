@@ -1,61 +1,58 @@
 //! The two halves of one socket: the writer task sends queued frames and, first of all,
-//! the close frame once one is asked for; the reader task reads client frames, and after a
-//! close keeps reading until the client's close (or a grace period), so the client sees
-//! the close code rather than a reset.
+//! the close frame once one is asked for; the client's frames are read when the session's
+//! input asks for one ([`ClientFrames`], no task or queue between), and after the session
+//! until the client's close (or a grace period), so the client sees the close code rather
+//! than a reset.
 //!
 //! When a drain's time is up, the agent is ended first (its last turn goes to the session
 //! store as it stops), and the socket closes with 1001 once the agent is gone, or a close
 //! grace later at the latest.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use bidi_agent::types::IoError;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::metrics::ServerMetrics;
 use crate::state::AppState;
 
-/// Client frames read ahead of the agent, per socket.
-const READ_AHEAD: usize = 64;
-
-/// What every socket shares, browser or phone: how it is asked to close, the signal that
-/// it ended (the client left, or the drain's time is up), and the tasks reading it.
+/// What every socket shares, browser or phone: how it is asked to close, the client's
+/// frames (which end for the session when the drain's time is up), and the drain's watch.
 pub(crate) struct Reading {
     pub(crate) closer: Closer,
-    /// Cancelled when the session must end.
-    pub(crate) ended: CancellationToken,
-    reader: JoinHandle<()>,
+    frames: Arc<tokio::sync::Mutex<ClientFrames>>,
     draining: JoinHandle<()>,
 }
 
 impl Reading {
-    /// Starts reading `stream` (frames go to the receiver returned), and watching the
-    /// server's drain: once its time is up, the session ends and its socket closes with 1001
-    /// (see the module's note).
-    pub(crate) fn start(
-        stream: SplitStream<WebSocket>,
-        state: &AppState,
-    ) -> (Self, mpsc::Receiver<Read>) {
+    /// Starts watching the server's drain: once its time is up, the session ends and its
+    /// socket closes with 1001 (see the module's note). The frames are read through
+    /// [`frames`](Self::frames).
+    pub(crate) fn start(stream: SplitStream<WebSocket>, state: &AppState) -> Self {
         let closer = Closer::new();
         let ended = CancellationToken::new();
-        let (frames_tx, frames_rx) = mpsc::channel(READ_AHEAD);
-        let reader = tokio::spawn({
-            let (closer, close, ended) = (closer.clone(), closer.subscribe(), ended.clone());
-            let metrics = state.metrics.clone();
-            let (max, grace) = (state.config.max_frame_bytes, state.config.close_grace);
-            async move {
-                read(stream, closer, close, max, grace, metrics, frames_tx).await;
-                ended.cancel();
-            }
-        });
+        let frames = ClientFrames {
+            stream,
+            close: closer.subscribe(),
+            closer: closer.clone(),
+            ended: Box::pin(ended.clone().cancelled_owned()),
+            ended_seen: false,
+            max_bytes: state.config.max_frame_bytes,
+            grace: state.config.close_grace,
+            metrics: state.metrics.clone(),
+            deadline: None,
+            done: false,
+        };
         let draining = tokio::spawn({
             let (closer, ended, closing) = (closer.clone(), ended.clone(), state.closing.clone());
             let grace = state.config.close_grace;
@@ -72,13 +69,17 @@ impl Reading {
                 }
             }
         });
-        let reading = Self {
+        Self {
             closer,
-            ended,
-            reader,
+            frames: Arc::new(tokio::sync::Mutex::new(frames)),
             draining,
-        };
-        (reading, frames_rx)
+        }
+    }
+
+    /// The client's frames, for the session's input: held for as long as the input lives,
+    /// then [`finish`](Self::finish) reads what follows.
+    pub(crate) async fn frames(&self) -> Frames {
+        Arc::clone(&self.frames).lock_owned().await
     }
 
     /// Ends the socket once the agent is gone: waits for `writer` to flush and send its
@@ -87,8 +88,120 @@ impl Reading {
         let _ = writer.await;
         let (code, reason) = self.closer.at_end();
         self.closer.close(code, reason);
-        let _ = self.reader.await;
+        self.frames.lock().await.read_to_close().await;
         self.draining.abort();
+    }
+}
+
+/// The client's frames, held by the session's input.
+pub(crate) type Frames = tokio::sync::OwnedMutexGuard<ClientFrames>;
+
+/// One socket's incoming frames, read when asked. A frame over the size limit asks for close
+/// 1009 and a broken one 1002; once a close is asked for (or the drain's time is up) the
+/// session gets no more frames, and [`Reading::finish`] reads on to the client's close.
+pub(crate) struct ClientFrames {
+    stream: SplitStream<WebSocket>,
+    close: watch::Receiver<Option<(u16, &'static str)>>,
+    closer: Closer,
+    /// The session's end (one future for the socket's life, not one per frame).
+    ended: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// `ended` has fired.
+    ended_seen: bool,
+    max_bytes: usize,
+    grace: Duration,
+    metrics: ServerMetrics,
+    /// Set once a close was asked for: the client's close is awaited until then.
+    deadline: Option<Instant>,
+    /// The socket has ended (the client's close, or it failed).
+    done: bool,
+}
+
+impl ClientFrames {
+    /// The client's next frame; an error once the client left, a close was asked for, or
+    /// the session ended.
+    pub(crate) async fn next(&mut self) -> Result<Read, IoError> {
+        loop {
+            if self.done {
+                return Err(IoError::Closed("the client left".into()));
+            }
+            if self.ended_seen {
+                return Err(IoError::Closed("the session ended".into()));
+            }
+            if self.deadline.is_some() {
+                return Err(IoError::Closed("the socket is closing".into()));
+            }
+            let next = tokio::select! {
+                biased;
+                () = &mut self.ended => {
+                    self.ended_seen = true;
+                    continue;
+                }
+                changed = self.close.changed() => {
+                    if changed.is_err() || self.close.borrow_and_update().is_some() {
+                        self.deadline = Some(Instant::now() + self.grace);
+                    }
+                    continue;
+                }
+                next = self.stream.next() => next,
+            };
+            let message = match next {
+                None | Some(Ok(Message::Close(_))) => {
+                    self.done = true;
+                    continue;
+                }
+                Some(Err(e)) => {
+                    let text = e.to_string();
+                    tracing::debug!("error=<{text}> | reading the client's socket failed");
+                    let code = if text.contains("limit") || text.contains("too long") {
+                        1009
+                    } else {
+                        1002
+                    };
+                    self.closer.close(code, "bad frame");
+                    self.deadline = Some(Instant::now() + self.grace);
+                    continue;
+                }
+                Some(Ok(message)) => message,
+            };
+            let size = match &message {
+                Message::Text(t) => t.len(),
+                Message::Binary(b) => b.len(),
+                _ => 0,
+            };
+            if size > self.max_bytes {
+                let max = self.max_bytes;
+                tracing::info!("bytes=<{size}>, limit=<{max}> | message too big; closing with 1009");
+                self.metrics.message_in();
+                self.closer.close(1009, "message too big");
+                self.deadline = Some(Instant::now() + self.grace);
+                continue;
+            }
+            let read = match message {
+                Message::Text(text) => Read::Text(text),
+                Message::Binary(_) => Read::Binary,
+                Message::Ping(_) | Message::Pong(_) | Message::Close(_) => continue,
+            };
+            self.metrics.message_in();
+            return Ok(read);
+        }
+    }
+
+    /// After the session: reads and drops frames until the client's close, or the grace
+    /// after the close was asked for.
+    async fn read_to_close(&mut self) {
+        if self.done {
+            return;
+        }
+        let deadline = *self
+            .deadline
+            .get_or_insert_with(|| Instant::now() + self.grace);
+        // Closing: what is left of a refused frame may not parse; errors are read past.
+        while let Ok(Some(next)) = tokio::time::timeout_at(deadline, self.stream.next()).await {
+            if matches!(next, Ok(Message::Close(_))) {
+                break;
+            }
+        }
+        self.done = true;
     }
 }
 
@@ -213,90 +326,10 @@ pub(crate) async fn send_batch(
     Ok(sent)
 }
 
-/// What the reader hands on.
+/// A frame for the session.
 pub(crate) enum Read {
     /// A text frame within the size limit.
-    Text(String),
+    Text(Utf8Bytes),
     /// A binary frame (the protocol is JSON text; it is answered with an error).
     Binary,
-}
-
-/// Reads the client's frames into `frames` until the client closes, the socket fails, or
-/// (once a close was asked for) the client's close or `grace` passes. A frame over
-/// `max_bytes` asks for close 1009.
-pub(crate) async fn read(
-    mut stream: SplitStream<WebSocket>,
-    closer: Closer,
-    mut close: watch::Receiver<Option<(u16, &'static str)>>,
-    max_bytes: usize,
-    grace: Duration,
-    metrics: ServerMetrics,
-    frames: mpsc::Sender<Read>,
-) {
-    let mut deadline: Option<Instant> = None;
-    loop {
-        let next = if let Some(deadline) = deadline {
-            match tokio::time::timeout_at(deadline, stream.next()).await {
-                Ok(next) => next,
-                Err(_) => break,
-            }
-        } else {
-            tokio::select! {
-                biased;
-                changed = close.changed() => {
-                    if changed.is_err() || close.borrow_and_update().is_some() {
-                        deadline = Some(Instant::now() + grace);
-                    }
-                    continue;
-                }
-                next = stream.next() => next,
-            }
-        };
-        let message = match next {
-            None | Some(Ok(Message::Close(_))) => break,
-            Some(Err(e)) => {
-                if deadline.is_some() {
-                    // Closing: what is left of a refused frame may not parse; keep
-                    // reading until the client's close or the grace ends.
-                    continue;
-                }
-                let text = e.to_string();
-                tracing::debug!("error=<{text}> | reading the client's socket failed");
-                let code = if text.contains("limit") || text.contains("too long") {
-                    1009
-                } else {
-                    1002
-                };
-                closer.close(code, "bad frame");
-                deadline = Some(Instant::now() + grace);
-                continue;
-            }
-            Some(Ok(message)) => message,
-        };
-        if deadline.is_some() {
-            continue;
-        }
-        let size = match &message {
-            Message::Text(t) => t.len(),
-            Message::Binary(b) => b.len(),
-            _ => 0,
-        };
-        if size > max_bytes {
-            tracing::info!(
-                "bytes=<{size}>, limit=<{max_bytes}> | message too big; closing with 1009"
-            );
-            metrics.message_in();
-            closer.close(1009, "message too big");
-            deadline = Some(Instant::now() + grace);
-            continue;
-        }
-        let read = match message {
-            Message::Text(text) => Read::Text(text.to_string()),
-            Message::Binary(_) => Read::Binary,
-            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => continue,
-        };
-        metrics.message_in();
-        // Once the agent is gone, frames are read and dropped until the close.
-        let _ = frames.send(read).await;
-    }
 }

@@ -1,7 +1,7 @@
 //! One WebSocket session: a client, its own agent, and the socket between them.
 //!
-//! The reader task reads the client's frames (refusing any over the size limit with close
-//! 1009); the agent's input ([`Inbound`]) turns them into events, its audio at the model's
+//! The agent's input reads the client's frames (refusing any over the size limit with close
+//! 1009) and ([`Inbound`]) turns them into events, its audio at the model's
 //! rate; the agent's output queues events for the writer task on a bounded queue (audio
 //! that does not fit is dropped for that client alone); [`TurnClock`] times each turn's
 //! first audio. The session ends when the client leaves, the agent ends, or the server
@@ -56,9 +56,8 @@ pub(crate) async fn serve(
     tracing::info!(session = number, "session opened");
 
     let (sink, stream) = socket.split();
-    let (reading, raw_rx) = link::Reading::start(stream, &state);
+    let reading = link::Reading::start(stream, &state);
     let closer = reading.closer.clone();
-    let ended = reading.ended.clone();
     let (frames_tx, frames_rx) = mpsc::channel::<String>(config.send_queue.max(1));
     let writer = tokio::spawn(link::write(
         sink,
@@ -71,12 +70,11 @@ pub(crate) async fn serve(
         Ok(agent) => {
             let clock = Arc::new(Mutex::new(TurnClock::new()));
             let input = io::WsInput {
-                frames: raw_rx,
+                frames: reading.frames().await,
                 inbound: Inbound::new(&agent.model().config().audio),
                 replies: frames_tx.clone(),
                 clock: Arc::clone(&clock),
                 grace: config.slow_client_grace,
-                ended: ended.clone(),
             };
             let output = io::WsOutput {
                 frames: frames_tx,

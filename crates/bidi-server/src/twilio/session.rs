@@ -16,13 +16,12 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
-use tokio_util::sync::CancellationToken;
 
 use super::call::{CallerAudio, Playout, TWILIO_RATE};
 use super::protocol::{self, StreamStart, TwilioEvent};
 use crate::factory::SessionStart;
 use crate::session::TurnClock;
-use crate::session::link::{self, Closer, Read};
+use crate::session::link::{self, Closer, Frames, Read};
 use crate::state::AppState;
 
 /// How long a call may take to say `start`.
@@ -39,8 +38,8 @@ pub(crate) async fn serve(socket: WebSocket, state: Arc<AppState>, _slot: OwnedS
     metrics.session_opened();
     let _open = Open(metrics.clone());
     let (sink, stream) = socket.split();
-    let (reading, mut raw_rx) = link::Reading::start(stream, &state);
-    let (closer, ended) = (reading.closer.clone(), reading.ended.clone());
+    let reading = link::Reading::start(stream, &state);
+    let closer = reading.closer.clone();
     let (frames_tx, frames_rx) = mpsc::channel::<Tagged>(config.send_queue.max(1));
     let (urgent_tx, urgent_rx) = mpsc::channel::<String>(8);
     let epoch = Arc::new(AtomicU64::new(0));
@@ -53,12 +52,10 @@ pub(crate) async fn serve(socket: WebSocket, state: Arc<AppState>, _slot: OwnedS
         metrics.clone(),
     ));
 
-    match tokio::time::timeout(START_TIMEOUT, wait_for_start(&mut raw_rx)).await {
+    let mut frames = reading.frames().await;
+    match tokio::time::timeout(START_TIMEOUT, wait_for_start(&mut frames)).await {
         Ok(Some(start)) => {
-            converse(
-                &state, start, raw_rx, frames_tx, urgent_tx, epoch, &closer, &ended,
-            )
-            .await
+            converse(&state, start, frames, frames_tx, urgent_tx, epoch, &closer).await;
         }
         Ok(None) => tracing::info!("the call ended before its start message"),
         Err(_) => {
@@ -70,8 +67,8 @@ pub(crate) async fn serve(socket: WebSocket, state: Arc<AppState>, _slot: OwnedS
 }
 
 /// Skips what comes before `start` (logged); `None` when the call ends first.
-async fn wait_for_start(frames: &mut mpsc::Receiver<Read>) -> Option<StreamStart> {
-    while let Some(frame) = frames.recv().await {
+async fn wait_for_start(frames: &mut Frames) -> Option<StreamStart> {
+    while let Ok(frame) = frames.next().await {
         let Read::Text(text) = frame else { continue };
         match protocol::parse(&text) {
             Ok(TwilioEvent::Start(start)) => return Some(start),
@@ -88,12 +85,11 @@ async fn wait_for_start(frames: &mut mpsc::Receiver<Read>) -> Option<StreamStart
 async fn converse(
     state: &AppState,
     start: StreamStart,
-    frames: mpsc::Receiver<Read>,
+    frames: Frames,
     out: mpsc::Sender<Tagged>,
     urgent: mpsc::Sender<String>,
     epoch: Arc<AtomicU64>,
     closer: &Closer,
-    ended: &CancellationToken,
 ) {
     tracing::info!(call_sid = %start.call_sid, stream_sid = %start.stream_sid, "call started");
     // With a session store, each call is a session named by its call id.
@@ -133,7 +129,6 @@ async fn converse(
         caller,
         playout: Arc::clone(&playout),
         clock: Arc::clone(&clock),
-        ended: ended.clone(),
     };
     let output = CallOutput {
         stream_sid: start.stream_sid.clone(),
@@ -176,11 +171,10 @@ impl Drop for Open {
 
 /// The caller's side: audio, DTMF digits and mark echoes as the agent's input events.
 struct CallInput {
-    frames: mpsc::Receiver<Read>,
+    frames: Frames,
     caller: CallerAudio,
     playout: Arc<Mutex<Playout>>,
     clock: Arc<Mutex<TurnClock>>,
-    ended: CancellationToken,
 }
 
 impl CallInput {
@@ -227,15 +221,7 @@ impl CallInput {
 impl BidiInput for CallInput {
     async fn read(&mut self) -> Result<Option<BidiInputEvent>, IoError> {
         loop {
-            let frame = tokio::select! {
-                biased;
-                () = self.ended.cancelled() => return Err(IoError::Closed("the call ended".into())),
-                frame = self.frames.recv() => match frame {
-                    Some(frame) => frame,
-                    None => return Err(IoError::Closed("the call ended".into())),
-                },
-            };
-            let Read::Text(text) = frame else {
+            let Read::Text(text) = self.frames.next().await? else {
                 tracing::debug!("skipped a binary frame");
                 continue;
             };
