@@ -5,11 +5,10 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use base64::Engine as _;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-use crate::fields::{self, BASE64, Fields};
+use crate::fields::{self, Fields};
 use crate::{AudioFormat, Channels, SampleRate, TypesError};
 
 /// Which way an [`AudioChunkEvent`] goes: [`ToModel`] or [`FromModel`]. Sealed.
@@ -135,7 +134,7 @@ impl<D: AudioDirection> AudioChunkEvent<D> {
         sample_rate: SampleRate,
         channels: Channels,
     ) -> Self {
-        Self::checked(BASE64.encode(bytes), format, sample_rate, channels)
+        Self::checked(fields::encode_base64(bytes), format, sample_rate, channels)
     }
 
     fn checked(

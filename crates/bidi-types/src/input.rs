@@ -13,10 +13,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::audio_chunk::BidiAudioInputEvent;
-use crate::fields::{self, BASE64, Fields};
+use crate::fields::{self, Fields};
 use crate::{Channels, Role, SampleRate, TypesError};
-
-use base64::Engine as _;
 
 /// Text for the model: `{"type": "bidi_text_input", "text", "role"}`.
 ///
@@ -101,7 +99,7 @@ impl BidiImageInputEvent {
     /// An event from raw bytes, which are base64-encoded.
     pub fn from_bytes(bytes: &[u8], mime_type: impl Into<String>) -> Self {
         Self {
-            image: BASE64.encode(bytes),
+            image: fields::encode_base64(bytes),
             mime_type: mime_type.into(),
         }
     }

@@ -133,20 +133,19 @@ impl TurnDetector {
         }
         // Whole frames' worth at a time: a frame's samples are appended in one run (this
         // runs for every chunk a client sends).
-        let mut pairs = rest.chunks_exact(2);
-        while pairs.len() > 0 {
-            let need = self.frame_len - self.pending.len();
+        while rest.len() >= 2 {
+            let need = (self.frame_len - self.pending.len()).min(rest.len() / 2);
+            let (run, tail) = rest.split_at(need * 2);
             self.pending.extend(
-                pairs
-                    .by_ref()
-                    .take(need)
+                run.chunks_exact(2)
                     .map(|pair| i16::from_le_bytes([pair[0], pair[1]])),
             );
+            rest = tail;
             if self.pending.len() == self.frame_len {
                 self.frame(&mut turns);
             }
         }
-        if let [last] = pairs.remainder() {
+        if let [last] = rest {
             self.odd_byte = Some(*last);
         }
         turns
