@@ -22,7 +22,9 @@ use bidi_server::{AgentFactory, SessionStart};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::{BoxError, QUESTION_EVERY, Samples, stamp_age_ms, usage, usage_per_session};
+use super::{
+    BoxError, QUESTION_EVERY, Samples, measured, stamp_age_ms, usage, usage_per_session,
+};
 
 /// The flag that makes the bench binary a library-path child: `--library-child ENDPOINT
 /// SESSIONS SECONDS`.
@@ -39,10 +41,15 @@ pub struct Measured {
     pub samples: Samples,
 }
 
-/// Runs the child for `sessions` sessions and reads what it measured.
-pub fn measure(endpoint: &str, sessions: usize, seconds: u64) -> Result<Measured, BoxError> {
+/// Runs the child for `sessions` sessions (on CPU 1 with `pin`) and reads what it measured.
+pub fn measure(
+    endpoint: &str,
+    sessions: usize,
+    seconds: u64,
+    pin: bool,
+) -> Result<Measured, BoxError> {
     let exe = std::env::current_exe()?;
-    let out = std::process::Command::new(exe)
+    let out = measured(exe, pin)
         .args([
             CHILD_FLAG,
             endpoint,

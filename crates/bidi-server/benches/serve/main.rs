@@ -17,8 +17,10 @@
 //! alone. After each bidi-server run, the same sessions on the library path
 //! ([`library`]: `BidiAgent::run` with in-process IO, in a process of its own), and at the
 //! end the served path's cost over the library path's. `--rounds N` repeats every
-//! measurement N times, alternating (the ratios are of medians). Not a test: numbers go to
-//! docs/performance.md.
+//! measurement N times, alternating (the ratios are of medians). `--calls 10,50` measures
+//! Twilio calls on `/twilio/media` the same way, each against the library path at as many
+//! sessions. `--pin` runs the measured process on CPU 1 and the load on CPU 0. Not a test:
+//! numbers go to docs/performance.md.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -48,6 +50,7 @@ struct Options {
     calls: Vec<usize>,
     seconds: u64,
     rounds: usize,
+    pin: bool,
 }
 
 fn options() -> Result<Options, BoxError> {
@@ -57,6 +60,7 @@ fn options() -> Result<Options, BoxError> {
         calls: Vec::new(),
         seconds: 20,
         rounds: 1,
+        pin: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -78,6 +82,11 @@ fn options() -> Result<Options, BoxError> {
             }
             "--seconds" => o.seconds = value()?.parse()?,
             "--rounds" => o.rounds = value()?.parse::<usize>()?.max(1),
+            "--pin" => {
+                o.pin = true;
+                i += 1;
+                continue;
+            }
             // cargo bench passes `--bench`; anything else is refused.
             "--bench" => {
                 i += 1;
@@ -154,6 +163,31 @@ fn spawn(mut command: Command) -> Result<Served, BoxError> {
         .ok_or_else(|| format!("unexpected first line {line:?}"))?
         .to_owned();
     Ok(Served { child, addr })
+}
+
+/// `program` as a command; with `--pin`, run on CPU 1 alone, while this process (the
+/// clients and the provider) keeps to CPU 0: the measured process then shares no core with
+/// the load driving it, served path and library path alike. Needs `taskset` (util-linux).
+fn measured(program: impl AsRef<std::ffi::OsStr>, pin: bool) -> Command {
+    if pin {
+        let mut c = Command::new("taskset");
+        c.arg("-c").arg("1").arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+/// Keeps every thread of process `pid` to CPU `cpu`.
+fn pin_to(cpu: &str, pid: u32) -> Result<(), BoxError> {
+    let status = Command::new("taskset")
+        .args(["-a", "-cp", cpu, &pid.to_string()])
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err(format!("taskset could not pin process {pid} to CPU {cpu}").into());
+    }
+    Ok(())
 }
 
 /// (CPU seconds, RSS KiB) of `pid`.
@@ -431,8 +465,9 @@ async fn measure_calls(
     endpoint: &str,
     calls: usize,
     seconds: u64,
+    pin: bool,
 ) -> Result<(f64, f64, f64, usize), BoxError> {
-    let mut bidi = Command::new(env!("CARGO_BIN_EXE_bidi-server"));
+    let mut bidi = measured(env!("CARGO_BIN_EXE_bidi-server"), pin);
     bidi.args([
         "--provider",
         "openai",
@@ -474,6 +509,9 @@ async fn main() -> Result<(), BoxError> {
         return library::child(&args[1..]).await;
     }
     let options = options()?;
+    if options.pin {
+        pin_to("0", std::process::id())?;
+    }
     let script = answering(Trigger::Text {
         contains: String::new(),
     });
@@ -494,7 +532,7 @@ async fn main() -> Result<(), BoxError> {
     // change in the machine's load reaches all of them alike.
     let rounds = (0..options.rounds).flat_map(|_| options.sessions.iter().copied());
     for sessions in rounds {
-        let mut bidi = Command::new(env!("CARGO_BIN_EXE_bidi-server"));
+        let mut bidi = measured(env!("CARGO_BIN_EXE_bidi-server"), options.pin);
         bidi.args([
             "--provider",
             "openai",
@@ -512,15 +550,15 @@ async fn main() -> Result<(), BoxError> {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let lib = tokio::task::spawn_blocking({
             let endpoint = endpoint.clone();
-            let seconds = options.seconds;
-            move || library::measure(&endpoint, sessions, seconds)
+            let (seconds, pin) = (options.seconds, options.pin);
+            move || library::measure(&endpoint, sessions, seconds, pin)
         })
         .await??;
         let mut s = lib.samples;
         let per_session = (lib.cpu_per_session, lib.rss_per_session_mib);
         rows.push(Row::new(library::ROW, sessions, &mut s, per_session));
         if let Some(python) = &options.python {
-            let mut py = Command::new(python);
+            let mut py = measured(python, options.pin);
             py.args([script_path, "--endpoint", &endpoint]);
             let served = spawn(py)?;
             rows.push(measure("python (FastAPI)", &served, sessions, options.seconds).await?);
@@ -572,11 +610,12 @@ async fn main() -> Result<(), BoxError> {
             rss(served) / rss(library)
         );
     }
-    sim.shutdown().await;
     if !options.calls.is_empty() {
-        // Calls: the provider answers every 3 s of the caller's audio with 1 s of speech.
+        // Calls: the provider answers every 3 s of the caller's audio with 1 s of speech (the
+        // same provider traffic as a library session: 50 frames a second in at the model's
+        // rate, 1 s of answer every 3 s).
         let script = answering(Trigger::Audio { min_ms: 3_000 });
-        let sim = OpenAiSim::start_with(
+        let call_sim = OpenAiSim::start_with(
             script,
             OpenAiSimOptions {
                 realtime: true,
@@ -587,18 +626,44 @@ async fn main() -> Result<(), BoxError> {
         .await?;
         println!();
         println!(
-            "| calls | CPU per call (% of a core) | calls per core | RSS per call (MiB) | answer audio per call (s/s) | failed |"
+            "| calls | CPU per call (% of a core) | calls per core | RSS per call (MiB) | answer audio per call (s/s) | failed | library CPU per session |"
         );
-        println!("| --- | --- | --- | --- | --- | --- |");
-        for &calls in &options.calls {
+        println!("| --- | --- | --- | --- | --- | --- | --- |");
+        let mut ratios: Vec<(usize, f64, f64)> = Vec::new();
+        let rounds = (0..options.rounds).flat_map(|_| options.calls.iter().copied());
+        for calls in rounds {
             let (cpu, rss, heard, failed) =
-                measure_calls(&sim.url(), calls, options.seconds).await?;
+                measure_calls(&call_sim.url(), calls, options.seconds, options.pin).await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let lib = tokio::task::spawn_blocking({
+                let endpoint = endpoint.clone();
+                let (seconds, pin) = (options.seconds, options.pin);
+                move || library::measure(&endpoint, calls, seconds, pin)
+            })
+            .await??;
             println!(
-                "| {calls} | {cpu:.2} | {:.0} | {rss:.2} | {heard:.2} | {failed} |",
-                100.0 / cpu
+                "| {calls} | {cpu:.2} | {:.0} | {rss:.2} | {heard:.2} | {failed} | {:.2} |",
+                100.0 / cpu,
+                lib.cpu_per_session
             );
+            ratios.push((calls, cpu, lib.cpu_per_session));
         }
-        sim.shutdown().await;
+        println!();
+        println!(
+            "| calls | CPU per call / per library session (medians of {} rounds) |",
+            options.rounds
+        );
+        println!("| --- | --- |");
+        for &calls in &options.calls {
+            let median = |pick: fn(&(usize, f64, f64)) -> f64| {
+                let mut v: Vec<f64> = ratios.iter().filter(|r| r.0 == calls).map(pick).collect();
+                percentile(&mut v, 50.0)
+            };
+            let (call, lib) = (median(|r| r.1), median(|r| r.2));
+            println!("| {calls} | {call:.3} / {lib:.3} = {:.2} |", call / lib);
+        }
+        call_sim.shutdown().await;
     }
+    sim.shutdown().await;
     Ok(())
 }

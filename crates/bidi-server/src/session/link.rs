@@ -170,7 +170,9 @@ impl ClientFrames {
             };
             if size > self.max_bytes {
                 let max = self.max_bytes;
-                tracing::info!("bytes=<{size}>, limit=<{max}> | message too big; closing with 1009");
+                tracing::info!(
+                    "bytes=<{size}>, limit=<{max}> | message too big; closing with 1009"
+                );
                 self.metrics.message_in();
                 self.closer.close(1009, "message too big");
                 self.deadline = Some(Instant::now() + self.grace);
