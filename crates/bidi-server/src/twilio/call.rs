@@ -36,9 +36,11 @@ pub enum CallAudioError {
 pub struct CallerAudio {
     target: AudioConfig,
     resampler: StreamResampler,
+    ulaw: Vec<u8>,
     pcm: Vec<i16>,
     samples: Vec<f32>,
     resampled: Vec<f32>,
+    bytes: Vec<u8>,
 }
 
 impl CallerAudio {
@@ -47,9 +49,11 @@ impl CallerAudio {
         Ok(Self {
             target: target.clone(),
             resampler: StreamResampler::new(TWILIO_RATE, target.input_rate.hz(), 1)?,
+            ulaw: Vec::new(),
             pcm: Vec::new(),
             samples: Vec::new(),
             resampled: Vec::new(),
+            bytes: Vec::new(),
         })
     }
 
@@ -59,18 +63,20 @@ impl CallerAudio {
         &mut self,
         payload: &str,
     ) -> Result<(BidiAudioInputEvent, &[i16]), CallAudioError> {
-        let ulaw = BASE64.decode(payload)?;
+        // Every buffer is kept from frame to frame: this runs 50 times a second per call.
+        self.ulaw.clear();
+        BASE64.decode_vec(payload, &mut self.ulaw)?;
         self.pcm.clear();
-        decode_mulaw(&ulaw, &mut self.pcm);
+        decode_mulaw(&self.ulaw, &mut self.pcm);
         self.samples.clear();
         self.samples
             .extend(self.pcm.iter().map(|&s| f32::from(s) / 32_768.0));
         self.resampled.clear();
         self.resampler.process(&self.samples, &mut self.resampled)?;
-        let mut bytes = Vec::with_capacity(self.resampled.len() * 2);
-        f32_to_pcm16_bytes(&self.resampled, &mut bytes);
+        self.bytes.clear();
+        f32_to_pcm16_bytes(&self.resampled, &mut self.bytes);
         let event = BidiAudioInputEvent::from_bytes(
-            &bytes,
+            &self.bytes,
             AudioFormat::Pcm,
             self.target.input_rate,
             self.target.channels,
@@ -126,6 +132,7 @@ pub struct Playout {
     resampled: Vec<f32>,
     pcm: Vec<i16>,
     ulaw: Vec<u8>,
+    bytes: Vec<u8>,
 }
 
 impl Playout {
@@ -160,9 +167,9 @@ impl Playout {
         {
             self.resampler = Some(StreamResampler::new(from, TWILIO_RATE, 1)?);
         }
-        let bytes = event.audio_bytes()?;
+        event.audio_bytes_into(&mut self.bytes)?;
         self.samples.clear();
-        pcm16_bytes_to_f32(&bytes, &mut self.samples);
+        pcm16_bytes_to_f32(&self.bytes, &mut self.samples);
         if channels > 1 {
             let mixed: Vec<f32> = self
                 .samples
