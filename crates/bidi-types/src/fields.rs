@@ -188,8 +188,27 @@ mod tests {
     #[test]
     fn the_fast_decoder_accepts_exactly_what_the_standard_one_does() {
         let mut cases: Vec<String> = [
-            "", "A", "AA", "AAA", "AA=", "AA==", "AQ==", "AR==", "AAA=", "AAB=", "AAE=", "====",
-            "AA==AA==", " AAAA", "AAAA\n", "AAAA ", "-_-_", "+/+/", "AAAA====", "A===", "AA=A",
+            "",
+            "A",
+            "AA",
+            "AAA",
+            "AA=",
+            "AA==",
+            "AQ==",
+            "AR==",
+            "AAA=",
+            "AAB=",
+            "AAE=",
+            "====",
+            "AA==AA==",
+            " AAAA",
+            "AAAA\n",
+            "AAAA ",
+            "-_-_",
+            "+/+/",
+            "AAAA====",
+            "A===",
+            "AA=A",
             "\u{e9}AAA",
         ]
         .iter()
@@ -210,7 +229,11 @@ mod tests {
             let slow = BASE64.decode(&text).ok();
             let fast = decode_base64("audio", &text).ok();
             assert_eq!(fast, slow, "{text:?}");
-            assert_eq!(check_base64("audio", &text).is_ok(), slow.is_some(), "{text:?}");
+            assert_eq!(
+                check_base64("audio", &text).is_ok(),
+                slow.is_some(),
+                "{text:?}"
+            );
             if let Some(bytes) = slow {
                 assert_eq!(encode_base64(&bytes), BASE64.encode(&bytes));
             }

@@ -22,9 +22,7 @@ use bidi_server::{AgentFactory, SessionStart};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::{
-    BoxError, QUESTION_EVERY, Samples, measured, stamp_age_ms, usage, usage_per_session,
-};
+use super::{BoxError, QUESTION_EVERY, Samples, measured, stamp_age_ms, usage, usage_per_session};
 
 /// The flag that makes the bench binary a library-path child: `--library-child ENDPOINT
 /// SESSIONS SECONDS`.
