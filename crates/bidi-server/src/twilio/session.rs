@@ -52,16 +52,28 @@ pub(crate) async fn serve(socket: WebSocket, state: Arc<AppState>, _slot: OwnedS
         metrics.clone(),
     ));
 
-    let mut frames = reading.frames().await;
-    match tokio::time::timeout(START_TIMEOUT, wait_for_start(&mut frames)).await {
-        Ok(Some(start)) => {
+    let started = {
+        let mut frames = reading.frames().await;
+        match tokio::time::timeout(START_TIMEOUT, wait_for_start(&mut frames)).await {
+            Ok(Some(start)) => Some((start, frames)),
+            Ok(None) => {
+                tracing::info!("the call ended before its start message");
+                None
+            }
+            Err(_) => {
+                tracing::info!("no start message within {START_TIMEOUT:?}; closing");
+                closer.close(1008, "no start message");
+                None
+            }
+        }
+    };
+    match started {
+        Some((start, frames)) => {
             converse(&state, start, frames, frames_tx, urgent_tx, epoch, &closer).await;
         }
-        Ok(None) => tracing::info!("the call ended before its start message"),
-        Err(_) => {
-            tracing::info!("no start message within {START_TIMEOUT:?}; closing");
-            closer.close(1008, "no start message");
-        }
+        // No conversation: the writer's queues end here, so it sends the close; the frames
+        // were given back above, so the client's close can be read.
+        None => drop((frames_tx, urgent_tx)),
     }
     reading.finish(writer).await;
 }

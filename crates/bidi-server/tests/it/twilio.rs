@@ -517,3 +517,44 @@ async fn without_echoed_marks_a_barge_in_truncates_nothing() {
     );
     sim.shutdown().await;
 }
+
+/// A call that says `stop` before its `start` leaves nothing behind: the server closes the
+/// socket (1000) and the session is counted as gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_stops_before_its_start_is_closed_and_forgotten() {
+    let sim = realtime_sim().await;
+    let server = Server::start(&["--provider", "openai", "--endpoint", &sim.url()]);
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/twilio/media", server.addr))
+            .await
+            .expect("the media socket opens");
+    for message in [
+        json!({"event": "connected", "protocol": "Call", "version": "1.0.0"}),
+        json!({"event": "stop", "sequenceNumber": "2", "streamSid": "MZ1",
+            "stop": {"accountSid": "AC1", "callSid": "CA1"}}),
+    ] {
+        ws.send(Message::text(message.to_string()))
+            .await
+            .expect("sends");
+    }
+    let close = tokio::time::timeout(HANG, async {
+        while let Some(Ok(message)) = ws.next().await {
+            if let Message::Close(frame) = message {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("the server closes the socket");
+    assert_eq!(close, Some(1000));
+    let mut active = 1.0;
+    for _ in 0..100 {
+        active = server.metric("bidi_sessions_active", None).await;
+        if active == 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(active, 0.0, "the session is still counted");
+}
