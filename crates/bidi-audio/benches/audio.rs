@@ -148,3 +148,22 @@ fn flush_10s_queued(bencher: divan::Bencher) {
             divan::black_box((queue, out))
         });
 }
+
+/// Resampling alone, 1 s of mono audio in 20 ms pieces, for the rate pairs a phone call
+/// (8 kHz) and the echo canceller's core (16 kHz) need.
+#[divan::bench(args = [(24_000, 8_000), (8_000, 24_000), (48_000, 16_000), (16_000, 48_000)])]
+fn resample_1s(bencher: divan::Bencher, (from, to): (u32, u32)) {
+    let input = tone(from, from as usize, 1);
+    let piece = (from / 50) as usize;
+    bencher
+        .with_inputs(|| {
+            let resampler = StreamResampler::new(from, to, 1).unwrap_or_else(|e| panic!("{e}"));
+            (resampler, Vec::with_capacity(to as usize))
+        })
+        .bench_local_values(|(mut resampler, mut out)| {
+            for chunk in input.chunks(piece) {
+                resampler.process(chunk, &mut out).unwrap_or_default();
+            }
+            divan::black_box(out.len())
+        });
+}

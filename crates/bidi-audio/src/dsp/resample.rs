@@ -228,22 +228,35 @@ fn resample_error(from: u32, to: u32, channels: usize, reason: String) -> AudioE
 
 /// The chunk size (input frames) and FFT sub-chunk count for a rate pair: sub-chunks of
 /// about 256 input frames (rubato's default trade-off between delay and filter quality),
-/// about 20 ms per chunk, and even FFT sizes on both sides. The filter delay is half the
-/// FFT size, so even sizes make it a whole number of frames that can be trimmed exactly (an
-/// odd one leaves a fractional offset: 48k→16k with rubato's defaults is a third of a frame
+/// about 20 ms per chunk, FFT sizes with small prime factors only, and even FFT sizes on
+/// both sides. The filter delay is half the FFT size, so even sizes make it a whole number
+/// of frames that can be trimmed exactly (an odd one leaves a fractional offset: 48k→16k with rubato's defaults is a third of a frame
 /// late, and 44.1k→16k with a 441-frame FFT a quarter of one, which costs a 440 Hz tone
 /// 100 dB of SNR).
 fn fft_sizes(from: u32, to: u32) -> (usize, usize) {
     let g = gcd(from, to);
     let (block_in, block_out) = ((from / g) as usize, (to / g) as usize);
     let mut k = 256usize.div_ceil(block_in).max(1);
-    if (block_in % 2 == 1 || block_out % 2 == 1) && k % 2 == 1 {
+    let needs_even = block_in % 2 == 1 || block_out % 2 == 1;
+    // A unit with a large prime factor (86 = 2 × 43 for a 3:1 ratio) sends rustfft to
+    // Rader's algorithm, several times slower than its small-radix butterflies.
+    while (needs_even && k % 2 == 1) || !is_7_smooth(k) {
         k += 1;
     }
     let sub_in = k * block_in;
     let per_20ms = (from / 50) as usize;
     let sub_chunks = ((per_20ms + sub_in / 2) / sub_in).max(1);
     (sub_in * sub_chunks, sub_chunks)
+}
+
+/// Whether `n` has no prime factor above 7.
+fn is_7_smooth(mut n: usize) -> bool {
+    for p in [2, 3, 5, 7] {
+        while n.is_multiple_of(p) {
+            n /= p;
+        }
+    }
+    n == 1
 }
 
 /// The resampler's start-up delay in output frames, measured with an impulse.
