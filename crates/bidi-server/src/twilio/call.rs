@@ -113,8 +113,9 @@ pub struct Outgoing {
 /// let chunk = BidiAudioStreamEvent::from_bytes(&[0; 4_800], AudioFormat::Pcm, SampleRate::Hz24000, Channels::Mono);
 /// let out = playout.audio(&chunk).unwrap().expect("a chunk");
 /// let heard = playout.echoed(&out.mark).expect("heard");
-/// // 80 of the 100 ms: the resampler holds 20 ms back for the next chunk.
-/// assert_eq!(heard.played_ms(), 80);
+/// // Most of the 100 ms: the resampler keeps up to one of its blocks (22.5 ms) back for
+/// // the next chunk.
+/// assert!((77..=100).contains(&heard.played_ms()), "{}", heard.played_ms());
 /// // All of it was heard, so a barge-in now needs no `clear`; the rest of the response is dropped.
 /// assert!(!playout.interrupted());
 /// assert!(playout.audio(&chunk).unwrap().is_none());
