@@ -83,6 +83,18 @@ pub fn measure(
     })
 }
 
+/// [`measure`] off the runtime, a second after the last server went (its sockets closing).
+pub async fn measure_after_pause(
+    endpoint: &str,
+    sessions: usize,
+    seconds: u64,
+    pin: bool,
+) -> Result<Measured, BoxError> {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let endpoint = endpoint.to_owned();
+    tokio::task::spawn_blocking(move || measure(&endpoint, sessions, seconds, pin)).await?
+}
+
 /// The child: `args` are what follows [`CHILD_FLAG`].
 pub async fn child(args: &[String]) -> Result<(), BoxError> {
     let [endpoint, sessions, seconds] = args else {

@@ -36,6 +36,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
+mod calls;
 mod library;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -163,6 +164,24 @@ fn spawn(mut command: Command) -> Result<Served, BoxError> {
         .ok_or_else(|| format!("unexpected first line {line:?}"))?
         .to_owned();
     Ok(Served { child, addr })
+}
+
+/// bidi-server with the OpenAI provider at `endpoint`, on any free port, no session cap in
+/// the way (on CPU 1 with `pin`).
+fn start_bidi(endpoint: &str, pin: bool) -> Result<Served, BoxError> {
+    let mut bidi = measured(env!("CARGO_BIN_EXE_bidi-server"), pin);
+    bidi.args([
+        "--provider",
+        "openai",
+        "--endpoint",
+        endpoint,
+        "--listen",
+        "127.0.0.1:0",
+        "--max-sessions",
+        "10000",
+    ])
+    .env("RUST_LOG", "warn");
+    spawn(bidi)
 }
 
 /// `program` as a command; with `--pin`, run on CPU 1 alone, while this process (the
@@ -382,126 +401,6 @@ async fn measure(
     Ok(Row::new(server, sessions, &mut s, per_session))
 }
 
-/// One phone call until `stop`, as Twilio drives `/twilio/media`: μ-law silence every
-/// 20 ms at real time (the provider answers every 3 s of it), marks echoed at once. Adds the
-/// milliseconds of answer audio received in the window to `heard_ms`.
-async fn call(
-    url: String,
-    measure_from: Instant,
-    stop: Instant,
-    heard_ms: Arc<Mutex<(u64, usize)>>,
-) {
-    let Ok((ws, _)) = tokio_tungstenite::connect_async(&url).await else {
-        if let Ok(mut h) = heard_ms.lock() {
-            h.1 += 1;
-        }
-        return;
-    };
-    let (mut tx, mut rx) = ws.split();
-    let sid = "MZbench";
-    let (marks_tx, mut marks_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let sender = async move {
-        let start_msg = json!({"event": "start", "streamSid": sid, "start": {"streamSid": sid,
-            "callSid": "CAbench", "accountSid": "AC", "customParameters": {},
-            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}});
-        for m in [json!({"event": "connected"}), start_msg] {
-            if tx.send(Message::text(m.to_string())).await.is_err() {
-                return;
-            }
-        }
-        let media = json!({"event": "media", "streamSid": sid,
-            "media": {"track": "inbound", "payload": BASE64.encode([0xFFu8; 160])}})
-        .to_string();
-        let start = Instant::now();
-        let mut n: u32 = 0;
-        while Instant::now() < stop {
-            while let Ok(name) = marks_rx.try_recv() {
-                let echo = json!({"event": "mark", "streamSid": sid, "mark": {"name": name}});
-                if tx.send(Message::text(echo.to_string())).await.is_err() {
-                    return;
-                }
-            }
-            if tx.send(Message::text(media.clone())).await.is_err() {
-                return;
-            }
-            n += 1;
-            tokio::time::sleep_until(start + Duration::from_millis(20) * n).await;
-        }
-        let stop_msg = json!({"event": "stop", "streamSid": sid});
-        let _ = tx.send(Message::text(stop_msg.to_string())).await;
-    };
-    let receiver = async {
-        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(stop, rx.next()).await {
-            let Message::Text(text) = message else {
-                continue;
-            };
-            let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
-                continue;
-            };
-            match event["event"].as_str() {
-                Some("media") if Instant::now() >= measure_from => {
-                    let bytes = event["media"]["payload"]
-                        .as_str()
-                        .map_or(0, |p| p.len() * 3 / 4);
-                    if let Ok(mut h) = heard_ms.lock() {
-                        h.0 += bytes as u64 / 8;
-                    }
-                }
-                Some("mark") => {
-                    if let Some(name) = event["mark"]["name"].as_str() {
-                        let _ = marks_tx.send(name.to_owned());
-                    }
-                }
-                _ => {}
-            }
-        }
-    };
-    tokio::join!(sender, receiver);
-}
-
-/// `calls` calls at once on a fresh bidi-server: (CPU per call % of a core, RSS per call
-/// MiB, answer audio received per call per second, failed).
-async fn measure_calls(
-    endpoint: &str,
-    calls: usize,
-    seconds: u64,
-    pin: bool,
-) -> Result<(f64, f64, f64, usize), BoxError> {
-    let mut bidi = measured(env!("CARGO_BIN_EXE_bidi-server"), pin);
-    bidi.args([
-        "--provider",
-        "openai",
-        "--endpoint",
-        endpoint,
-        "--listen",
-        "127.0.0.1:0",
-        "--max-sessions",
-        "10000",
-    ])
-    .env("RUST_LOG", "warn");
-    let served = spawn(bidi)?;
-    let pid = served.child.id();
-    let (_, idle_rss) = usage(pid)?;
-    let url = format!("ws://{}/twilio/media", served.addr);
-    let measure_from = Instant::now() + Duration::from_secs(2);
-    let stop = measure_from + Duration::from_secs(seconds);
-    let heard: Arc<Mutex<(u64, usize)>> = Arc::default();
-    let tasks: Vec<_> = (0..calls)
-        .map(|_| tokio::spawn(call(url.clone(), measure_from, stop, Arc::clone(&heard))))
-        .collect();
-    let (cpu, rss) = usage_per_session(pid, idle_rss, measure_from, stop, calls).await?;
-    for t in tasks {
-        let _ = t.await;
-    }
-    let (heard_ms, failed) = *heard.lock().map_err(|_| "poisoned")?;
-    Ok((
-        cpu,
-        rss,
-        heard_ms as f64 / 1e3 / seconds as f64 / calls as f64,
-        failed,
-    ))
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -532,28 +431,11 @@ async fn main() -> Result<(), BoxError> {
     // change in the machine's load reaches all of them alike.
     let rounds = (0..options.rounds).flat_map(|_| options.sessions.iter().copied());
     for sessions in rounds {
-        let mut bidi = measured(env!("CARGO_BIN_EXE_bidi-server"), options.pin);
-        bidi.args([
-            "--provider",
-            "openai",
-            "--endpoint",
-            &endpoint,
-            "--listen",
-            "127.0.0.1:0",
-            "--max-sessions",
-            "10000",
-        ])
-        .env("RUST_LOG", "warn");
-        let served = spawn(bidi)?;
+        let served = start_bidi(&endpoint, options.pin)?;
         rows.push(measure("bidi-server", &served, sessions, options.seconds).await?);
         drop(served);
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let lib = tokio::task::spawn_blocking({
-            let endpoint = endpoint.clone();
-            let (seconds, pin) = (options.seconds, options.pin);
-            move || library::measure(&endpoint, sessions, seconds, pin)
-        })
-        .await??;
+        let lib =
+            library::measure_after_pause(&endpoint, sessions, options.seconds, options.pin).await?;
         let mut s = lib.samples;
         let per_session = (lib.cpu_per_session, lib.rss_per_session_mib);
         rows.push(Row::new(library::ROW, sessions, &mut s, per_session));
@@ -611,58 +493,7 @@ async fn main() -> Result<(), BoxError> {
         );
     }
     if !options.calls.is_empty() {
-        // Calls: the provider answers every 3 s of the caller's audio with 1 s of speech (the
-        // same provider traffic as a library session: 50 frames a second in at the model's
-        // rate, 1 s of answer every 3 s).
-        let script = answering(Trigger::Audio { min_ms: 3_000 });
-        let call_sim = OpenAiSim::start_with(
-            script,
-            OpenAiSimOptions {
-                realtime: true,
-                skip_audio_recording: true,
-                ..OpenAiSimOptions::default()
-            },
-        )
-        .await?;
-        println!();
-        println!(
-            "| calls | CPU per call (% of a core) | calls per core | RSS per call (MiB) | answer audio per call (s/s) | failed | library CPU per session |"
-        );
-        println!("| --- | --- | --- | --- | --- | --- | --- |");
-        let mut ratios: Vec<(usize, f64, f64)> = Vec::new();
-        let rounds = (0..options.rounds).flat_map(|_| options.calls.iter().copied());
-        for calls in rounds {
-            let (cpu, rss, heard, failed) =
-                measure_calls(&call_sim.url(), calls, options.seconds, options.pin).await?;
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let lib = tokio::task::spawn_blocking({
-                let endpoint = endpoint.clone();
-                let (seconds, pin) = (options.seconds, options.pin);
-                move || library::measure(&endpoint, calls, seconds, pin)
-            })
-            .await??;
-            println!(
-                "| {calls} | {cpu:.2} | {:.0} | {rss:.2} | {heard:.2} | {failed} | {:.2} |",
-                100.0 / cpu,
-                lib.cpu_per_session
-            );
-            ratios.push((calls, cpu, lib.cpu_per_session));
-        }
-        println!();
-        println!(
-            "| calls | CPU per call / per library session (medians of {} rounds) |",
-            options.rounds
-        );
-        println!("| --- | --- |");
-        for &calls in &options.calls {
-            let median = |pick: fn(&(usize, f64, f64)) -> f64| {
-                let mut v: Vec<f64> = ratios.iter().filter(|r| r.0 == calls).map(pick).collect();
-                percentile(&mut v, 50.0)
-            };
-            let (call, lib) = (median(|r| r.1), median(|r| r.2));
-            println!("| {calls} | {call:.3} / {lib:.3} = {:.2} |", call / lib);
-        }
-        call_sim.shutdown().await;
+        calls::compare(&options, &endpoint).await?;
     }
     sim.shutdown().await;
     Ok(())
