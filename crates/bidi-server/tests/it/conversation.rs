@@ -112,14 +112,9 @@ async fn a_spoken_question_is_heard_answered_and_timed() {
             .any(|e| e["current_tool_use"]["name"] == "current_time")
     );
     // The turn's first audio was timed from the end of the speech.
-    let mut counted = 0.0;
-    for _ in 0..100 {
-        counted = server.metric("bidi_first_audio_seconds_count", None).await;
-        if counted >= 1.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let counted = server
+        .metric_once("bidi_first_audio_seconds_count", |n| n >= 1.0)
+        .await;
     assert!(counted >= 1.0);
     let sum = server.metric("bidi_first_audio_seconds_sum", None).await;
     // At least the VAD's 500 ms of silence, and not absurd.
@@ -241,14 +236,9 @@ async fn the_metrics_count_a_known_conversation() {
         .await
         .len();
     client.ws.close(None).await.expect("closes");
-    let mut active = 1.0;
-    for _ in 0..100 {
-        active = server.metric("bidi_sessions_active", None).await;
-        if active == 0.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let active = server
+        .metric_once("bidi_sessions_active", |n| n == 0.0)
+        .await;
     assert_eq!(active, 0.0);
     assert_eq!(server.metric("bidi_sessions_total", None).await, 1.0);
     assert_eq!(server.metric("bidi_ws_messages_in_total", None).await, 1.0);

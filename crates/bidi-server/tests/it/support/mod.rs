@@ -122,6 +122,20 @@ impl Server {
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or_else(|| panic!("no metric {name} in {text}"))
     }
+
+    /// The metric `name` (no token) once `settled` holds for it, polled every 50 ms for up
+    /// to 5 s; the last value read when it never does.
+    pub async fn metric_once(&self, name: &str, settled: impl Fn(f64) -> bool) -> f64 {
+        let mut value = self.metric(name, None).await;
+        for _ in 0..100 {
+            if settled(value) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            value = self.metric(name, None).await;
+        }
+        value
+    }
 }
 
 /// A plain HTTP/1.1 GET over a fresh connection: (status, body).
