@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::TypesError;
 
-/// How audio bytes are encoded. JSON: `"pcm"`, `"wav"`, `"opus"` or `"mp3"`.
+/// How audio bytes are encoded. JSON: `"pcm"`, `"wav"`, `"opus"`, `"mp3"` or `"pcmu"`.
+///
+/// `"pcmu"` (G.711 μ-law, 8 kHz telephone audio) is bidi's addition to the original's four:
+/// OpenAI Realtime speaks it, so a phone call's audio can pass through without resampling.
 ///
 /// ```
 /// use bidi_types::AudioFormat;
@@ -27,6 +30,8 @@ pub enum AudioFormat {
     Opus,
     /// MPEG layer III.
     Mp3,
+    /// G.711 μ-law, one byte per sample (telephone audio, at 8 kHz).
+    Pcmu,
 }
 
 impl AudioFormat {
@@ -37,6 +42,24 @@ impl AudioFormat {
             Self::Wav => "wav",
             Self::Opus => "opus",
             Self::Mp3 => "mp3",
+            Self::Pcmu => "pcmu",
+        }
+    }
+
+    /// Bytes per sample per channel, for the formats whose length tells their duration:
+    /// 2 for PCM, 1 for μ-law; `None` for the compressed and container formats.
+    ///
+    /// ```
+    /// use bidi_types::AudioFormat;
+    /// assert_eq!(AudioFormat::Pcm.bytes_per_sample(), Some(2));
+    /// assert_eq!(AudioFormat::Pcmu.bytes_per_sample(), Some(1));
+    /// assert_eq!(AudioFormat::Opus.bytes_per_sample(), None);
+    /// ```
+    pub const fn bytes_per_sample(self) -> Option<u32> {
+        match self {
+            Self::Pcm => Some(2),
+            Self::Pcmu => Some(1),
+            Self::Wav | Self::Opus | Self::Mp3 => None,
         }
     }
 }
@@ -56,6 +79,7 @@ impl FromStr for AudioFormat {
             "wav" => Ok(Self::Wav),
             "opus" => Ok(Self::Opus),
             "mp3" => Ok(Self::Mp3),
+            "pcmu" => Ok(Self::Pcmu),
             other => Err(TypesError::UnsupportedFormat {
                 field: "format",
                 value: other.to_owned(),
@@ -77,7 +101,9 @@ impl From<AudioFormat> for &'static str {
     }
 }
 
-/// A sample rate the events accept: 16, 24 or 48 kHz. JSON: the number of Hz.
+/// A sample rate the events accept: 8, 16, 24 or 48 kHz. JSON: the number of Hz.
+///
+/// 8 kHz (telephone audio) is bidi's addition to the original's three.
 ///
 /// ```
 /// use bidi_types::SampleRate;
@@ -87,6 +113,8 @@ impl From<AudioFormat> for &'static str {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "u64", into = "u32")]
 pub enum SampleRate {
+    /// 8 000 Hz (telephone audio: G.711 μ-law).
+    Hz8000,
     /// 16 000 Hz (Nova Sonic, Gemini input).
     Hz16000,
     /// 24 000 Hz (OpenAI, Gemini output).
@@ -99,6 +127,7 @@ impl SampleRate {
     /// The rate in Hz.
     pub const fn hz(self) -> u32 {
         match self {
+            Self::Hz8000 => 8_000,
             Self::Hz16000 => 16_000,
             Self::Hz24000 => 24_000,
             Self::Hz48000 => 48_000,
@@ -116,6 +145,7 @@ impl TryFrom<u64> for SampleRate {
     type Error = TypesError;
     fn try_from(hz: u64) -> Result<Self, Self::Error> {
         match hz {
+            8_000 => Ok(Self::Hz8000),
             16_000 => Ok(Self::Hz16000),
             24_000 => Ok(Self::Hz24000),
             48_000 => Ok(Self::Hz48000),
@@ -238,6 +268,23 @@ impl AudioConfig {
             output_rate,
             channels: Channels::Mono,
             format: AudioFormat::Pcm,
+            voice: None,
+        }
+    }
+
+    /// G.711 μ-law at 8 kHz, mono, both ways: telephone audio, as a phone call carries it.
+    ///
+    /// ```
+    /// use bidi_types::{AudioConfig, AudioFormat, SampleRate};
+    /// let phone = AudioConfig::mulaw();
+    /// assert_eq!((phone.format, phone.input_rate), (AudioFormat::Pcmu, SampleRate::Hz8000));
+    /// ```
+    pub const fn mulaw() -> Self {
+        Self {
+            input_rate: SampleRate::Hz8000,
+            output_rate: SampleRate::Hz8000,
+            channels: Channels::Mono,
+            format: AudioFormat::Pcmu,
             voice: None,
         }
     }

@@ -191,16 +191,26 @@ impl<D: AudioDirection> AudioChunkEvent<D> {
         self.channels
     }
 
-    /// How long the chunk plays, read from the base64 length as 16-bit PCM at the chunk's
-    /// rate and channels (without decoding it). Zero for other formats.
-    pub fn pcm_duration(&self) -> std::time::Duration {
-        if self.format != AudioFormat::Pcm {
+    /// How long the chunk plays, read from the base64 length (without decoding it) at the
+    /// chunk's rate and channels: two bytes a sample for PCM, one for μ-law. Zero for the
+    /// compressed formats.
+    ///
+    /// ```
+    /// use bidi_types::{AudioFormat, BidiAudioInputEvent, Channels, SampleRate};
+    /// let pcm = BidiAudioInputEvent::from_bytes(&[0; 960], AudioFormat::Pcm, SampleRate::Hz24000, Channels::Mono);
+    /// assert_eq!(pcm.duration().as_millis(), 20);
+    /// let phone = BidiAudioInputEvent::from_bytes(&[0xFF; 160], AudioFormat::Pcmu, SampleRate::Hz8000, Channels::Mono);
+    /// assert_eq!(phone.duration().as_millis(), 20);
+    /// ```
+    pub fn duration(&self) -> std::time::Duration {
+        let Some(width) = self.format.bytes_per_sample() else {
             return std::time::Duration::ZERO;
-        }
+        };
         let text = self.audio.as_bytes();
         let pad = text.iter().rev().take_while(|&&b| b == b'=').count();
         let bytes = (text.len() / 4 * 3).saturating_sub(pad) as u64;
-        let per_second = u64::from(self.sample_rate.hz()) * 2 * u64::from(self.channels.count());
+        let per_second =
+            u64::from(self.sample_rate.hz()) * u64::from(width) * u64::from(self.channels.count());
         std::time::Duration::from_nanos(bytes.saturating_mul(1_000_000_000) / per_second.max(1))
     }
 

@@ -10,13 +10,13 @@
 /// use bidi_types::{BidiInputEvent, TypesError};
 ///
 /// let err = BidiInputEvent::from_json_str(
-///     r#"{"type":"bidi_audio_input","audio":"AAAA","format":"pcm","sample_rate":8000,"channels":1}"#,
+///     r#"{"type":"bidi_audio_input","audio":"AAAA","format":"pcm","sample_rate":11025,"channels":1}"#,
 /// )
 /// .unwrap_err();
-/// assert!(matches!(err, TypesError::UnsupportedSampleRate { field: "sample_rate", value: 8000 }));
+/// assert!(matches!(err, TypesError::UnsupportedSampleRate { field: "sample_rate", value: 11025 }));
 /// assert_eq!(
 ///     err.to_string(),
-///     "sample_rate=<8000> | unsupported sample rate, expected 16000, 24000 or 48000"
+///     "sample_rate=<11025> | unsupported sample rate, expected 8000, 16000, 24000 or 48000"
 /// );
 /// ```
 #[derive(Debug, thiserror::Error)]
@@ -75,8 +75,8 @@ pub enum TypesError {
         value: String,
     },
 
-    /// A sample rate other than 16000, 24000 or 48000 Hz.
-    #[error("{field}=<{value}> | unsupported sample rate, expected 16000, 24000 or 48000")]
+    /// A sample rate other than 8000, 16000, 24000 or 48000 Hz.
+    #[error("{field}=<{value}> | unsupported sample rate, expected 8000, 16000, 24000 or 48000")]
     UnsupportedSampleRate {
         /// The key that held it (`sample_rate`, `input_rate`, `output_rate`).
         field: &'static str,
@@ -93,8 +93,8 @@ pub enum TypesError {
         value: u64,
     },
 
-    /// An audio format other than `pcm`, `wav`, `opus` or `mp3`.
-    #[error("{field}=<{value}> | unsupported audio format, expected pcm, wav, opus or mp3")]
+    /// An audio format other than `pcm`, `wav`, `opus`, `mp3` or `pcmu`.
+    #[error("{field}=<{value}> | unsupported audio format, expected pcm, wav, opus, mp3 or pcmu")]
     UnsupportedFormat {
         /// The key that held it.
         field: &'static str,

@@ -37,9 +37,12 @@
 //!
 //! # Where bidi departs from the original
 //!
-//! - Input events are validated (rates 16/24/48 kHz, 1 or 2 channels, formats
-//!   pcm/wav/opus/mp3, valid base64, no unknown keys) with a typed [`TypesError`]; the
+//! - Input events are validated (rates 8/16/24/48 kHz, 1 or 2 channels, formats
+//!   pcm/wav/opus/mp3/pcmu, valid base64, no unknown keys) with a typed [`TypesError`]; the
 //!   original checks nothing.
+//! - Telephone audio: `"pcmu"` (G.711 μ-law) and 8 kHz are accepted besides the original's
+//!   formats and rates, so a phone call's audio passes to a provider that speaks it (OpenAI
+//!   Realtime's `audio/pcmu`) without resampling.
 //! - `bidi_connection_restart` serialises: `timeout_error` is `{"message",
 //!   "restart_config"}` ([`ModelTimeout`]) instead of an exception object.
 //! - `bidi_error.code` names a [`ModelError`] kind (`ModelProtocolError`, ...) rather than a

@@ -245,7 +245,7 @@ fn track(inner: &Inner, event: &BidiOutputEvent) -> After {
     let playback = &inner.playback;
     match event {
         BidiOutputEvent::AudioStream(a) => {
-            playback.add_emitted(a.pcm_duration());
+            playback.add_emitted(a.duration());
             After::Nothing
         }
         BidiOutputEvent::ResponseStart(r) => {

@@ -191,8 +191,8 @@ async fn bad_dict_inputs_are_typed_errors() {
             "field=<extra> | unknown field",
         ),
         (
-            json!({"type": "bidi_audio_input", "audio": "AAAA", "format": "pcm", "sample_rate": 8000, "channels": 1}),
-            "sample_rate=<8000>",
+            json!({"type": "bidi_audio_input", "audio": "AAAA", "format": "pcm", "sample_rate": 11025, "channels": 1}),
+            "sample_rate=<11025>",
         ),
         (
             json!({"type": "bidi_audio_input", "audio": "!!", "format": "pcm", "sample_rate": 16000, "channels": 1}),

@@ -174,7 +174,9 @@ pub struct OpenAiRealtimeConfig {
     pub turn_detection: Option<TurnDetection>,
     /// Input transcription; `None` leaves it off.
     pub transcription: Option<InputTranscription>,
-    /// Audio in and out: PCM, 24 kHz (the only PCM rate the GA service takes).
+    /// Audio in and out: PCM at 24 kHz (the only PCM rate the GA service takes), or
+    /// G.711 μ-law at 8 kHz ([`AudioConfig::mulaw`], `audio/pcmu`: a phone call's audio
+    /// as it is, see [`mulaw`](Self::mulaw)).
     pub audio: AudioConfig,
     /// `max_output_tokens`, `output_modalities`, `tool_choice`; other keys are dropped.
     pub inference: Map<String, Value>,
@@ -322,6 +324,24 @@ impl OpenAiRealtimeConfig {
         self.voice = voice.into();
         self
     }
+
+    /// Telephone audio both ways: G.711 μ-law at 8 kHz (`audio/pcmu`), so a phone call's
+    /// audio passes through with no resampling or transcoding.
+    ///
+    /// ```
+    /// use bidi_model::openai::{OpenAiRealtimeConfig, encode};
+    /// let c = OpenAiRealtimeConfig::new().mulaw();
+    /// let e = encode::session_update(&c, None, &[]);
+    /// assert_eq!(e["session"]["audio"]["input"]["format"], serde_json::json!({"type": "audio/pcmu"}));
+    /// assert_eq!(e["session"]["audio"]["output"]["format"], serde_json::json!({"type": "audio/pcmu"}));
+    /// ```
+    pub fn mulaw(mut self) -> Self {
+        let voice = self.audio.voice.take();
+        self.audio = AudioConfig::mulaw();
+        self.audio.voice = voice;
+        self
+    }
+
     /// Sets turn detection (`None`: off).
     pub fn turn_detection(mut self, turn_detection: Option<TurnDetection>) -> Self {
         self.turn_detection = turn_detection;
@@ -389,13 +409,15 @@ impl OpenAiRealtimeConfig {
         }
         self.url()?;
         let audio = &self.audio;
-        if audio.input_rate != SampleRate::Hz24000
-            || audio.output_rate != SampleRate::Hz24000
-            || audio.format != AudioFormat::Pcm
-            || audio.channels != Channels::Mono
-        {
+        let pcm = audio.format == AudioFormat::Pcm
+            && audio.input_rate == SampleRate::Hz24000
+            && audio.output_rate == SampleRate::Hz24000;
+        let mulaw = audio.format == AudioFormat::Pcmu
+            && audio.input_rate == SampleRate::Hz8000
+            && audio.output_rate == SampleRate::Hz8000;
+        if !(pcm || mulaw) || audio.channels != Channels::Mono {
             return Err(ModelError::Config(format!(
-                "input_rate=<{}>, output_rate=<{}>, format=<{}>, channels=<{}> | OpenAI Realtime takes mono PCM at 24000 Hz only",
+                "input_rate=<{}>, output_rate=<{}>, format=<{}>, channels=<{}> | OpenAI Realtime takes mono PCM at 24000 Hz, or μ-law (pcmu) at 8000 Hz",
                 audio.input_rate, audio.output_rate, audio.format, audio.channels
             )));
         }

@@ -165,6 +165,8 @@ pub struct Decoder {
     item: Option<AudioItem>,
     interrupted_item: Option<String>,
     emitted_total: Duration,
+    /// The encoding and rate of the model's audio (the session's output format).
+    output: (AudioFormat, bidi_types::SampleRate),
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -178,10 +180,12 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// 16-bit mono PCM at 24 kHz: 48 bytes per millisecond.
-fn pcm_duration(bytes: usize) -> Duration {
+/// How long `bytes` of mono audio in `format` at `rate` play: 48 bytes a millisecond for
+/// PCM at 24 kHz, 8 for μ-law at 8 kHz.
+fn audio_duration(bytes: usize, (format, rate): (AudioFormat, bidi_types::SampleRate)) -> Duration {
     let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
-    Duration::from_nanos(bytes.saturating_mul(1_000_000_000) / 48_000)
+    let per_second = u64::from(rate.hz()) * u64::from(format.bytes_per_sample().unwrap_or(2));
+    Duration::from_nanos(bytes.saturating_mul(1_000_000_000) / per_second.max(1))
 }
 
 /// The decoded length of base64 text (without decoding it).
@@ -203,7 +207,27 @@ impl Decoder {
             item: None,
             interrupted_item: None,
             emitted_total: emitted_before,
+            output: (AudioFormat::Pcm, bidi_types::SampleRate::Hz24000),
         }
+    }
+
+    /// The same decoder for a session whose audio output is `format` at `rate` (the
+    /// default: PCM at 24 kHz; μ-law at 8 kHz for `audio/pcmu`): the audio events carry
+    /// them, and their length is counted in them.
+    ///
+    /// ```
+    /// use bidi_model::openai::decode::{Decoder, Step};
+    /// use bidi_types::{AudioFormat, BidiOutputEvent, SampleRate};
+    ///
+    /// let mut d = Decoder::new(std::time::Duration::ZERO).with_output(AudioFormat::Pcmu, SampleRate::Hz8000);
+    /// // 3 bytes of μ-law.
+    /// let steps = d.decode(r#"{"type":"response.output_audio.delta","item_id":"i","delta":"//9/"}"#).unwrap();
+    /// assert!(steps.iter().any(|s| matches!(s, Step::Emit(BidiOutputEvent::AudioStream(a)) if a.format() == AudioFormat::Pcmu)));
+    /// assert_eq!(d.emitted_total().as_micros(), 375);
+    /// ```
+    pub fn with_output(mut self, format: AudioFormat, rate: bidi_types::SampleRate) -> Self {
+        self.output = (format, rate);
+        self
     }
 
     /// All model audio emitted so far, this connection and the earlier ones.
@@ -415,11 +439,11 @@ impl Decoder {
         delta: String,
         fields: DeltaFields<'_>,
     ) -> Result<Vec<Step>, DecodeError> {
-        let (len, duration) = (delta.len(), pcm_duration(base64_len(&delta)));
+        let (len, duration) = (delta.len(), audio_duration(base64_len(&delta), self.output));
         let event = BidiAudioStreamEvent::new(
             delta,
-            AudioFormat::Pcm,
-            bidi_types::SampleRate::Hz24000,
+            self.output.0,
+            self.output.1,
             bidi_types::Channels::Mono,
         )
         .map_err(|_| DecodeError::BadAudio {

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use bidi_types::{
-    BidiInputEvent, ContentBlock, Message, ModelError, Role, ToolResult, ToolResultContent,
-    ToolSpec,
+    AudioFormat, BidiInputEvent, ContentBlock, Message, ModelError, Role, SampleRate, ToolResult,
+    ToolResultContent, ToolSpec,
 };
 use serde_json::{Map, Value, json};
 
@@ -30,9 +30,11 @@ pub fn session_update(
     system_prompt: Option<&str>,
     tools: &[ToolSpec],
 ) -> Value {
-    let format = json!({"type": "audio/pcm", "rate": config.audio.input_rate.hz()});
     let mut input = Map::new();
-    input.insert("format".into(), format);
+    input.insert(
+        "format".into(),
+        audio_format(config.audio.format, config.audio.input_rate),
+    );
     if let Some(t) = &config.transcription {
         input.insert("transcription".into(), json!(t));
     }
@@ -49,7 +51,7 @@ pub fn session_update(
         json!({
             "input": input,
             "output": {
-                "format": {"type": "audio/pcm", "rate": config.audio.output_rate.hz()},
+                "format": audio_format(config.audio.format, config.audio.output_rate),
                 "voice": config.voice,
             },
         }),
@@ -295,4 +297,13 @@ pub fn item_truncate(item_id: &str, content_index: u64, audio_end_ms: u64) -> Va
         "content_index": content_index,
         "audio_end_ms": audio_end_ms,
     })
+}
+
+/// The GA format object for audio in `format` at `rate`: `{"type": "audio/pcm", "rate":
+/// 24000}`, or `{"type": "audio/pcmu"}` (G.711 μ-law, 8 kHz, no rate key).
+fn audio_format(format: AudioFormat, rate: SampleRate) -> Value {
+    match format {
+        AudioFormat::Pcmu => json!({"type": "audio/pcmu"}),
+        _ => json!({"type": "audio/pcm", "rate": rate.hz()}),
+    }
 }

@@ -163,7 +163,8 @@ impl BidiModel for BidiOpenAIRealtimeModel {
         let pump = Pump {
             id: id.clone(),
             sender: sender.clone(),
-            decoder: Decoder::new(emitted),
+            decoder: Decoder::new(emitted)
+                .with_output(self.config.audio.format, self.config.audio.output_rate),
             tracker: params.playback,
             item_started: None,
             deadline,

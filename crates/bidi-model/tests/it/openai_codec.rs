@@ -237,6 +237,23 @@ fn config_checks_its_settings() {
     wrong_rate.audio = AudioConfig::new(SampleRate::Hz16000, SampleRate::Hz24000);
     let err = wrong_rate.resolve(env).expect_err("16 kHz");
     assert!(err.to_string().contains("input_rate=<16000>"), "{err}");
+    // μ-law only at 8 kHz, PCM only at 24 kHz.
+    let phone = OpenAiRealtimeConfig::new()
+        .mulaw()
+        .resolve(env)
+        .expect("pcmu");
+    assert_eq!(
+        phone.audio,
+        AudioConfig::mulaw().with_voice(phone.voice.clone())
+    );
+    let mut mixed = OpenAiRealtimeConfig::new().mulaw();
+    mixed.audio.output_rate = SampleRate::Hz24000;
+    let err = mixed.resolve(env).expect_err("pcmu at 24 kHz");
+    assert!(err.to_string().contains("format=<pcmu>"), "{err}");
+    let mut narrow = OpenAiRealtimeConfig::new();
+    narrow.audio = AudioConfig::new(SampleRate::Hz8000, SampleRate::Hz8000);
+    let err = narrow.resolve(env).expect_err("PCM at 8 kHz");
+    assert!(err.to_string().contains("format=<pcm>"), "{err}");
     let err = OpenAiRealtimeConfig::new()
         .endpoint("https://api.openai.com/v1/realtime?key=secret")
         .resolve(env)

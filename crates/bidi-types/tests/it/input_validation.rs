@@ -29,10 +29,24 @@ fn valid_inputs_parse() {
         audio(json!({"sample_rate": 24000, "channels": 2, "format": "opus"})),
         audio(json!({"sample_rate": 48000, "format": "wav", "audio": ""})),
         audio(json!({"format": "mp3"})),
+        audio(json!({"format": "pcmu", "sample_rate": 8000})),
         json!({"type": "bidi_image_input", "image": "iVBORw==", "mime_type": "image/png"}),
     ] {
         assert!(BidiInputEvent::from_json(&v).is_ok(), "{v}");
     }
+}
+
+#[test]
+fn telephone_audio_round_trips_and_knows_its_length() {
+    // 160 bytes of μ-law at 8 kHz: 20 ms, one byte a sample (PCM would be 10 ms).
+    let payload = "/".repeat(213) + "w==";
+    let v = audio(json!({"format": "pcmu", "sample_rate": 8000, "audio": payload}));
+    let Ok(BidiInputEvent::Audio(event)) = BidiInputEvent::from_json(&v) else {
+        panic!("pcmu at 8 kHz parses");
+    };
+    assert_eq!(event.audio_bytes().expect("bytes").len(), 160);
+    assert_eq!(event.duration(), std::time::Duration::from_millis(20));
+    assert_eq!(serde_json::to_value(&event).expect("json"), v);
 }
 
 #[test]
@@ -167,7 +181,7 @@ fn long_values_are_cut_in_messages() {
 
 #[test]
 fn sample_rates_outside_the_three_are_rejected() {
-    for rate in [0u64, 8000, 22050, 44100, 96000, u64::MAX] {
+    for rate in [0u64, 11025, 22050, 44100, 96000, u64::MAX] {
         let e = err(audio(json!({"sample_rate": rate})));
         assert!(
             matches!(e, TypesError::UnsupportedSampleRate { field: "sample_rate", value } if value == rate),
@@ -188,7 +202,7 @@ fn channels_outside_one_and_two_are_rejected() {
 }
 
 #[test]
-fn formats_outside_the_four_are_rejected() {
+fn formats_outside_the_five_are_rejected() {
     for f in ["flac", "PCM", "test-format", ""] {
         let e = err(audio(json!({"format": f})));
         assert!(
@@ -252,9 +266,9 @@ fn invalid_json_text_is_a_typed_error() {
 
 #[test]
 fn serde_deserialize_reports_the_same_message() {
-    let e = serde_json::from_value::<BidiInputEvent>(audio(json!({"sample_rate": 8000})))
+    let e = serde_json::from_value::<BidiInputEvent>(audio(json!({"sample_rate": 11025})))
         .expect_err("rejected");
-    assert!(e.to_string().contains("sample_rate=<8000>"), "{e}");
+    assert!(e.to_string().contains("sample_rate=<11025>"), "{e}");
     let e = serde_json::from_value::<bidi_types::BidiTextInputEvent>(audio(json!({})))
         .expect_err("wrong event");
     assert!(e.to_string().contains("expected bidi_text_input"), "{e}");

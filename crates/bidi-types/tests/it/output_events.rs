@@ -182,7 +182,7 @@ fn malformed_output_events_name_the_event() {
             "bidi_audio_stream",
         ),
         (
-            json!({"type": "bidi_audio_stream", "audio": "", "format": "pcm", "sample_rate": 8000, "channels": 1}),
+            json!({"type": "bidi_audio_stream", "audio": "", "format": "pcm", "sample_rate": 11025, "channels": 1}),
             "bidi_audio_stream",
         ),
         (
