@@ -23,6 +23,7 @@
 pub mod auth;
 pub mod bedrock;
 pub mod faults;
+pub mod g711;
 pub mod gemini;
 pub mod hearing;
 pub mod openai;

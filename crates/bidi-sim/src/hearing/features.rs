@@ -5,7 +5,9 @@
 //! (a real FFT, `realfft`), 24 triangular mel bands from 100 Hz to 7 kHz, their log, and a
 //! DCT keeping cepstra 1–12 (MFCC-like; cepstrum 0, the loudness, is dropped). The bands are
 //! placed in hertz, so any rate of at least 16 kHz gives the same features without
-//! resampling first (a rate under 16 kHz is analysed up to 45 % of its rate). Frames more
+//! resampling first (a rate under 16 kHz is analysed up to 45 % of its rate, its
+//! [`band_top_hz`]; a reference compared with such audio is analysed in the same band, see
+//! [`Fingerprint::within`]). Frames more
 //! than 35 dB under the loudest one are trimmed from both ends, and the mean of each
 //! cepstrum over the utterance is subtracted (cepstral mean normalisation: a constant
 //! microphone or channel colouring cancels).
@@ -48,10 +50,29 @@ pub struct Fingerprint {
     frames: Vec<[f32; CEPSTRA]>,
 }
 
+/// The top of the band analysed at `rate_hz`: [`HIGH_HZ`], or 45 % of a rate under 16 kHz
+/// (3.6 kHz for telephone audio at 8 kHz).
+///
+/// ```
+/// use bidi_sim::hearing::features::band_top_hz;
+/// assert_eq!(band_top_hz(24_000), 7_000.0);
+/// assert_eq!(band_top_hz(8_000), 3_600.0);
+/// ```
+pub fn band_top_hz(rate_hz: u32) -> f32 {
+    HIGH_HZ.min(rate_hz.max(1_000) as f32 * 0.45)
+}
+
 impl Fingerprint {
     /// The fingerprint of mono 16-bit `samples` at `rate_hz`; empty for silence or for
     /// audio shorter than one frame.
     pub fn of(samples: &[i16], rate_hz: u32) -> Self {
+        Self::within(samples, rate_hz, HIGH_HZ)
+    }
+
+    /// The fingerprint with the bands spread up to `top_hz` (at most the rate's
+    /// [`band_top_hz`]) instead: a wide-band reference as narrow-band audio is heard, to
+    /// compare the two.
+    pub fn within(samples: &[i16], rate_hz: u32, top_hz: f32) -> Self {
         let rate = rate_hz.max(1_000);
         let window = (rate * WINDOW_MS / 1000) as usize;
         let hop = (rate * HOP_MS / 1000).max(1) as usize;
@@ -65,7 +86,7 @@ impl Fingerprint {
         let hann: Vec<f32> = (0..window)
             .map(|n| 0.5 - 0.5 * (2.0 * PI * n as f32 / window as f32).cos())
             .collect();
-        let bank = mel_bank(rate, size);
+        let bank = mel_bank(rate, size, top_hz);
         let emphasised: Vec<f32> = std::iter::once(f32::from(samples[0]))
             .chain(
                 samples
@@ -179,8 +200,8 @@ fn mel_to_hz(mel: f32) -> f32 {
 
 /// Each band's (FFT bin, weight) pairs: triangles evenly spaced in mel, with unit area in
 /// hertz so that the band energies do not depend on the FFT's resolution.
-fn mel_bank(rate: u32, size: usize) -> Vec<Vec<(usize, f32)>> {
-    let high = HIGH_HZ.min(rate as f32 * 0.45);
+fn mel_bank(rate: u32, size: usize, top_hz: f32) -> Vec<Vec<(usize, f32)>> {
+    let high = band_top_hz(rate).min(top_hz);
     let (low_mel, high_mel) = (hz_to_mel(LOW_HZ), hz_to_mel(high));
     let edges: Vec<f32> = (0..BANDS + 2)
         .map(|i| mel_to_hz(low_mel + (high_mel - low_mel) * i as f32 / (BANDS + 1) as f32))
@@ -220,7 +241,7 @@ mod tests {
     #[test]
     fn the_mel_bank_covers_each_band_at_every_rate() {
         for (rate, size) in [(16_000, 512), (22_050, 1024), (24_000, 1024), (8_000, 256)] {
-            let bank = mel_bank(rate, size);
+            let bank = mel_bank(rate, size, HIGH_HZ);
             assert_eq!(bank.len(), BANDS);
             for weights in &bank {
                 assert!(!weights.is_empty());

@@ -101,6 +101,8 @@ struct Recording {
     samples: Vec<i16>,
     rate_hz: u32,
     fingerprint: OnceLock<Fingerprint>,
+    /// The fingerprint in a narrower band (for 8 kHz audio): its top and itself.
+    narrow: OnceLock<(f32, Fingerprint)>,
 }
 
 impl PartialEq for Utterance {
@@ -120,6 +122,7 @@ impl Utterance {
                 samples,
                 rate_hz,
                 fingerprint: OnceLock::new(),
+                narrow: OnceLock::new(),
             })),
         }
     }
@@ -148,6 +151,24 @@ impl Utterance {
             r.fingerprint
                 .get_or_init(|| Fingerprint::of(&r.samples, r.rate_hz)),
         )
+    }
+
+    /// The reference's fingerprint to compare with audio at `rate_hz`: analysed in that
+    /// audio's band (a wide-band reference heard through a telephone's 8 kHz), which is the
+    /// [`fingerprint`](Self::fingerprint) for any rate of 16 kHz and more.
+    pub fn fingerprint_for(&self, rate_hz: u32) -> Option<&Fingerprint> {
+        let r = self.recording.as_ref()?;
+        let top = features::band_top_hz(rate_hz);
+        if top >= features::band_top_hz(r.rate_hz) {
+            return self.fingerprint();
+        }
+        let (at, narrow) = r
+            .narrow
+            .get_or_init(|| (top, Fingerprint::within(&r.samples, r.rate_hz, top)));
+        // One narrow band is kept; another (a second narrow rate) is the full one's stand-in.
+        (*at == top)
+            .then_some(narrow)
+            .or_else(|| self.fingerprint())
     }
 }
 

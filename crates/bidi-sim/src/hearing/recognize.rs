@@ -79,7 +79,7 @@ impl Recognizer {
         self.references
             .iter()
             .filter_map(|u| {
-                let reference = u.fingerprint()?;
+                let reference = u.fingerprint_for(rate_hz)?;
                 Some((u.transcript.clone(), dtw::distance(&heard, reference)))
             })
             .collect()
@@ -104,5 +104,48 @@ impl Recognizer {
                 distance: f32::INFINITY,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tone sweep from `from` to `to` Hz over 0.75 s at `rate` (a phrase's stand-in).
+    fn sweep(from: f32, to: f32, rate: u32) -> Vec<i16> {
+        let len = rate as usize * 3 / 4;
+        let mut phase = 0.0f32;
+        (0..len)
+            .map(|n| {
+                let f = from + (to - from) * n as f32 / len as f32;
+                phase += std::f32::consts::TAU * f / rate as f32;
+                (phase.sin() * 6_000.0) as i16
+            })
+            .collect()
+    }
+
+    #[test]
+    fn telephone_audio_is_matched_in_its_own_band() {
+        let references = [
+            Utterance::from_samples("up", sweep(300.0, 3_000.0, 16_000), 16_000),
+            Utterance::from_samples("down", sweep(3_000.0, 300.0, 16_000), 16_000),
+        ];
+        let recognizer = Recognizer::new(&references, 2.0);
+        let phone = sweep(3_000.0, 300.0, 8_000);
+        let heard = recognizer.recognize(&phone, 8_000);
+        assert_eq!(heard.transcript.as_deref(), Some("down"), "{heard:?}");
+        // Against the wide-band analysis the same audio is far off: the bands differ.
+        let wide = references[1].fingerprint().expect("reference");
+        let narrow = references[1].fingerprint_for(8_000).expect("reference");
+        let as_heard = Fingerprint::of(&phone, 8_000);
+        assert!(
+            dtw::distance(&as_heard, narrow) < dtw::distance(&as_heard, wide),
+            "the narrow-band reference is the nearer"
+        );
+        // 16 kHz and up: the reference's own fingerprint.
+        assert!(std::ptr::eq(
+            references[1].fingerprint_for(24_000).expect("reference"),
+            wide
+        ));
     }
 }

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::render::{RATE_HZ, Runner, Sender, Shared};
+use super::format::{Format, PCM_RATE_HZ};
+use super::render::{Runner, Sender, Shared};
 use crate::Script;
 use crate::hearing::{Heard, Listener};
 use crate::recording::Recorder;
@@ -36,7 +37,10 @@ struct Conn {
     configured: bool,
     pending_text: Option<String>,
     pending_tool: Option<(String, Value)>,
+    /// Input audio samples heard since the last `audio` trigger fired, at the input rate.
     audio_samples: u64,
+    /// The session's input format (`session.audio.input.format`).
+    input: Format,
     /// Turn detection and recognition, when the script has utterances.
     listener: Option<Listener>,
     /// The input item of the utterance under way.
@@ -131,15 +135,15 @@ fn open(
         "type": "realtime", "object": "realtime.session", "id": session_id, "model": model,
         "output_modalities": ["audio"], "instructions": "", "tools": [], "tool_choice": "auto",
         "max_output_tokens": "inf",
-        "audio": {"input": {"format": {"type": "audio/pcm", "rate": RATE_HZ},
+        "audio": {"input": {"format": {"type": "audio/pcm", "rate": PCM_RATE_HZ},
                             "turn_detection": {"type": "server_vad", "threshold": 0.5,
                                 "prefix_padding_ms": 300, "silence_duration_ms": 200,
                                 "create_response": true, "interrupt_response": true},
                             "transcription": null, "noise_reduction": null},
-                  "output": {"format": {"type": "audio/pcm", "rate": RATE_HZ}, "voice": "alloy", "speed": 1.0}},
+                  "output": {"format": {"type": "audio/pcm", "rate": PCM_RATE_HZ}, "voice": "alloy", "speed": 1.0}},
     });
     out.event(json!({"type": "session.created", "session": session}));
-    let listener = script.listener(RATE_HZ);
+    let listener = script.listener(Format::Pcm.rate_hz());
     let conn = Conn {
         session,
         script: ScriptState::new(script),
@@ -158,6 +162,7 @@ fn open(
         pending_text: None,
         pending_tool: None,
         audio_samples: 0,
+        input: Format::Pcm,
         listener,
         speech_item: None,
     };
@@ -193,8 +198,8 @@ impl Conn {
         let out = self.runner.out.clone();
         match kind {
             "session.update" => {
-                if let Some(update) = event.get("session") {
-                    merge(&mut self.session, update);
+                if !self.on_session_update(&event, &out) {
+                    return;
                 }
                 // A text-only session answers in text parts, never audio.
                 let text_only = self.session["output_modalities"] == json!(["text"]);
@@ -230,18 +235,20 @@ impl Conn {
                     .get("audio")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
+                let input = self.input;
                 match BASE64.decode(audio) {
                     Ok(bytes) if self.listener.is_some() => {
+                        let pcm = input.decode(&bytes);
                         let heard = self
                             .listener
                             .as_mut()
-                            .map(|l| l.push_pcm16(&bytes))
+                            .map(|l| l.push_pcm16(&pcm))
                             .unwrap_or_default();
                         self.on_heard(heard, &out);
                     }
                     Ok(bytes) => {
-                        self.audio_samples += (bytes.len() / 2) as u64;
-                        let ms = self.audio_samples * 1000 / u64::from(RATE_HZ);
+                        self.audio_samples += (bytes.len() / input.bytes_per_sample()) as u64;
+                        let ms = self.audio_samples * 1000 / u64::from(input.rate_hz());
                         let actions = self.script.on_audio(ms);
                         if actions.is_some() {
                             self.audio_samples = 0;
@@ -288,6 +295,60 @@ impl Conn {
             }
             other => out.error("unknown_event", &format!("Invalid value: '{other}'.")),
         }
+    }
+
+    /// Merges a `session.update` into the session, as the service does: objects key by key,
+    /// but a `format` replaced whole (`audio/pcmu` has no `rate`). An update naming a format
+    /// the service does not take is refused with an `invalid_value` error and not applied;
+    /// `false` then. Otherwise the formats take effect: input audio is read, and answers
+    /// are spoken, in them from now on.
+    fn on_session_update(&mut self, event: &Value, out: &Sender) -> bool {
+        let mut session = self.session.clone();
+        if let Some(update) = event.get("session") {
+            merge(&mut session, update);
+            for side in ["input", "output"] {
+                let path = format!("/audio/{side}/format");
+                if let (Some(format), Some(slot)) =
+                    (update.pointer(&path), session.pointer_mut(&path))
+                {
+                    slot.clone_from(format);
+                }
+            }
+        }
+        let mut formats = [Format::Pcm; 2];
+        for (side, format) in ["input", "output"].into_iter().zip(&mut formats) {
+            match Format::parse(session.pointer(&format!("/audio/{side}/format"))) {
+                Ok(f) => *format = f,
+                Err(message) => {
+                    tracing::debug!("side=<{side}>, error=<{message}> | refusing session.update");
+                    out.event(json!({"type": "error", "error": {
+                        "type": "invalid_request_error", "code": "invalid_value",
+                        "message": message, "param": format!("session.audio.{side}.format"),
+                    }}));
+                    return false;
+                }
+            }
+        }
+        self.session = session;
+        let [input, output] = formats;
+        if input.rate_hz() != self.input.rate_hz() {
+            // Audio heard so far is kept by its duration; the turn detector starts over at
+            // the new rate (an utterance under way is forgotten).
+            self.audio_samples =
+                self.audio_samples * u64::from(input.rate_hz()) / u64::from(self.input.rate_hz());
+            self.listener = self.script.script().listener(input.rate_hz());
+            self.speech_item = None;
+        }
+        if (input, output) != (self.input, self.lock().output) {
+            tracing::debug!(
+                "input=<{}>, output=<{}> | session audio formats",
+                input.name(),
+                output.name()
+            );
+        }
+        self.input = input;
+        self.lock().output = output;
+        true
     }
 
     /// Answers what the turn detector heard as the service's server VAD does:
@@ -368,7 +429,7 @@ impl Conn {
         match (samples, end_ms) {
             (None, _) => out.error("invalid_value", "Only model output audio messages can be truncated"),
             (Some(_), None | Some(0)) => out.error("invalid_value", "audio_end_ms must be at least 1"),
-            (Some(samples), Some(ms)) if ms * u64::from(RATE_HZ) / 1000 > samples => out.error(
+            (Some((samples, rate)), Some(ms)) if ms * u64::from(rate) / 1000 > samples => out.error(
                 "invalid_value",
                 &format!("audio_end_ms={ms} is longer than the audio of item {item_id}"),
             ),

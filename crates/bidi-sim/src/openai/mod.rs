@@ -4,7 +4,10 @@
 //!
 //! - on connect: `session.created` (or, when [`OpenAiSimOptions::require_key`] names another
 //!   key, OpenAI's `invalid_api_key` error and close 3000: see [`crate::auth`]); each `session.update` is answered with
-//!   `session.updated`, and the first fires [`Trigger::Connect`](crate::Trigger::Connect);
+//!   `session.updated` (the whole session, the update merged in), and the first one applied fires
+//!   [`Trigger::Connect`](crate::Trigger::Connect); an update naming an audio format the
+//!   service does not take is refused with an `invalid_value` error and not applied (see
+//!   "Audio formats" below);
 //! - `conversation.item.create` is answered with `conversation.item.added` and
 //!   `conversation.item.done`; a user message's text, or a `function_call_output`, is
 //!   remembered until `response.create`, which fires [`Trigger::Text`](crate::Trigger::Text)
@@ -12,7 +15,7 @@
 //!   earlier text; a text forgets an earlier tool output, as after a replayed history;
 //!   a second `response.create`
 //!   while a response runs gets `conversation_already_has_active_response`);
-//! - `input_audio_buffer.append` adds to the audio heard (24 kHz PCM16) and fires
+//! - `input_audio_buffer.append` adds to the audio heard (in the input format) and fires
 //!   [`Trigger::Audio`](crate::Trigger::Audio); when the script has
 //!   [utterances](crate::hearing), the audio goes to turn detection instead, like the
 //!   service's server VAD: `input_audio_buffer.speech_started` when speech starts, then
@@ -40,6 +43,26 @@
 //! event; `Timeout` the `session_expired` error and a close; `Garbage` the raw text;
 //! `UnknownEvent` a `sim.unknown_event`; `Close` drops the socket without a close frame.
 //!
+//! # Audio formats
+//!
+//! As the service, the simulator takes in `session.update` these
+//! `session.audio.input.format` and `session.audio.output.format`, each direction on its
+//! own, and applies them to the audio that follows:
+//!
+//! - `{"type": "audio/pcm", "rate": 24000}` (the default; `rate` may be left out, 24000 is
+//!   the only one taken): 16-bit little-endian mono PCM at 24 kHz;
+//! - `{"type": "audio/pcmu"}`: G.711 μ-law, 8 kHz mono, one byte per sample (a phone
+//!   call's audio, e.g. Twilio's, passed through unchanged);
+//! - `{"type": "audio/pcma"}`: G.711 A-law, the same at 8 kHz.
+//!
+//! Any other `type`, another PCM `rate`, or a format without a `type`, gets an
+//! `invalid_value` error (its `param` names the format) and the update is not applied. A
+//! format in an update replaces the session's whole (`audio/pcmu` has no `rate`).
+//! In G.711, [`Trigger::Audio`](crate::Trigger::Audio) counts 8 bytes per millisecond,
+//! turn detection hears the decoded audio at 8 kHz, answers are spoken at 8 kHz and coded
+//! ([`crate::g711`]), and `conversation.item.truncate`'s bounds are the audio sent at
+//! that rate. [`OpenAiSimOptions::stamp`]'s header is put on PCM output only.
+//!
 //! Every client frame is recorded as JSON per connection (a frame that is not JSON is
 //! recorded as `{"invalid_json": <text>}`).
 //!
@@ -61,6 +84,7 @@
 //! ```
 
 mod connection;
+mod format;
 mod render;
 
 use std::io;
@@ -130,7 +154,9 @@ pub struct OpenAiSimOptions {
     /// Start every `response.output_audio.delta` with the 24-byte timing header of the
     /// peer fake server (`shared/peer/fake_openai_realtime.py`): `b"FAKEOAI\0"`, the
     /// chunk's sequence number and its send time in ns since the Unix epoch, both `u64` LE.
-    /// Benchmarks decode it to measure audio latency.
+    /// Benchmarks decode it to measure audio latency. PCM output only: a session whose
+    /// output format is G.711 (`audio/pcmu`, `audio/pcma`) gets its audio unstamped, as
+    /// the header's bytes would play as noise there.
     pub stamp: bool,
     /// Do not record `input_audio_buffer.append` events (their audio would grow the
     /// recording without bound in long benchmark runs). Other events are still recorded.

@@ -10,11 +10,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::format::Format;
 use crate::voice::Voice;
 use crate::{Action, tone};
 
-/// The output sample rate: 24 kHz PCM16 mono, 24 samples per millisecond.
-pub(super) const RATE_HZ: u32 = 24_000;
 const DEFAULT_FRAME_MS: u64 = 20;
 static EVENT_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
@@ -80,8 +79,10 @@ pub(super) struct Shared {
     /// The session's `output_modalities` is `["text"]`: answers are text, no audio.
     pub(super) text_only: bool,
     usage: Option<(u64, u64)>,
-    /// Audio samples sent per assistant item.
-    pub(super) item_samples: HashMap<String, u64>,
+    /// The session's output format (`session.audio.output.format`).
+    pub(super) output: Format,
+    /// Per assistant item: the audio samples sent, and their rate.
+    pub(super) item_samples: HashMap<String, (u64, u32)>,
     next_id: u64,
 }
 
@@ -215,7 +216,7 @@ pub(super) struct Runner {
     pub(super) shared: Arc<Mutex<Shared>>,
     pub(super) out: Sender,
     pub(super) realtime: bool,
-    /// Start each audio chunk with the peer fake server's timing header.
+    /// Start each audio chunk with the peer fake server's timing header (PCM output only).
     pub(super) stamp: bool,
 }
 
@@ -241,11 +242,16 @@ impl Runner {
     pub(super) async fn run(self, actions: Vec<Action>) {
         let mut actions = actions.into_iter().peekable();
         while let Some(action) = actions.next() {
+            let (text_only, format) = {
+                let s = self.lock();
+                (s.text_only, s.output)
+            };
             // Words followed by their audio go out interleaved with it, as the service
             // streams a spoken answer's transcript alongside its audio.
             if let Action::Say { text, chunk } = &action
-                && !self.lock().text_only
-                && let Some((voice, ms, frame_ms)) = actions.peek().and_then(speech)
+                && !text_only
+                && let Some((voice, ms, frame_ms)) =
+                    actions.peek().and_then(|a| speech(a, format.rate_hz()))
             {
                 actions.next();
                 // Unchunked words go out a word at a time, as the service's deltas do.
@@ -257,7 +263,7 @@ impl Runner {
                     pieces,
                     text: text.clone(),
                 };
-                self.speak(ms, frame_ms, &voice, Some(words)).await;
+                self.speak(format, ms, frame_ms, &voice, Some(words)).await;
                 continue;
             }
             // Calls in a row are one response's parallel calls: it ends after the last.
@@ -317,8 +323,9 @@ impl Runner {
                     "content_index": 0, "transcript": text}));
             }
             Action::Speak { .. } | Action::SpeakWav { .. } => {
-                if let Some((voice, ms, frame_ms)) = speech(&action) {
-                    self.speak(ms, frame_ms, &voice, None).await;
+                let format = self.lock().output;
+                if let Some((voice, ms, frame_ms)) = speech(&action, format.rate_hz()) {
+                    self.speak(format, ms, frame_ms, &voice, None).await;
                 }
             }
             Action::CallTool { id, name, input } => {
@@ -402,11 +409,20 @@ impl Runner {
         true
     }
 
-    /// Streams `ms` of `voice` in the current response, with `words` (their transcript)
-    /// interleaved: each frame is preceded by the transcript deltas due by its end, so the
-    /// words run a little ahead of the audio, and the transcript's `done` follows the
-    /// audio's. Stops when the response is cancelled: the words not yet sent are not sent.
-    async fn speak(&self, ms: u64, frame_ms: u64, voice: &Voice, words: Option<Words>) {
+    /// Streams `ms` of `voice` in the current response, in `format` (`voice` at its rate),
+    /// with `words` (their transcript) interleaved: each frame is preceded by the
+    /// transcript deltas due by its end, so the words run a little ahead of the audio, and
+    /// the transcript's `done` follows the audio's. Stops when the response is cancelled:
+    /// the words not yet sent are not sent. The timing header (`stamp`) is put on
+    /// PCM only: in G.711 its bytes would be neither a header nor audio.
+    async fn speak(
+        &self,
+        format: Format,
+        ms: u64,
+        frame_ms: u64,
+        voice: &Voice,
+        words: Option<Words>,
+    ) {
         let frame_ms = if frame_ms == 0 {
             DEFAULT_FRAME_MS
         } else {
@@ -435,17 +451,20 @@ impl Runner {
                     }
                     said = said.max(due);
                 }
-                let mut pcm = voice.pcm16(RATE_HZ, this_ms, sample);
-                if self.stamp {
+                let rate = format.rate_hz();
+                let mut pcm = voice.pcm16(rate, this_ms, sample);
+                if self.stamp && format == Format::Pcm {
                     stamp_header(&mut pcm, seq);
                     seq += 1;
                 }
                 let samples = (pcm.len() / 2) as u64;
                 sample += samples;
-                *s.item_samples.entry(item_id.clone()).or_default() += samples;
+                let sent = s.item_samples.entry(item_id.clone()).or_insert((0, rate));
+                *sent = (sent.0 + samples, rate);
+                let audio = format.encode(pcm);
                 self.out.event(json!({"type": "response.output_audio.delta",
                     "response_id": response_id, "item_id": item_id, "output_index": index,
-                    "content_index": 0, "delta": BASE64.encode(&pcm)}));
+                    "content_index": 0, "delta": BASE64.encode(&audio)}));
             }
             sent_ms += this_ms;
             if self.realtime {
@@ -472,13 +491,13 @@ impl Runner {
     }
 }
 
-/// The audio a `Speak` or `SpeakWav` action plays: its voice, length and frame (ms); `None`
-/// for any other action.
-fn speech(action: &Action) -> Option<(Voice, u64, u64)> {
+/// The audio a `Speak` or `SpeakWav` action plays at `rate_hz`: its voice, length and frame
+/// (ms); `None` for any other action.
+fn speech(action: &Action, rate_hz: u32) -> Option<(Voice, u64, u64)> {
     match action {
         Action::Speak { ms, frame_ms } => Some((Voice::Tone, *ms, *frame_ms)),
         Action::SpeakWav { path, frame_ms } => {
-            let (voice, ms) = Voice::wav_or_tone(path, RATE_HZ, 500);
+            let (voice, ms) = Voice::wav_or_tone(path, rate_hz, 500);
             Some((voice, ms, *frame_ms))
         }
         _ => None,

@@ -17,6 +17,7 @@ mod gemini_key_forms;
 mod gemini_tool_calls;
 mod heard;
 mod hearing;
+mod openai_g711;
 mod openai_protocol;
 mod parallel_calls;
 mod real_clients;
