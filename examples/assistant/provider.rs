@@ -148,6 +148,28 @@ pub fn model(
     args: &Args,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Box<dyn BidiModel>, QuickstartError> {
+    build(provider, endpoint, args, env, false)
+}
+
+/// The model for a phone call: as [`model`], with telephone audio (G.711 μ-law at 8 kHz)
+/// where the provider takes it (OpenAI Realtime, `audio/pcmu`), so the call's audio needs
+/// no resampling; the other providers as [`model`].
+pub fn phone_model(
+    provider: Provider,
+    endpoint: Option<&str>,
+    args: &Args,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Box<dyn BidiModel>, QuickstartError> {
+    build(provider, endpoint, args, env, true)
+}
+
+fn build(
+    provider: Provider,
+    endpoint: Option<&str>,
+    args: &Args,
+    env: impl Fn(&str) -> Option<String>,
+    phone: bool,
+) -> Result<Box<dyn BidiModel>, QuickstartError> {
     let local = endpoint.is_some_and(is_loopback);
     let protocol = match provider {
         Provider::NovaSonic => SimProtocol::NovaSonic,
@@ -204,6 +226,9 @@ pub fn model(
             }
             if let Some(v) = &args.voice {
                 config = config.voice(v);
+            }
+            if phone {
+                config = config.mulaw();
             }
             Box::new(BidiOpenAIRealtimeModel::new(config).map_err(config_error)?)
         }

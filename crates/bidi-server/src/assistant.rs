@@ -133,7 +133,11 @@ impl QuickstartAgents {
 impl AgentFactory for QuickstartAgents {
     async fn create(&self, start: SessionStart) -> Result<BidiAgent, BoxError> {
         let env = |k: &str| std::env::var(k).ok();
-        let model = provider::model(self.provider, self.endpoint.as_deref(), &self.args, env)?;
+        let endpoint = self.endpoint.as_deref();
+        let model = match start.phone_call {
+            true => provider::phone_model(self.provider, endpoint, &self.args, env)?,
+            false => provider::model(self.provider, endpoint, &self.args, env)?,
+        };
         let mut builder = BidiAgent::builder_boxed(model)
             .tool(tools::current_time)
             .tool(tools::calculator)

@@ -19,12 +19,29 @@ pub struct SessionStart {
     /// to give the agent with
     /// [`BidiAgentBuilder::session_manager`](bidi_agent::agent::BidiAgentBuilder::session_manager).
     pub session: Option<Box<dyn SessionManager>>,
+    /// The session is a phone call (Twilio Media Streams): its audio is G.711 μ-law at
+    /// 8 kHz. A model taking that itself (OpenAI Realtime with
+    /// [`OpenAiRealtimeConfig::mulaw`](bidi_agent::models::openai::OpenAiRealtimeConfig::mulaw))
+    /// gets the caller's audio as it came and its audio goes to the caller as it is; any
+    /// other model's audio is resampled and transcoded on the way.
+    pub phone_call: bool,
+}
+
+impl SessionStart {
+    /// A phone call's start, with no session (see [`phone_call`](Self::phone_call)).
+    pub fn call() -> Self {
+        Self {
+            session: None,
+            phone_call: true,
+        }
+    }
 }
 
 impl fmt::Debug for SessionStart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionStart")
             .field("session", &self.session.as_ref().map(|_| "SessionManager"))
+            .field("phone_call", &self.phone_call)
             .finish()
     }
 }

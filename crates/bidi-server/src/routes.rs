@@ -129,7 +129,10 @@ async fn websocket(
         },
         _ => None,
     };
-    let start = SessionStart { session };
+    let start = SessionStart {
+        session,
+        phone_call: false,
+    };
     state
         .size_upgrade(upgrade)
         .on_upgrade(move |socket| session::serve(socket, state, start, slot))

@@ -1,7 +1,8 @@
 //! Twilio calls on `/twilio/media` (`--calls`), each count measured against the library
-//! path at as many sessions: the bench plays Twilio (μ-law silence every 20 ms at real
-//! time, marks echoed at once), the provider answers every 3 s of the caller's audio with
-//! 1 s of speech.
+//! path at as many sessions, in 24 kHz PCM and in a call's μ-law: the bench plays Twilio
+//! (μ-law silence every 20 ms at real time, marks echoed at once), the provider answers
+//! every 3 s of the caller's audio with 1 s of speech. The served model takes the call's
+//! μ-law itself (OpenAI's `audio/pcmu`), so the call's audio passes through.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,9 +16,8 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{
-    BoxError, Options, answering, library, percentile, start_bidi, usage, usage_per_session,
-};
+use super::library::{self, Audio};
+use super::{BoxError, Options, answering, percentile, start_bidi, usage, usage_per_session};
 
 /// Runs every `--calls` count for `--rounds`, alternating with the library path (its
 /// provider at `endpoint`), and prints both tables.
@@ -37,36 +37,53 @@ pub async fn compare(options: &Options, endpoint: &str) -> Result<(), BoxError> 
     .await?;
     println!();
     println!(
-        "| calls | CPU per call (% of a core) | calls per core | RSS per call (MiB) | answer audio per call (s/s) | failed | library CPU per session |"
+        "| calls | CPU per call (% of a core) | calls per core | RSS per call (MiB) | answer audio per call (s/s) | failed | library CPU per session, PCM 24 kHz | library, μ-law 8 kHz |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
-    let mut ratios: Vec<(usize, f64, f64)> = Vec::new();
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    // (calls, CPU per call, per library session in PCM, in μ-law)
+    let mut ratios: Vec<[f64; 4]> = Vec::new();
     let rounds = (0..options.rounds).flat_map(|_| options.calls.iter().copied());
     for calls in rounds {
         let (cpu, rss, heard, failed) =
             measure_calls(&call_sim.url(), calls, options.seconds, options.pin).await?;
-        let lib =
-            library::measure_after_pause(endpoint, calls, options.seconds, options.pin).await?;
+        let (seconds, pin) = (options.seconds, options.pin);
+        let pcm = library::measure_after_pause(endpoint, calls, seconds, pin, Audio::Pcm).await?;
+        let mulaw =
+            library::measure_after_pause(endpoint, calls, seconds, pin, Audio::Mulaw).await?;
         println!(
-            "| {calls} | {cpu:.2} | {:.0} | {rss:.2} | {heard:.2} | {failed} | {:.2} |",
+            "| {calls} | {cpu:.2} | {:.0} | {rss:.2} | {heard:.2} | {failed} | {:.2} | {:.2} |",
             100.0 / cpu,
-            lib.cpu_per_session
+            pcm.cpu_per_session,
+            mulaw.cpu_per_session,
         );
-        ratios.push((calls, cpu, lib.cpu_per_session));
+        ratios.push([
+            calls as f64,
+            cpu,
+            pcm.cpu_per_session,
+            mulaw.cpu_per_session,
+        ]);
     }
     println!();
     println!(
-        "| calls | CPU per call / per library session (medians of {} rounds) |",
+        "| calls | CPU per call / per library session, PCM 24 kHz | / per library session, μ-law 8 kHz (medians of {} rounds) |",
         options.rounds
     );
-    println!("| --- | --- |");
+    println!("| --- | --- | --- |");
     for &calls in &options.calls {
-        let median = |pick: fn(&(usize, f64, f64)) -> f64| {
-            let mut v: Vec<f64> = ratios.iter().filter(|r| r.0 == calls).map(pick).collect();
+        let median = |column: usize| {
+            let mut v: Vec<f64> = ratios
+                .iter()
+                .filter(|r| r[0] == calls as f64)
+                .map(|r| r[column])
+                .collect();
             percentile(&mut v, 50.0)
         };
-        let (call, lib) = (median(|r| r.1), median(|r| r.2));
-        println!("| {calls} | {call:.3} / {lib:.3} = {:.2} |", call / lib);
+        let (call, pcm, mulaw) = (median(1), median(2), median(3));
+        println!(
+            "| {calls} | {call:.3} / {pcm:.3} = {:.2} | {call:.3} / {mulaw:.3} = {:.2} |",
+            call / pcm,
+            call / mulaw
+        );
     }
     call_sim.shutdown().await;
     Ok(())

@@ -25,7 +25,8 @@ use tokio::time::Instant;
 use super::{BoxError, QUESTION_EVERY, Samples, measured, stamp_age_ms, usage, usage_per_session};
 
 /// The flag that makes the bench binary a library-path child: `--library-child ENDPOINT
-/// SESSIONS SECONDS`.
+/// SESSIONS SECONDS AUDIO` (`pcm`: 24 kHz PCM, the default; `mulaw`: the audio of a phone
+/// call, G.711 μ-law at 8 kHz both ways).
 pub const CHILD_FLAG: &str = "--library-child";
 
 /// The library path's name in the tables.
@@ -39,12 +40,31 @@ pub struct Measured {
     pub samples: Samples,
 }
 
+/// The audio a library session streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audio {
+    /// 24 kHz PCM both ways (what the served bench's browser client sends).
+    Pcm,
+    /// G.711 μ-law at 8 kHz both ways (`SessionStart::call()`: a phone call's audio).
+    Mulaw,
+}
+
+impl Audio {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pcm => "pcm",
+            Self::Mulaw => "mulaw",
+        }
+    }
+}
+
 /// Runs the child for `sessions` sessions (on CPU 1 with `pin`) and reads what it measured.
 pub fn measure(
     endpoint: &str,
     sessions: usize,
     seconds: u64,
     pin: bool,
+    audio: Audio,
 ) -> Result<Measured, BoxError> {
     let exe = std::env::current_exe()?;
     let out = measured(exe, pin)
@@ -53,6 +73,7 @@ pub fn measure(
             endpoint,
             &sessions.to_string(),
             &seconds.to_string(),
+            audio.as_str(),
         ])
         .env("RUST_LOG", "warn")
         .stderr(std::process::Stdio::null())
@@ -89,19 +110,21 @@ pub async fn measure_after_pause(
     sessions: usize,
     seconds: u64,
     pin: bool,
+    audio: Audio,
 ) -> Result<Measured, BoxError> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let endpoint = endpoint.to_owned();
-    tokio::task::spawn_blocking(move || measure(&endpoint, sessions, seconds, pin)).await?
+    tokio::task::spawn_blocking(move || measure(&endpoint, sessions, seconds, pin, audio)).await?
 }
 
 /// The child: `args` are what follows [`CHILD_FLAG`].
 pub async fn child(args: &[String]) -> Result<(), BoxError> {
-    let [endpoint, sessions, seconds] = args else {
-        return Err(format!("usage: {CHILD_FLAG} ENDPOINT SESSIONS SECONDS").into());
+    let [endpoint, sessions, seconds, audio] = args else {
+        return Err(format!("usage: {CHILD_FLAG} ENDPOINT SESSIONS SECONDS pcm|mulaw").into());
     };
     let sessions: usize = sessions.parse()?;
     let seconds: u64 = seconds.parse()?;
+    let mulaw = audio == Audio::Mulaw.as_str();
     let choice = ProviderChoice {
         provider: Some(ProviderName::Openai),
         endpoint: Some(endpoint.clone()),
@@ -114,9 +137,13 @@ pub async fn child(args: &[String]) -> Result<(), BoxError> {
     let stop = measure_from + Duration::from_secs(seconds);
     let samples: Arc<Mutex<Samples>> = Arc::default();
     for _ in 0..sessions {
-        let agent = factory.create(SessionStart::default()).await?;
+        let start = match mulaw {
+            true => SessionStart::call(),
+            false => SessionStart::default(),
+        };
+        let agent = factory.create(start).await?;
         let asked: Arc<Mutex<Option<Instant>>> = Arc::default();
-        let input = Silence::new(Arc::clone(&asked));
+        let input = Silence::new(Arc::clone(&asked), mulaw);
         let output = Stamps {
             measure_from,
             asked,
@@ -150,8 +177,9 @@ pub async fn child(args: &[String]) -> Result<(), BoxError> {
     std::process::exit(0);
 }
 
-/// 24 kHz 20 ms frames of silence at real time (an absolute schedule) and a question every
-/// [`QUESTION_EVERY`], the first after 500 ms: what the served bench's client sends.
+/// 20 ms frames of silence at real time (an absolute schedule; 24 kHz PCM, or μ-law at
+/// 8 kHz) and a question every [`QUESTION_EVERY`], the first after 500 ms: what the served
+/// bench's client sends.
 struct Silence {
     frame: BidiAudioInputEvent,
     start: Instant,
@@ -161,15 +189,14 @@ struct Silence {
 }
 
 impl Silence {
-    fn new(asked: Arc<Mutex<Option<Instant>>>) -> Self {
+    fn new(asked: Arc<Mutex<Option<Instant>>>, mulaw: bool) -> Self {
         let start = Instant::now();
+        let frame = match mulaw {
+            true => (&[0xFFu8; 160][..], AudioFormat::Pcmu, SampleRate::Hz8000),
+            false => (&[0u8; 960][..], AudioFormat::Pcm, SampleRate::Hz24000),
+        };
         Self {
-            frame: BidiAudioInputEvent::from_bytes(
-                &[0u8; 960],
-                AudioFormat::Pcm,
-                SampleRate::Hz24000,
-                Channels::Mono,
-            ),
+            frame: BidiAudioInputEvent::from_bytes(frame.0, frame.1, frame.2, Channels::Mono),
             start,
             sent: 0,
             next_question: start + Duration::from_millis(500),

@@ -434,8 +434,14 @@ async fn main() -> Result<(), BoxError> {
         let served = start_bidi(&endpoint, options.pin)?;
         rows.push(measure("bidi-server", &served, sessions, options.seconds).await?);
         drop(served);
-        let lib =
-            library::measure_after_pause(&endpoint, sessions, options.seconds, options.pin).await?;
+        let lib = library::measure_after_pause(
+            &endpoint,
+            sessions,
+            options.seconds,
+            options.pin,
+            library::Audio::Pcm,
+        )
+        .await?;
         let mut s = lib.samples;
         let per_session = (lib.cpu_per_session, lib.rss_per_session_mib);
         rows.push(Row::new(library::ROW, sessions, &mut s, per_session));

@@ -1,6 +1,11 @@
 //! What a phone call's audio needs, as pure state: [`CallerAudio`] turns Twilio's μ-law at
 //! 8 kHz into the model's input; [`Playout`] turns the model's audio into μ-law `media`
 //! with a mark after each chunk, and turns Twilio's mark echoes into what the caller heard.
+//!
+//! A model that takes and speaks μ-law at 8 kHz itself ([`AudioConfig::mulaw`], OpenAI
+//! Realtime's `audio/pcmu`) gets the caller's payload as it came and its own goes to the
+//! caller as it is: no resampling, no transcoding. Any other model's PCM is resampled to and
+//! from 8 kHz and coded.
 
 use std::collections::VecDeque;
 
@@ -11,7 +16,7 @@ use bidi_agent::audio::dsp::g711::{decode_mulaw, encode_mulaw};
 use bidi_agent::audio::dsp::{StreamResampler, f32_to_pcm16_bytes, pcm16_bytes_to_f32};
 use bidi_agent::types::{
     AudioConfig, AudioFormat, BidiAudioInputEvent, BidiAudioStreamEvent, BidiPlaybackEvent,
-    TypesError,
+    Channels, SampleRate, TypesError,
 };
 
 /// Twilio's audio rate.
@@ -29,13 +34,39 @@ pub enum CallAudioError {
     /// Resampling failed.
     #[error(transparent)]
     Audio(#[from] AudioError),
+    /// Audio a call cannot carry: neither PCM nor μ-law at 8 kHz, or μ-law in stereo.
+    #[error(
+        "format=<{format}>, sample_rate=<{rate}> | a call carries PCM (resampled) or mono μ-law at 8000 Hz"
+    )]
+    Format {
+        /// The audio's format.
+        format: AudioFormat,
+        /// Its rate.
+        rate: SampleRate,
+    },
 }
 
-/// The caller's audio, μ-law 8 kHz in, the model's PCM rate out.
+/// Whether audio in `format` at `rate` with `channels` is a call's own (mono μ-law at
+/// 8 kHz), so it passes as it is; PCM is resampled; anything else is refused.
+fn passes_through(
+    format: AudioFormat,
+    rate: SampleRate,
+    channels: Channels,
+) -> Result<bool, CallAudioError> {
+    match format {
+        AudioFormat::Pcm => Ok(false),
+        AudioFormat::Pcmu if rate.hz() == TWILIO_RATE && channels == Channels::Mono => Ok(true),
+        _ => Err(CallAudioError::Format { format, rate }),
+    }
+}
+
+/// The caller's audio, μ-law 8 kHz in, the model's PCM rate out (or the same μ-law, for a
+/// model that takes it).
 #[derive(Debug)]
 pub struct CallerAudio {
     target: AudioConfig,
-    resampler: StreamResampler,
+    /// `None`: the model takes μ-law at 8 kHz, the payload passes as it is.
+    resampler: Option<StreamResampler>,
     ulaw: Vec<u8>,
     pcm: Vec<i16>,
     samples: Vec<f32>,
@@ -44,11 +75,20 @@ pub struct CallerAudio {
 }
 
 impl CallerAudio {
-    /// For a model taking `target` (mono) audio.
+    /// For a model taking `target` (mono) audio: PCM at any rate, or μ-law at 8 kHz.
     pub fn new(target: &AudioConfig) -> Result<Self, CallAudioError> {
+        let through = passes_through(target.format, target.input_rate, target.channels)?;
+        let resampler = match through {
+            true => None,
+            false => Some(StreamResampler::new(
+                TWILIO_RATE,
+                target.input_rate.hz(),
+                1,
+            )?),
+        };
         Ok(Self {
             target: target.clone(),
-            resampler: StreamResampler::new(TWILIO_RATE, target.input_rate.hz(), 1)?,
+            resampler,
             ulaw: Vec::new(),
             pcm: Vec::new(),
             samples: Vec::new(),
@@ -64,6 +104,19 @@ impl CallerAudio {
         payload: &str,
     ) -> Result<(BidiAudioInputEvent, &[i16]), CallAudioError> {
         // Every buffer is kept from frame to frame: this runs 50 times a second per call.
+        let Some(resampler) = self.resampler.as_mut() else {
+            // The model takes the payload as it is; its PCM is for the turn clock only.
+            let event = BidiAudioInputEvent::decoded(
+                payload,
+                AudioFormat::Pcmu,
+                SampleRate::Hz8000,
+                Channels::Mono,
+                &mut self.ulaw,
+            )?;
+            self.pcm.clear();
+            decode_mulaw(&self.ulaw, &mut self.pcm);
+            return Ok((event, &self.pcm));
+        };
         self.ulaw.clear();
         BASE64.decode_vec(payload, &mut self.ulaw)?;
         self.pcm.clear();
@@ -72,7 +125,7 @@ impl CallerAudio {
         self.samples
             .extend(self.pcm.iter().map(|&s| f32::from(s) / 32_768.0));
         self.resampled.clear();
-        self.resampler.process(&self.samples, &mut self.resampled)?;
+        resampler.process(&self.samples, &mut self.resampled)?;
         self.bytes.clear();
         f32_to_pcm16_bytes(&self.resampled, &mut self.bytes);
         let event = BidiAudioInputEvent::from_bytes(
@@ -159,6 +212,16 @@ impl Playout {
         if self.muted {
             return Ok(None);
         }
+        if passes_through(event.format(), event.sample_rate(), event.channels())? {
+            // μ-law at 8 kHz already: the payload goes to the caller as it came.
+            let payload = event.audio();
+            let pad = payload.bytes().rev().take_while(|&b| b == b'=').count();
+            let samples = (payload.len() / 4 * 3).saturating_sub(pad) as u64;
+            if samples == 0 {
+                return Ok(None);
+            }
+            return Ok(Some(self.sent(samples, payload.to_owned())));
+        }
         let from = event.sample_rate().hz();
         let channels = usize::from(event.channels().count());
         if self
@@ -194,7 +257,14 @@ impl Playout {
         );
         self.ulaw.clear();
         encode_mulaw(&self.pcm, &mut self.ulaw);
-        self.sent_samples += self.pcm.len() as u64;
+        let payload = BASE64.encode(&self.ulaw);
+        Ok(Some(self.sent(self.pcm.len() as u64, payload)))
+    }
+
+    /// `samples` more of the response sent as `payload`: the chunk, with its mark
+    /// remembered at the response's position after it.
+    fn sent(&mut self, samples: u64, payload: String) -> Outgoing {
+        self.sent_samples += samples;
         let mark = self.next_mark.to_string();
         self.next_mark += 1;
         self.pending.push_back((
@@ -202,10 +272,7 @@ impl Playout {
             self.sent_samples * 1_000 / u64::from(TWILIO_RATE),
             self.response.clone(),
         ));
-        Ok(Some(Outgoing {
-            payload: BASE64.encode(&self.ulaw),
-            mark,
-        }))
+        Outgoing { payload, mark }
     }
 
     /// Twilio echoed the mark `name`: what the caller has heard of the response, or `None`
@@ -307,5 +374,60 @@ mod tests {
         // The resampler holds back at most one of its chunks (40 ms at 8 kHz in).
         assert!((24_000 - 960..=24_000).contains(&total), "{total}");
         assert!(caller.decode("%%%").is_err());
+    }
+
+    #[test]
+    fn a_mulaw_model_gets_and_gives_the_calls_audio_as_it_is() {
+        let mut caller = CallerAudio::new(&AudioConfig::mulaw()).expect("caller");
+        let ulaw: Vec<u8> = (0..160u8).map(|n| n.wrapping_mul(7)).collect();
+        let payload = BASE64.encode(&ulaw);
+        let (event, pcm) = caller.decode(&payload).expect("decoded");
+        let mut expected = Vec::new();
+        decode_mulaw(&ulaw, &mut expected);
+        assert_eq!(pcm, expected.as_slice(), "the turn clock hears the audio");
+        assert_eq!(event.audio(), payload);
+        assert_eq!(
+            (event.format(), event.sample_rate()),
+            (AudioFormat::Pcmu, SampleRate::Hz8000)
+        );
+        assert!(caller.decode("%%%").is_err());
+
+        let mut p = Playout::new();
+        p.response_started(Some("r1".into()));
+        let answer = BidiAudioStreamEvent::new(
+            BASE64.encode([0x55u8; 800]),
+            AudioFormat::Pcmu,
+            SampleRate::Hz8000,
+            Channels::Mono,
+        )
+        .expect("event");
+        let first = p.audio(&answer).expect("audio").expect("chunk");
+        assert_eq!(first.payload, answer.audio(), "passed through");
+        let second = p.audio(&answer).expect("audio").expect("chunk");
+        // 800 bytes of μ-law at 8 kHz: 100 ms each.
+        assert_eq!(p.echoed(&second.mark).expect("heard").played_ms(), 200);
+    }
+
+    #[test]
+    fn audio_a_call_cannot_carry_is_refused() {
+        let stereo = AudioConfig::mulaw().with_channels(Channels::Stereo);
+        assert!(matches!(
+            CallerAudio::new(&stereo),
+            Err(CallAudioError::Format { .. })
+        ));
+        let mut opus = AudioConfig::new(SampleRate::Hz24000, SampleRate::Hz24000);
+        opus.format = AudioFormat::Opus;
+        assert!(CallerAudio::new(&opus).is_err());
+        let mut p = Playout::new();
+        p.response_started(None);
+        let wide = BidiAudioStreamEvent::new(
+            "AAAA",
+            AudioFormat::Pcmu,
+            SampleRate::Hz16000,
+            Channels::Mono,
+        )
+        .expect("event");
+        let err = p.audio(&wide).expect_err("μ-law at 16 kHz");
+        assert!(err.to_string().contains("sample_rate=<16000>"), "{err}");
     }
 }

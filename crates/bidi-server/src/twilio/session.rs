@@ -113,7 +113,11 @@ async fn converse(
             .map_err(|e| tracing::warn!("error=<{e}> | no session for this call"))
             .ok(),
     };
-    let agent = match state.factory.create(SessionStart { session }).await {
+    let start_agent = SessionStart {
+        session,
+        phone_call: true,
+    };
+    let agent = match state.factory.create(start_agent).await {
         Ok(agent) => agent,
         Err(e) => {
             tracing::warn!("error=<{e}> | could not make the call's agent");

@@ -302,6 +302,18 @@ impl Phone {
     }
 }
 
+/// The μ-law received decodes to sound, not silence: a quarter of its samples loud.
+fn assert_audible(media: &[Vec<u8>]) {
+    let mut pcm = Vec::new();
+    decode_mulaw(&media.concat(), &mut pcm);
+    let loud = pcm.iter().filter(|s| s.unsigned_abs() > 1_000).count();
+    assert!(
+        loud > pcm.len() / 4,
+        "the answer is audible: {loud} of {}",
+        pcm.len()
+    );
+}
+
 fn spoken(name: &str) -> Vec<i16> {
     let mut speech = silence(200);
     speech.extend(question_samples(name));
@@ -333,6 +345,18 @@ async fn a_call_is_heard_answered_in_mulaw_and_marked() {
         .send(json!({"event": "media", "streamSid": phone.stream_sid, "media": {"payload": "%%%"}}))
         .await;
     phone.speak(&spoken("what-time")).await;
+    // The call's model takes and speaks μ-law itself: the audio passes through.
+    let update = sim
+        .wait_for("session.update", |_| true, HANG)
+        .await
+        .expect("the session was configured");
+    for way in ["input", "output"] {
+        assert_eq!(
+            update["session"]["audio"][way]["format"],
+            json!({"type": "audio/pcmu"}),
+            "{update}"
+        );
+    }
     // The 3 s answer plays out (plus the tool call and the VAD's wait).
     phone.listen(Duration::from_secs(6)).await;
     let total: usize = phone.media.iter().map(Vec::len).sum();
@@ -340,15 +364,8 @@ async fn a_call_is_heard_answered_in_mulaw_and_marked() {
         (2_700 * 8..=3_100 * 8).contains(&total),
         "{total} bytes of μ-law for a 3 s answer"
     );
-    // μ-law of a tone: not silence, not clipped everywhere.
-    let mut pcm = Vec::new();
-    decode_mulaw(&phone.media.concat(), &mut pcm);
-    let loud = pcm.iter().filter(|s| s.unsigned_abs() > 1_000).count();
-    assert!(
-        loud > pcm.len() / 4,
-        "the answer is audible: {loud} of {}",
-        pcm.len()
-    );
+    // μ-law of a tone: not silence.
+    assert_audible(&phone.media);
     assert!(
         phone.echoed_ms.is_some_and(|ms| ms > 2_500),
         "marks echoed: {:?}",
@@ -552,4 +569,54 @@ async fn a_call_that_stops_before_its_start_is_closed_and_forgotten() {
         .metric_once("bidi_sessions_active", |n| n == 0.0)
         .await;
     assert_eq!(active, 0.0, "the session is still counted");
+}
+
+/// A provider that takes PCM (Gemini Live: 16 kHz in, 24 kHz out): the caller's μ-law is
+/// resampled up for it and its answer down to μ-law at 8 kHz, marked as it goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pcm_provider_hears_the_call_resampled_and_answers_in_mulaw() {
+    use bidi_sim::gemini::{GeminiSim, GeminiSimOptions};
+    use bidi_sim::{Action, Script, Trigger};
+
+    let script = Script::new().on(
+        Trigger::Audio { min_ms: 400 },
+        vec![
+            Action::Speak {
+                ms: 1_000,
+                frame_ms: 0,
+            },
+            Action::EndTurn,
+        ],
+    );
+    let options = GeminiSimOptions {
+        realtime: true,
+        ..GeminiSimOptions::default()
+    };
+    let sim = GeminiSim::start_with(script, options)
+        .await
+        .expect("the simulator starts");
+    let server = Server::start(&["--provider", "gemini", "--endpoint", &sim.url()]);
+    let mut phone = Phone::call(&server, "CA3", true).await;
+    phone.speak(&silence(600)).await;
+    let input = sim
+        .wait_for("realtimeInput", |m| m["audio"].is_object(), HANG)
+        .await
+        .expect("the caller's audio reached the provider");
+    assert_eq!(
+        input["audio"]["mimeType"], "audio/pcm;rate=16000",
+        "resampled to the provider's rate: {input}"
+    );
+    phone.listen(Duration::from_secs(2)).await;
+    let total: usize = phone.media.iter().map(Vec::len).sum();
+    assert!(
+        (900 * 8..=1_000 * 8).contains(&total),
+        "{total} bytes of μ-law at 8 kHz for a 1 s answer"
+    );
+    assert_audible(&phone.media);
+    assert!(
+        phone.echoed_ms.is_some_and(|ms| ms >= 900),
+        "marks echoed: {:?}",
+        phone.echoed_ms
+    );
+    sim.shutdown().await;
 }
