@@ -47,6 +47,20 @@ pub struct ProviderChoice {
     pub voice: Option<String>,
     /// The system prompt (default: the quickstart's).
     pub system_prompt: Option<String>,
+    /// The audio a phone call's model gets.
+    pub call_audio: CallAudio,
+}
+
+/// The audio a phone call's model gets (`--call-audio`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CallAudio {
+    /// The call's own G.711 μ-law at 8 kHz, passed through, where the provider takes it
+    /// (OpenAI Realtime); PCM, resampled, for the others.
+    #[default]
+    Mulaw,
+    /// PCM at the model's own rate for every provider: the call's audio resampled and
+    /// transcoded both ways.
+    Pcm,
 }
 
 /// The quickstart's agent, one per session, on the chosen provider; with no provider, on
@@ -57,6 +71,7 @@ pub struct QuickstartAgents {
     args: Args,
     endpoint: Option<String>,
     system_prompt: String,
+    call_audio: CallAudio,
     sim: Option<OpenAiSimHandle>,
 }
 
@@ -108,6 +123,7 @@ impl QuickstartAgents {
             system_prompt: choice
                 .system_prompt
                 .unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_owned()),
+            call_audio: choice.call_audio,
             sim,
         })
     }
@@ -134,9 +150,11 @@ impl AgentFactory for QuickstartAgents {
     async fn create(&self, start: SessionStart) -> Result<BidiAgent, BoxError> {
         let env = |k: &str| std::env::var(k).ok();
         let endpoint = self.endpoint.as_deref();
-        let model = match start.phone_call {
-            true => provider::phone_model(self.provider, endpoint, &self.args, env)?,
-            false => provider::model(self.provider, endpoint, &self.args, env)?,
+        let model = match (start.phone_call, self.call_audio) {
+            (true, CallAudio::Mulaw) => {
+                provider::phone_model(self.provider, endpoint, &self.args, env)?
+            }
+            _ => provider::model(self.provider, endpoint, &self.args, env)?,
         };
         let mut builder = BidiAgent::builder_boxed(model)
             .tool(tools::current_time)

@@ -37,52 +37,56 @@ pub async fn compare(options: &Options, endpoint: &str) -> Result<(), BoxError> 
     .await?;
     println!();
     println!(
-        "| calls | CPU per call (% of a core) | calls per core | RSS per call (MiB) | answer audio per call (s/s) | failed | library CPU per session, PCM 24 kHz | library, μ-law 8 kHz |"
+        "| calls | CPU per call (% of a core) | calls per core | RSS per call (MiB) | answer audio per call (s/s) | failed | call resampled (`--call-audio pcm`) | library CPU per session, PCM 24 kHz | library, μ-law 8 kHz |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
-    // (calls, CPU per call, per library session in PCM, in μ-law)
-    let mut ratios: Vec<[f64; 4]> = Vec::new();
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    // (calls, CPU per call, per resampled call, per library session in PCM, in μ-law)
+    let mut rows: Vec<[f64; 5]> = Vec::new();
     let rounds = (0..options.rounds).flat_map(|_| options.calls.iter().copied());
+    let url = call_sim.url();
     for calls in rounds {
-        let (cpu, rss, heard, failed) =
-            measure_calls(&call_sim.url(), calls, options.seconds, options.pin).await?;
         let (seconds, pin) = (options.seconds, options.pin);
+        let (cpu, rss, heard, failed) = measure_calls(&url, calls, seconds, pin, "mulaw").await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (resampled, ..) = measure_calls(&url, calls, seconds, pin, "pcm").await?;
         let pcm = library::measure_after_pause(endpoint, calls, seconds, pin, Audio::Pcm).await?;
         let mulaw =
             library::measure_after_pause(endpoint, calls, seconds, pin, Audio::Mulaw).await?;
         println!(
-            "| {calls} | {cpu:.2} | {:.0} | {rss:.2} | {heard:.2} | {failed} | {:.2} | {:.2} |",
+            "| {calls} | {cpu:.2} | {:.0} | {rss:.2} | {heard:.2} | {failed} | {resampled:.2} | {:.2} | {:.2} |",
             100.0 / cpu,
             pcm.cpu_per_session,
             mulaw.cpu_per_session,
         );
-        ratios.push([
+        rows.push([
             calls as f64,
             cpu,
+            resampled,
             pcm.cpu_per_session,
             mulaw.cpu_per_session,
         ]);
     }
     println!();
     println!(
-        "| calls | CPU per call / per library session, PCM 24 kHz | / per library session, μ-law 8 kHz (medians of {} rounds) |",
+        "| calls | call / library session, PCM 24 kHz | call / library session, μ-law 8 kHz | resampled call / library session, PCM 24 kHz | (medians of {} rounds) |",
         options.rounds
     );
-    println!("| --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- |");
     for &calls in &options.calls {
         let median = |column: usize| {
-            let mut v: Vec<f64> = ratios
+            let mut v: Vec<f64> = rows
                 .iter()
                 .filter(|r| r[0] == calls as f64)
                 .map(|r| r[column])
                 .collect();
             percentile(&mut v, 50.0)
         };
-        let (call, pcm, mulaw) = (median(1), median(2), median(3));
+        let (call, resampled, pcm, mulaw) = (median(1), median(2), median(3), median(4));
         println!(
-            "| {calls} | {call:.3} / {pcm:.3} = {:.2} | {call:.3} / {mulaw:.3} = {:.2} |",
+            "| {calls} | {call:.3} / {pcm:.3} = {:.2} | {call:.3} / {mulaw:.3} = {:.2} | {resampled:.3} / {pcm:.3} = {:.2} | |",
             call / pcm,
-            call / mulaw
+            call / mulaw,
+            resampled / pcm,
         );
     }
     call_sim.shutdown().await;
@@ -173,8 +177,9 @@ async fn measure_calls(
     calls: usize,
     seconds: u64,
     pin: bool,
+    call_audio: &str,
 ) -> Result<(f64, f64, f64, usize), BoxError> {
-    let served = start_bidi(endpoint, pin)?;
+    let served = start_bidi(endpoint, pin, &["--call-audio", call_audio])?;
     let pid = served.child.id();
     let (_, idle_rss) = usage(pid)?;
     let url = format!("ws://{}/twilio/media", served.addr);

@@ -168,7 +168,7 @@ fn spawn(mut command: Command) -> Result<Served, BoxError> {
 
 /// bidi-server with the OpenAI provider at `endpoint`, on any free port, no session cap in
 /// the way (on CPU 1 with `pin`).
-fn start_bidi(endpoint: &str, pin: bool) -> Result<Served, BoxError> {
+fn start_bidi(endpoint: &str, pin: bool, extra: &[&str]) -> Result<Served, BoxError> {
     let mut bidi = measured(env!("CARGO_BIN_EXE_bidi-server"), pin);
     bidi.args([
         "--provider",
@@ -180,6 +180,7 @@ fn start_bidi(endpoint: &str, pin: bool) -> Result<Served, BoxError> {
         "--max-sessions",
         "10000",
     ])
+    .args(extra)
     .env("RUST_LOG", "warn");
     spawn(bidi)
 }
@@ -431,7 +432,7 @@ async fn main() -> Result<(), BoxError> {
     // change in the machine's load reaches all of them alike.
     let rounds = (0..options.rounds).flat_map(|_| options.sessions.iter().copied());
     for sessions in rounds {
-        let served = start_bidi(&endpoint, options.pin)?;
+        let served = start_bidi(&endpoint, options.pin, &[])?;
         rows.push(measure("bidi-server", &served, sessions, options.seconds).await?);
         drop(served);
         let lib = library::measure_after_pause(

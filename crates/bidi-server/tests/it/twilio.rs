@@ -506,9 +506,26 @@ async fn a_barge_in_clears_the_call_and_truncates_at_the_echoed_marks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_echoed_marks_a_barge_in_truncates_nothing() {
     let sim = realtime_sim().await;
-    let server = Server::start(&["--provider", "openai", "--endpoint", &sim.url()]);
+    // With PCM for the model: the call's audio resampled both ways (and heard so).
+    let server = Server::start(&[
+        "--provider",
+        "openai",
+        "--endpoint",
+        &sim.url(),
+        "--call-audio",
+        "pcm",
+    ]);
     let mut phone = Phone::call(&server, "CA2", false).await;
     phone.speak(&spoken("what-time")).await;
+    let update = sim
+        .wait_for("session.update", |_| true, HANG)
+        .await
+        .expect("the session was configured");
+    assert_eq!(
+        update["session"]["audio"]["input"]["format"],
+        json!({"type": "audio/pcm", "rate": 24000}),
+        "{update}"
+    );
     let deadline = Instant::now() + HANG;
     while phone.media.len() < 10 {
         assert!(Instant::now() < deadline, "no answer");

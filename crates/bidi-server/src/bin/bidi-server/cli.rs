@@ -66,6 +66,11 @@ pub struct Args {
     /// The Twilio account's auth token: /twilio/* requests need a valid X-Twilio-Signature.
     #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
     pub twilio_auth_token: Option<String>,
+    /// The audio a phone call's model gets: `mulaw`, the call's own G.711 passed through
+    /// where the provider takes it (OpenAI Realtime), else PCM; `pcm`, PCM at the model's
+    /// rate for every provider (the call's audio resampled both ways).
+    #[arg(long, value_enum, default_value_t = CallAudioFlag::Mulaw)]
+    pub call_audio: CallAudioFlag,
     /// Keep file sessions here; clients resume one with `?session=ID`.
     #[arg(long, value_name = "DIR", conflicts_with = "session_s3")]
     pub session_dir: Option<PathBuf>,
@@ -101,6 +106,24 @@ impl From<ProviderFlag> for ProviderName {
             ProviderFlag::Openai => Self::Openai,
             ProviderFlag::Gemini => Self::Gemini,
             ProviderFlag::Sim => Self::Sim,
+        }
+    }
+}
+
+/// `--call-audio`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CallAudioFlag {
+    /// The call's μ-law passed through where the provider takes it.
+    Mulaw,
+    /// PCM at the model's rate, resampled.
+    Pcm,
+}
+
+impl From<CallAudioFlag> for bidi_server::assistant::CallAudio {
+    fn from(flag: CallAudioFlag) -> Self {
+        match flag {
+            CallAudioFlag::Mulaw => Self::Mulaw,
+            CallAudioFlag::Pcm => Self::Pcm,
         }
     }
 }

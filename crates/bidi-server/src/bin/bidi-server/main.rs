@@ -86,6 +86,7 @@ async fn run(args: cli::Args) -> Result<(), Box<dyn std::error::Error + Send + S
         model: args.model,
         voice: args.voice,
         system_prompt: args.system_prompt,
+        call_audio: args.call_audio.into(),
     };
     let agents = QuickstartAgents::start(choice, |k| std::env::var(k).ok()).await?;
     tracing::info!("serving the quickstart's agent on {}", agents.describe());
