@@ -2,6 +2,7 @@
 //! the model's rate and channels. Pure: frames in, events out.
 
 use bidi_agent::audio::AudioError;
+use bidi_agent::audio::dsp::g711::decode_mulaw;
 use bidi_agent::audio::dsp::{
     StreamResampler, f32_to_pcm16_bytes, mix_channels, pcm16_bytes_to_f32,
 };
@@ -33,7 +34,8 @@ impl InboundError {
 
 /// Turns one client's frames into input events. PCM audio at another rate or channel count
 /// than the model takes is resampled (one stream per client, so chunk edges leave no
-/// clicks); other formats pass unchanged.
+/// clicks); μ-law (`pcmu`) for a PCM model is decoded, then resampled as PCM; other formats
+/// pass unchanged.
 ///
 /// ```
 /// use bidi_agent::types::{AudioConfig, BidiInputEvent, SampleRate};
@@ -57,6 +59,8 @@ pub struct Inbound {
     received: Vec<u8>,
     /// Its rate, when it was mono PCM.
     received_mono_rate: Option<u32>,
+    /// μ-law decoded, for a PCM model.
+    pcm: Vec<i16>,
     samples: Vec<f32>,
     mixed: Vec<f32>,
     resampled: Vec<f32>,
@@ -70,6 +74,7 @@ impl Inbound {
             resampler: None,
             received: Vec::new(),
             received_mono_rate: None,
+            pcm: Vec::new(),
             samples: Vec::new(),
             mixed: Vec::new(),
             resampled: Vec::new(),
@@ -81,6 +86,7 @@ impl Inbound {
         self.received_mono_rate = None;
         match BidiInputEvent::from_json_str_decoding(text, &mut self.received)? {
             BidiInputEvent::Audio(audio) => {
+                let audio = self.decode_mulaw(audio);
                 if audio.format() == AudioFormat::Pcm && audio.channels() == Channels::Mono {
                     self.received_mono_rate = Some(audio.sample_rate().hz());
                 }
@@ -108,6 +114,25 @@ impl Inbound {
     pub fn received_mono_pcm(&self) -> Option<(&[u8], u32)> {
         self.received_mono_rate
             .map(|rate| (self.received.as_slice(), rate))
+    }
+
+    /// μ-law audio for a PCM model as PCM: [`received`](Self::received_mono_pcm) becomes its
+    /// 16-bit samples. Anything else as it is.
+    fn decode_mulaw(&mut self, audio: BidiAudioInputEvent) -> BidiAudioInputEvent {
+        if audio.format() != AudioFormat::Pcmu || self.target.format != AudioFormat::Pcm {
+            return audio;
+        }
+        self.pcm.clear();
+        decode_mulaw(&self.received, &mut self.pcm);
+        self.received.clear();
+        self.received
+            .extend(self.pcm.iter().flat_map(|s| s.to_le_bytes()));
+        BidiAudioInputEvent::from_bytes(
+            &self.received,
+            AudioFormat::Pcm,
+            audio.sample_rate(),
+            audio.channels(),
+        )
     }
 
     fn convert(&mut self, audio: BidiAudioInputEvent) -> Result<BidiAudioInputEvent, InboundError> {
@@ -214,6 +239,46 @@ mod tests {
         assert_eq!(event.to_json().to_string(), text);
         let t = json!({"type": "bidi_text_input", "text": "hi", "role": "user"}).to_string();
         assert!(matches!(inbound.read(&t), Ok(BidiInputEvent::Text(_))));
+    }
+
+    #[test]
+    fn mulaw_for_a_pcm_model_is_decoded_and_resampled() {
+        use bidi_agent::audio::dsp::g711::encode_mulaw;
+
+        let mut inbound = Inbound::new(&AudioConfig::new(SampleRate::Hz16000, SampleRate::Hz24000));
+        let tone: Vec<i16> = (0..160)
+            .map(|n| ((n % 16) * 1_000 - 8_000) as i16)
+            .collect();
+        let mut ulaw = Vec::new();
+        encode_mulaw(&tone, &mut ulaw);
+        let event = BidiAudioInputEvent::from_bytes(
+            &ulaw,
+            AudioFormat::Pcmu,
+            SampleRate::Hz8000,
+            Channels::Mono,
+        );
+        let text = BidiInputEvent::Audio(event).to_json().to_string();
+        let mut total = 0;
+        for _ in 0..50 {
+            let Ok(BidiInputEvent::Audio(a)) = inbound.read(&text) else {
+                panic!("audio")
+            };
+            assert_eq!(
+                (a.format(), a.sample_rate()),
+                (AudioFormat::Pcm, SampleRate::Hz16000)
+            );
+            total += a.audio_bytes().expect("bytes").len() / 2;
+            // The turn clock hears the decoded samples, at the client's rate.
+            let (pcm, rate) = inbound.received_mono_pcm().expect("mono PCM");
+            assert_eq!((pcm.len(), rate), (320, 8_000));
+        }
+        assert!((16_000 - 640..=16_000).contains(&total), "{total}");
+        // A μ-law model takes it as it is.
+        let mut phone = Inbound::new(&AudioConfig::mulaw());
+        let Ok(event) = phone.read(&text) else {
+            panic!("audio")
+        };
+        assert_eq!(event.to_json().to_string(), text);
     }
 
     #[test]
