@@ -214,13 +214,12 @@ impl Playout {
         }
         if passes_through(event.format(), event.sample_rate(), event.channels())? {
             // μ-law at 8 kHz already: the payload goes to the caller as it came.
-            let payload = event.audio();
-            let pad = payload.bytes().rev().take_while(|&b| b == b'=').count();
-            let samples = (payload.len() / 4 * 3).saturating_sub(pad) as u64;
+            let nanos = u64::try_from(event.duration().as_nanos()).unwrap_or(u64::MAX);
+            let samples = nanos / (1_000_000_000 / u64::from(TWILIO_RATE));
             if samples == 0 {
                 return Ok(None);
             }
-            return Ok(Some(self.sent(samples, payload.to_owned())));
+            return Ok(Some(self.sent(samples, event.audio().to_owned())));
         }
         let from = event.sample_rate().hz();
         let channels = usize::from(event.channels().count());
