@@ -180,20 +180,6 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// How long `bytes` of mono audio in `format` at `rate` play: 48 bytes a millisecond for
-/// PCM at 24 kHz, 8 for μ-law at 8 kHz.
-fn audio_duration(bytes: usize, (format, rate): (AudioFormat, bidi_types::SampleRate)) -> Duration {
-    let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
-    let per_second = u64::from(rate.hz()) * u64::from(format.bytes_per_sample().unwrap_or(2));
-    Duration::from_nanos(bytes.saturating_mul(1_000_000_000) / per_second.max(1))
-}
-
-/// The decoded length of base64 text (without decoding it).
-fn base64_len(text: &str) -> usize {
-    let pad = text.bytes().rev().take_while(|&b| b == b'=').count();
-    (text.len() / 4 * 3).saturating_sub(pad)
-}
-
 impl Decoder {
     /// A decoder for a new connection; `emitted_before` is the model audio emitted by the
     /// earlier connections of the same model (the [`PlaybackTracker`] counts since its
@@ -439,7 +425,7 @@ impl Decoder {
         delta: String,
         fields: DeltaFields<'_>,
     ) -> Result<Vec<Step>, DecodeError> {
-        let (len, duration) = (delta.len(), audio_duration(base64_len(&delta), self.output));
+        let len = delta.len();
         let event = BidiAudioStreamEvent::new(
             delta,
             self.output.0,
@@ -450,6 +436,7 @@ impl Decoder {
             event: kind.to_owned(),
             len,
         })?;
+        let duration = event.duration();
         self.emitted_total = self.emitted_total.saturating_add(duration);
         let mut steps = Vec::with_capacity(2);
         let item_id = fields

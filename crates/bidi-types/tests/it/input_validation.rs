@@ -180,7 +180,7 @@ fn long_values_are_cut_in_messages() {
 }
 
 #[test]
-fn sample_rates_outside_the_three_are_rejected() {
+fn sample_rates_outside_the_four_are_rejected() {
     for rate in [0u64, 11025, 22050, 44100, 96000, u64::MAX] {
         let e = err(audio(json!({"sample_rate": rate})));
         assert!(
